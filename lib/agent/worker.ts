@@ -1,0 +1,229 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Job } from '../queue/job.js';
+import type { Claim, JobQueue, LogLine, Outcome } from '../queue/queue.js';
+import type { RunResult, Runner } from './runner.js';
+
+export interface WorkerOptions {
+  name?: string;
+  concurrency: number;
+  /** Stop after one job has been handled. */
+  once?: boolean;
+  /** Stop when no job arrived for this long. */
+  maxIdleMs?: number;
+  jobTimeoutMs: number;
+  runner: Runner;
+  /** Opens a connection of its own for each slot's blocking read. */
+  connect: () => Promise<Redis>;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export type WorkerEvent =
+  | { type: 'started'; job: Job }
+  | { type: 'finished'; job: Job; state: string; exitCode: number }
+  | { type: 'skipped'; id: string; reason: string }
+  | { type: 'error'; error: Error };
+
+const LOG_FLUSH_MS = 100;
+
+export function agentName(): string {
+  return `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Buffers log lines and writes them in batches; `close` flushes the rest. */
+class LogBuffer {
+  private lines: Omit<LogLine, 'id'>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly jobId: string,
+  ) {}
+
+  add(line: string, step: string, stream: LogLine['stream']): void {
+    this.lines.push({ step, stream, line, ts: Date.now() });
+    this.timer ??= setTimeout(() => this.flush(), LOG_FLUSH_MS);
+  }
+
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.lines;
+    this.lines = [];
+    this.writing = this.writing.then(() => this.queue.appendLog(this.jobId, batch)).catch(() => {});
+    return this.writing;
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
+}
+
+export class Worker {
+  readonly name: string;
+  private stopping = false;
+  private readonly running = new Map<string, Claim>();
+  private idleSince = Date.now();
+  private readonly wake = new AbortController();
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly options: WorkerOptions,
+  ) {
+    this.name = options.name ?? agentName();
+  }
+
+  get heartbeatMs(): number {
+    return Math.max(50, Math.min(1000, this.queue.options.visibilityTimeoutMs / 3));
+  }
+
+  /** Finishes the jobs in hand, takes no new ones. */
+  stop(): void {
+    this.stopping = true;
+    this.wake.abort();
+  }
+
+  async run(): Promise<void> {
+    const slots = this.options.once ? 1 : this.options.concurrency;
+    await this.register();
+    const beat = setInterval(() => void this.register().catch(() => {}), this.heartbeatMs);
+    try {
+      await Promise.all(Array.from({ length: slots }, () => this.slot()));
+    } finally {
+      clearInterval(beat);
+      await this.queue.unregisterAgent(this.name).catch(() => {});
+    }
+  }
+
+  private register(): Promise<void> {
+    return this.queue.registerAgent(
+      {
+        name: this.name,
+        host: hostname(),
+        pid: process.pid,
+        jobs: [...this.running.keys()],
+        idleSinceMs: this.running.size === 0 ? this.idleSince : undefined,
+      },
+      this.heartbeatMs * 3,
+    );
+  }
+
+  private async slot(): Promise<void> {
+    const blocking = await this.options.connect();
+    try {
+      while (!this.stopping) {
+        const blockMs = Math.min(2000, this.queue.options.visibilityTimeoutMs);
+        let taken;
+        try {
+          taken = await this.queue.take(this.name, blocking, blockMs);
+        } catch (error) {
+          if (this.stopping) break;
+          this.options.onEvent?.({ type: 'error', error: error as Error });
+          await sleep(1000, this.wake.signal);
+          continue;
+        }
+        if (!taken) {
+          const idleMs = Date.now() - this.idleSince;
+          if (this.options.maxIdleMs !== undefined && this.running.size === 0 && idleMs >= this.options.maxIdleMs) {
+            this.stop();
+          }
+          continue;
+        }
+        const started = await this.queue.start(taken, this.name);
+        if (started.verdict !== 'run') {
+          this.options.onEvent?.({ type: 'skipped', id: taken.id, reason: started.verdict === 'dead' ? 'dead' : started.reason });
+          continue;
+        }
+        await this.process(started.claim);
+        if (this.options.once) this.stop();
+      }
+    } finally {
+      blocking.disconnect();
+    }
+  }
+
+  private async process(claim: Claim): Promise<void> {
+    const { job } = claim;
+    this.running.set(job.id, claim);
+    void this.register().catch(() => {});
+    this.options.onEvent?.({ type: 'started', job });
+    const controller = new AbortController();
+    let reason: 'cancel' | 'lost' | 'timeout' | undefined;
+    const abort = (why: typeof reason) => {
+      reason ??= why;
+      controller.abort();
+    };
+    const beat = setInterval(() => {
+      this.queue
+        .heartbeat(claim)
+        .then((verdict) => {
+          if (verdict === 'cancel') abort('cancel');
+          if (verdict === 'lost') abort('lost');
+        })
+        .catch(() => {});
+    }, this.heartbeatMs);
+    const log = new LogBuffer(this.queue, job.id);
+    let result: RunResult;
+    try {
+      if (job.notBefore && job.notBefore > Date.now()) {
+        log.add(`attempt ${job.attempt} waits ${job.notBefore - Date.now()} ms before retrying`, 'queue', 'raibid');
+        await sleep(job.notBefore - Date.now(), controller.signal);
+      }
+      const timeout = setTimeout(() => abort('timeout'), this.options.jobTimeoutMs);
+      try {
+        result = controller.signal.aborted
+          ? { exitCode: 130, error: 'cancelled before it started' }
+          : await this.options.runner({
+              job,
+              signal: controller.signal,
+              log: (line, o = {}) => log.add(line, o.step ?? 'job', o.stream ?? 'out'),
+            });
+      } finally {
+        clearTimeout(timeout);
+      }
+    } catch (error) {
+      result = { exitCode: -1, transient: true, error: `agent error: ${(error as Error).message}` };
+    } finally {
+      clearInterval(beat);
+    }
+    log.add(`attempt ${job.attempt} ended: ${describe(result, reason, this.options.jobTimeoutMs)}`, 'queue', 'raibid');
+    await log.close();
+    this.running.delete(job.id);
+    this.idleSince = Date.now();
+    if (reason === 'lost') return;
+    const outcome = toOutcome(result, reason, this.options.jobTimeoutMs);
+    const state = await this.queue.complete(claim, outcome);
+    this.options.onEvent?.({ type: 'finished', job, state, exitCode: result.exitCode });
+  }
+}
+
+function describe(result: RunResult, reason: string | undefined, timeoutMs: number): string {
+  if (reason === 'cancel') return 'cancelled';
+  if (reason === 'timeout') return `timed out after ${timeoutMs / 1000} s`;
+  if (reason === 'lost') return 'lease lost to another agent';
+  return result.error ?? `exit code ${result.exitCode}`;
+}
+
+export function toOutcome(result: RunResult, reason: 'cancel' | 'lost' | 'timeout' | undefined, timeoutMs: number): Outcome {
+  const common = { exitCode: result.exitCode, failedStep: result.failedStep, result: result.details };
+  if (reason === 'cancel') return { ...common, state: 'cancelled', error: 'cancelled' };
+  if (reason === 'timeout') return { ...common, state: 'failed', error: `timed out after ${timeoutMs / 1000} s` };
+  if (result.exitCode === 0 && !result.error) return { ...common, state: 'succeeded' };
+  return { ...common, state: 'failed', error: result.error ?? `exit code ${result.exitCode}`, retry: result.transient };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,133 @@
+import { parseArgs } from 'node:util';
+import { TASKS } from '../tasks/index.js';
+import { loadConfig, type LoadedConfig } from './config.js';
+import { EXIT_FAILURE, EXIT_USAGE, UserError } from './errors.js';
+import type { OptionSpec, Task, TaskIO } from './task.js';
+
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+function optionLabel(name: string, spec: OptionSpec): string {
+  const short = spec.short ? `-${spec.short}, ` : '    ';
+  return `${short}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`;
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...TASKS.map((t) => t.name.length)) + 2;
+  return [
+    'raibid-task — a personal CI farm on a DGX Spark: k3s, Gitea mirrors, Redis Streams jobs, KEDA agents',
+    '',
+    'Usage: raibid-task <task> [options]',
+    '',
+    'Tasks:',
+    ...TASKS.map((t) => `  ${t.name.padEnd(width)}${t.summary}`),
+    '',
+    'Run `raibid-task <task> --help` for the options of one task.',
+    '',
+  ].join('\n');
+}
+
+export function taskHelp(name: string, task: Task): string {
+  const options = { ...task.options, ...COMMON_OPTIONS };
+  const labels = Object.entries(options).map(([n, spec]) => [optionLabel(n, spec), spec] as const);
+  const width = Math.max(...labels.map(([label]) => label.length)) + 2;
+  return [
+    `raibid-task ${name} — ${task.summary}`,
+    '',
+    'Usage:',
+    ...task.usage.map((u) => `  raibid-task ${u}`),
+    ...(task.details ? ['', task.details] : []),
+    '',
+    'Options:',
+    ...labels.map(([label, spec]) => `  ${label.padEnd(width)}${spec.description}${spec.default ? ` (default: ${spec.default})` : ''}`),
+    '',
+  ].join('\n');
+}
+
+function nearest(name: string, candidates: string[]): string | undefined {
+  return candidates.find((c) => c.startsWith(name.slice(0, 3)) || name.startsWith(c.slice(0, 3)));
+}
+
+function parseTaskArgs(name: string, task: Task, argv: string[]) {
+  const options = { ...task.options, ...COMMON_OPTIONS };
+  try {
+    return parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries(options).map(([n, spec]) => [n, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    throw new UserError(`${name}: ${message}`, { hint: `see \`raibid-task ${name} --help\`` });
+  }
+}
+
+export async function main(argv: string[], io: TaskIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(mainHelp());
+    return name ? 0 : EXIT_USAGE;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write('0.1.0\n');
+    return 0;
+  }
+  const entry = TASKS.find((t) => t.name === name);
+  if (!entry) {
+    const guess = nearest(name, TASKS.map((t) => t.name));
+    throw new UserError(`unknown task '${name}'`, {
+      hint: guess ? `did you mean \`raibid-task ${guess}\`? All tasks: raibid-task --help` : 'all tasks: raibid-task --help',
+    });
+  }
+  const task = (await entry.load()).default;
+  const parsed = parseTaskArgs(name, task, rest);
+  if (parsed.values.help) {
+    io.stdout.write(taskHelp(name, task));
+    return 0;
+  }
+  const limit = task.positionals ?? 0;
+  if (parsed.positionals.length > limit) {
+    throw new UserError(`${name}: unexpected argument '${parsed.positionals[limit]}'`, {
+      hint: `see \`raibid-task ${name} --help\``,
+    });
+  }
+  let loaded: LoadedConfig | undefined;
+  const controller = new AbortController();
+  const interrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  try {
+    const code = await task.run({
+      values: parsed.values as Record<string, string | boolean | undefined>,
+      positionals: parsed.positionals,
+      config: () => (loaded ??= loadConfig({ file: parsed.values.config as string | undefined, env: io.env })),
+      io,
+      interrupted: controller.signal,
+    });
+    return code ?? 0;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+}
+
+export function reportError(error: unknown, io: TaskIO): number {
+  if (error instanceof UserError) {
+    io.stderr.write(`raibid-task: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  const err = error as Error;
+  io.stderr.write(`raibid-task: ${err?.message ?? String(error)}\n`);
+  if (io.env.RAIBID_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
+  else io.stderr.write('  hint: run again with RAIBID_DEBUG=1 for the stack trace\n');
+  return EXIT_FAILURE;
+}

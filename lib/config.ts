@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UserError } from './errors.js';
+
+const port = z.number().int().min(1).max(65535);
+
+const hostSchema = z.strictObject({
+  address: z.string().min(1),
+  port: port.default(22),
+  user: z.string().min(1).default('ubuntu'),
+  identityFile: z.string().optional(),
+  name: z.string().optional(),
+});
+
+const ownerSelection = z.strictObject({
+  name: z.string().min(1),
+  include: z.string().default('.*'),
+  exclude: z.string().optional(),
+  forks: z.boolean().default(false),
+  archived: z.boolean().default(false),
+});
+
+export const configSchema = z.strictObject({
+  host: hostSchema.optional(),
+  nodes: z.array(hostSchema).default([]),
+  k3s: z
+    .strictObject({
+      version: z.string().default('v1.33.5+k3s1'),
+      context: z.string().default('raibid'),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      url: z.string().optional(),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(100).default(3),
+      visibilityTimeoutSeconds: z.number().positive().default(30),
+      retryBackoffSeconds: z.number().min(0).default(2),
+      retainJobs: z.number().int().min(10).default(10000),
+      retainDays: z.number().positive().default(7),
+      logLines: z.number().int().min(100).default(10000),
+    })
+    .prefault({}),
+  gitea: z
+    .strictObject({
+      url: z.string().url().optional(),
+    })
+    .prefault({}),
+  github: z
+    .strictObject({
+      apiUrl: z.string().url().default('https://api.github.com'),
+    })
+    .prefault({}),
+  mirror: z
+    .strictObject({
+      repos: z.array(z.string()).default([]),
+      orgs: z.array(ownerSelection).default([]),
+      users: z.array(ownerSelection).default([]),
+      targetOrg: z.string().optional(),
+      intervalMinutes: z.number().int().min(10).default(480),
+    })
+    .prefault({}),
+  agents: z
+    .strictObject({
+      max: z.number().int().min(1).default(8),
+      concurrency: z.number().int().min(1).default(1),
+      cpu: z.string().default('2'),
+      memory: z.string().default('4Gi'),
+      command: z.string().optional(),
+      jobTimeoutSeconds: z.number().positive().default(3600),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export interface Secrets {
+  githubToken?: string;
+  giteaToken?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or undefined when built from defaults and env alone. */
+  path: string | undefined;
+  secrets: Secrets;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function configCandidates(env: NodeJS.ProcessEnv, cwd: string): string[] {
+  return [
+    join(cwd, 'raibid.config.yaml'),
+    join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid', 'config.yaml'),
+  ];
+}
+
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const named = explicit ?? env.RAIBID_CONFIG;
+  if (named) {
+    const path = resolve(cwd, named);
+    if (!existsSync(path)) {
+      throw new UserError(`config file not found: ${path}`, {
+        hint: 'check --config / RAIBID_CONFIG, or run `raibid-task setup` to write one',
+      });
+    }
+    return path;
+  }
+  return configCandidates(env, cwd).find((path) => existsSync(path));
+}
+
+export function parseConfig(raw: unknown, source: string): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  const path = [...issue.path, ...keys.slice(0, 1)].join('.') || '(root)';
+  const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+  throw new UserError(`${source}: ${path}: ${message}`, {
+    hint: 'see config/raibid.config.example.yaml for every key and its type',
+  });
+}
+
+export function loadConfig(
+  options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): LoadedConfig {
+  const env = options.env ?? process.env;
+  const path = findConfigFile(options.file, env, options.cwd ?? process.cwd());
+  let raw: unknown = {};
+  if (path) {
+    try {
+      raw = parseYaml(readFileSync(path, 'utf8'));
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0];
+      throw new UserError(`${path}: not valid YAML: ${reason}`, { hint: 'fix the YAML syntax at the position shown' });
+    }
+  }
+  const config = parseConfig(raw, path ?? 'config');
+  if (env.RAIBID_REDIS_URL) config.redis.url = env.RAIBID_REDIS_URL;
+  return {
+    config,
+    path,
+    secrets: { githubToken: env.GITHUB_TOKEN || undefined, giteaToken: env.GITEA_TOKEN || undefined },
+  };
+}
+
+export function redisUrl(config: Config): string {
+  return config.redis.url ?? DEFAULT_REDIS_URL;
+}

@@ -1,0 +1,13 @@
+/** The names KEDA's trigger, the agents and `status` share. Change them here only. */
+export const STREAM = 'raibid:jobs';
+export const GROUP = 'raibid-agents';
+export const DEAD_STREAM = 'raibid:jobs:dead';
+export const RECENT = 'raibid:jobs:recent';
+export const COUNTERS = 'raibid:jobs:counters';
+export const AGENTS = 'raibid:agents';
+export const JOB_PREFIX = 'raibid:job:';
+export const DEDUPE_PREFIX = 'raibid:dedupe:';
+
+export const jobKey = (id: string) => `${JOB_PREFIX}${id}`;
+export const logKey = (id: string) => `${JOB_PREFIX}${id}:log`;
+export const agentKey = (name: string) => `raibid:agent:${name}`;

@@ -1,0 +1,380 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { type Job, type JobState, jobFromHash, retryDelayMs } from './job.js';
+import { AGENTS, COUNTERS, DEAD_STREAM, DEDUPE_PREFIX, GROUP, RECENT, STREAM, agentKey, jobKey, logKey } from './names.js';
+import {
+  cancelScript,
+  completeScript,
+  enqueueScript,
+  heartbeatScript,
+  retryScript,
+  startScript,
+} from './scripts.js';
+
+export interface QueueOptions {
+  maxAttempts: number;
+  visibilityTimeoutMs: number;
+  retryBackoffSeconds: number;
+  retainJobs: number;
+  retainSeconds: number;
+  logLines: number;
+}
+
+export function queueOptions(config: Config): QueueOptions {
+  const q = config.queue;
+  return {
+    maxAttempts: q.maxAttempts,
+    visibilityTimeoutMs: q.visibilityTimeoutSeconds * 1000,
+    retryBackoffSeconds: q.retryBackoffSeconds,
+    retainJobs: q.retainJobs,
+    retainSeconds: Math.round(q.retainDays * 86400),
+    logLines: q.logLines,
+  };
+}
+
+export interface JobInput {
+  repo: string;
+  ref: string;
+  sha?: string;
+  meta?: Record<string, string>;
+}
+
+/** A job handed to one worker: valid while `lease` is the job's current lease. */
+export interface Claim {
+  entry: string;
+  job: Job;
+  consumer: string;
+  lease: string;
+}
+
+export interface Outcome {
+  state: Extract<JobState, 'succeeded' | 'failed' | 'cancelled'>;
+  exitCode: number;
+  error?: string;
+  failedStep?: string;
+  result?: Record<string, unknown>;
+  /** A transient failure: run it again after a backoff while attempts remain. */
+  retry?: boolean;
+}
+
+export interface LogLine {
+  id: string;
+  step: string;
+  stream: 'out' | 'err' | 'raibid';
+  line: string;
+  ts: number;
+}
+
+export interface QueueStats {
+  stream: string;
+  group: string;
+  length: number;
+  lag: number | null;
+  pending: number;
+  dead: number;
+  consumers: number;
+  totals: Record<string, number>;
+}
+
+export interface AgentInfo {
+  name: string;
+  host: string;
+  pid: number;
+  jobs: string[];
+  idleSinceMs: number | undefined;
+  lastSeenMs: number;
+}
+
+const SCRIPTS = {
+  raibidEnqueue: { numberOfKeys: 1, lua: enqueueScript },
+  raibidStart: { numberOfKeys: 0, lua: startScript },
+  raibidHeartbeat: { numberOfKeys: 0, lua: heartbeatScript },
+  raibidComplete: { numberOfKeys: 0, lua: completeScript },
+  raibidCancel: { numberOfKeys: 0, lua: cancelScript },
+  raibidRetry: { numberOfKeys: 0, lua: retryScript },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type Scripted = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+export function newJobId(now = Date.now()): string {
+  return `${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export function dedupeKey(input: Pick<JobInput, 'repo' | 'ref' | 'sha'>): string {
+  const target = input.sha ? `sha:${input.sha}` : `ref:${input.ref}`;
+  return DEDUPE_PREFIX + createHash('sha1').update(`${input.repo}\n${target}`).digest('hex');
+}
+
+/** Turns ioredis' flat [k1, v1, k2, v2] replies into objects. */
+export function pairs(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
+
+export class JobQueue {
+  readonly redis: Scripted;
+  private groupReady = false;
+
+  constructor(
+    redis: Redis,
+    readonly options: QueueOptions,
+  ) {
+    for (const [name, definition] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, definition);
+    }
+    this.redis = redis as Scripted;
+  }
+
+  async ensureGroup(): Promise<void> {
+    if (this.groupReady) return;
+    try {
+      await this.redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
+    }
+    this.groupReady = true;
+  }
+
+  async enqueue(input: JobInput, now = Date.now()): Promise<{ id: string; created: boolean }> {
+    await this.ensureGroup();
+    const meta = Object.entries(input.meta ?? {}).flat();
+    const [id, created] = (await this.redis.raibidEnqueue(
+      dedupeKey(input),
+      newJobId(now),
+      now,
+      input.repo,
+      input.ref,
+      input.sha ?? '',
+      this.options.maxAttempts,
+      this.options.retainJobs,
+      '',
+      ...meta,
+    )) as [string, number];
+    return { id, created: created === 1 };
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    return jobFromHash(await this.redis.hgetall(jobKey(id)));
+  }
+
+  async list(options: { limit?: number; state?: JobState } = {}): Promise<Job[]> {
+    const limit = options.limit ?? 20;
+    const ids = await this.redis.zrevrange(RECENT, 0, options.state ? Math.max(limit * 10, 500) : limit - 1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(jobKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    const jobs = replies
+      .map(([, hash]) => jobFromHash(hash as Record<string, string>))
+      .filter((job): job is Job => job !== undefined && (!options.state || job.state === options.state));
+    return jobs.slice(0, limit);
+  }
+
+  async cancel(id: string, now = Date.now()): Promise<string> {
+    return (await this.redis.raibidCancel(id, now, this.options.retainSeconds)) as string;
+  }
+
+  async retry(id: string, now = Date.now()): Promise<string> {
+    await this.ensureGroup();
+    return (await this.redis.raibidRetry(id, now)) as string;
+  }
+
+  /** The same three reads KEDA's redis-streams scaler makes: XLEN, XPENDING, XINFO GROUPS (lag). */
+  async stats(): Promise<QueueStats> {
+    await this.ensureGroup();
+    const [length, pendingSummary, groups, dead, totals] = await Promise.all([
+      this.redis.xlen(STREAM),
+      this.redis.xpending(STREAM, GROUP) as Promise<unknown[]>,
+      this.redis.xinfo('GROUPS', STREAM) as Promise<unknown[][]>,
+      this.redis.xlen(DEAD_STREAM),
+      this.redis.hgetall(COUNTERS),
+    ]);
+    const group = groups.map(pairs).find((info) => info.name === GROUP) ?? {};
+    return {
+      stream: STREAM,
+      group: GROUP,
+      length,
+      lag: group.lag === null || group.lag === undefined ? null : Number(group.lag),
+      pending: Number(pendingSummary[0] ?? 0),
+      dead,
+      consumers: Number(group.consumers ?? 0),
+      totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Number(v)])),
+    };
+  }
+
+  async deadLetters(count = 20): Promise<{ job: string; reason: string; attempt: number; at: number }[]> {
+    const entries = await this.redis.xrevrange(DEAD_STREAM, '+', '-', 'COUNT', count);
+    return entries.map(([, fields]) => {
+      const f = pairs(fields);
+      return { job: String(f.job), reason: String(f.reason), attempt: Number(f.attempt), at: Number(f.at) };
+    });
+  }
+
+  async persistence(): Promise<{ appendonly: string; appendfsync: string } | undefined> {
+    try {
+      const [, appendonly, , appendfsync] = [
+        ...((await this.redis.config('GET', 'appendonly')) as string[]),
+        ...((await this.redis.config('GET', 'appendfsync')) as string[]),
+      ];
+      return { appendonly: appendonly ?? 'unknown', appendfsync: appendfsync ?? 'unknown' };
+    } catch {
+      return undefined;
+    }
+  }
+
+  // --- the worker's side -------------------------------------------------------------
+
+  /**
+   * Takes one entry for `consumer`: first an entry whose worker stopped heart-beating for
+   * the visibility timeout, else a new one, waiting up to `blockMs` on `blocking` (a
+   * connection of its own, as XREADGROUP BLOCK holds it).
+   */
+  async take(consumer: string, blocking: Redis, blockMs: number): Promise<{ entry: string; id: string } | undefined> {
+    await this.ensureGroup();
+    const [, stalled] = (await this.redis.xautoclaim(
+      STREAM,
+      GROUP,
+      consumer,
+      this.options.visibilityTimeoutMs,
+      '0-0',
+      'COUNT',
+      1,
+    )) as [string, [string, string[]][]];
+    const reclaimed = stalled[0];
+    if (reclaimed) return { entry: reclaimed[0], id: String(pairs(reclaimed[1]).job) };
+    let reply: [string, [string, string[]][]][] | null;
+    try {
+      reply = (await blocking.xreadgroup(
+        'GROUP',
+        GROUP,
+        consumer,
+        'COUNT',
+        1,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        STREAM,
+        '>',
+      )) as typeof reply;
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOGROUP')) throw error;
+      this.groupReady = false;
+      return undefined;
+    }
+    const fresh = reply?.[0]?.[1][0];
+    return fresh ? { entry: fresh[0], id: String(pairs(fresh[1]).job) } : undefined;
+  }
+
+  /** Turns a taken entry into a claim to run, or says why there is nothing to run. */
+  async start(
+    taken: { entry: string; id: string },
+    consumer: string,
+    now = Date.now(),
+  ): Promise<{ verdict: 'run'; claim: Claim } | { verdict: 'skip' | 'dead'; reason: string }> {
+    const lease = randomBytes(8).toString('hex');
+    const [verdict, detail] = (await this.redis.raibidStart(
+      taken.entry,
+      taken.id,
+      consumer,
+      lease,
+      now,
+      this.options.retainSeconds,
+    )) as [string, string];
+    if (verdict !== 'run') return { verdict: verdict as 'skip' | 'dead', reason: detail };
+    const job = (await this.get(taken.id))!;
+    return { verdict: 'run', claim: { entry: taken.entry, job, consumer, lease } };
+  }
+
+  async heartbeat(claim: Claim, now = Date.now()): Promise<'ok' | 'cancel' | 'lost'> {
+    return (await this.redis.raibidHeartbeat(claim.job.id, claim.entry, claim.consumer, claim.lease, now)) as
+      | 'ok'
+      | 'cancel'
+      | 'lost';
+  }
+
+  /** Records the outcome once; returns the job's new state, or 'ignored' for a stale lease. */
+  async complete(claim: Claim, outcome: Outcome, now = Date.now()): Promise<string> {
+    return (await this.redis.raibidComplete(
+      claim.job.id,
+      claim.lease,
+      now,
+      outcome.state,
+      outcome.exitCode,
+      outcome.error ?? '',
+      outcome.failedStep ?? '',
+      outcome.result ? JSON.stringify(outcome.result) : '',
+      outcome.retry ? '1' : '0',
+      retryDelayMs(this.options.retryBackoffSeconds, claim.job.attempt),
+      this.options.retainSeconds,
+    )) as string;
+  }
+
+  async appendLog(id: string, lines: Omit<LogLine, 'id'>[]): Promise<void> {
+    if (lines.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const l of lines) {
+      pipeline.xadd(logKey(id), 'MAXLEN', '~', this.options.logLines, '*', 'step', l.step, 's', l.stream, 'line', l.line, 'ts', l.ts);
+    }
+    await pipeline.exec();
+  }
+
+  async readLog(id: string, after = '-', count = 10_000): Promise<LogLine[]> {
+    const start = after === '-' ? '-' : `(${after}`;
+    const entries = await this.redis.xrange(logKey(id), start, '+', 'COUNT', count);
+    return entries.map(([entryId, fields]) => {
+      const f = pairs(fields);
+      return {
+        id: entryId,
+        step: String(f.step),
+        stream: String(f.s) as LogLine['stream'],
+        line: String(f.line),
+        ts: Number(f.ts),
+      };
+    });
+  }
+
+  // --- agents --------------------------------------------------------------------------
+
+  async registerAgent(info: Omit<AgentInfo, 'lastSeenMs'>, ttlMs: number, now = Date.now()): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(agentKey(info.name), {
+        name: info.name,
+        host: info.host,
+        pid: info.pid,
+        jobs: info.jobs.join(','),
+        idleSince: info.idleSinceMs ?? '',
+        lastSeen: now,
+      })
+      .pexpire(agentKey(info.name), ttlMs)
+      .zadd(AGENTS, now, info.name)
+      .exec();
+  }
+
+  async unregisterAgent(name: string): Promise<void> {
+    await this.redis.multi().del(agentKey(name)).zrem(AGENTS, name).exec();
+    const mine = (await this.redis.call('XPENDING', STREAM, GROUP, '-', '+', 1, name)) as unknown[];
+    if (mine.length === 0) await this.redis.xgroup('DELCONSUMER', STREAM, GROUP, name);
+  }
+
+  async agents(staleMs: number, now = Date.now()): Promise<AgentInfo[]> {
+    await this.redis.zremrangebyscore(AGENTS, '-inf', now - staleMs);
+    const names = await this.redis.zrange(AGENTS, '0', '-1');
+    const pipeline = this.redis.pipeline();
+    for (const name of names) pipeline.hgetall(agentKey(name));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies
+      .map(([, hash]) => hash as Record<string, string>)
+      .filter((hash) => hash.name)
+      .map((hash) => ({
+        name: hash.name!,
+        host: hash.host ?? '',
+        pid: Number(hash.pid),
+        jobs: hash.jobs ? hash.jobs.split(',') : [],
+        idleSinceMs: hash.idleSince ? Number(hash.idleSince) : undefined,
+        lastSeenMs: Number(hash.lastSeen),
+      }));
+  }
+}

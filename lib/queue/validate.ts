@@ -1,0 +1,45 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import type { JobInput } from './queue.js';
+
+const REMOTE_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
+const SCP_LIKE = /^[\w.-]+@[\w.-]+:[^\s]+$/;
+const SHA = /^([0-9a-f]{7,40}|[0-9a-f]{64})$/;
+
+/** The rules of git check-ref-format that matter for a ref given on the command line. */
+export function isValidRef(ref: string): boolean {
+  return (
+    ref.length > 0 &&
+    ref.length <= 255 &&
+    !ref.startsWith('-') &&
+    !ref.startsWith('/') &&
+    !ref.endsWith('/') &&
+    !ref.endsWith('.') &&
+    !ref.endsWith('.lock') &&
+    !ref.includes('..') &&
+    !ref.includes('//') &&
+    !ref.includes('@{') &&
+    // eslint-disable-next-line no-control-regex
+    !/[\x00-\x20\x7f~^:?*[\\]/.test(ref)
+  );
+}
+
+/** Checks a dispatch's repo, ref and sha; a local path becomes absolute. */
+export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
+  let repo = input.repo.trim();
+  if (!REMOTE_URL.test(repo) && !SCP_LIKE.test(repo)) {
+    const path = resolve(cwd, repo);
+    if (!existsSync(path) || !statSync(path).isDirectory()) {
+      throw new UserError(`--repo '${input.repo}' is neither a clone URL nor a local directory`, { hint });
+    }
+    repo = path;
+  }
+  if (!isValidRef(input.ref)) {
+    throw new UserError(`--ref '${input.ref}' is not a valid git ref`, { hint: 'give a branch, tag or refs/… name' });
+  }
+  if (input.sha !== undefined && !SHA.test(input.sha)) {
+    throw new UserError(`--sha '${input.sha}' is not a commit hash`, { hint: 'give 7 to 40 lowercase hex digits' });
+  }
+  return { ...input, repo };
+}

@@ -1,0 +1,45 @@
+import type { LoadedConfig } from './config.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  description: string;
+  /** Shown in help as `--name <value>`. */
+  value?: string;
+  default?: string;
+}
+
+export interface TaskIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface TaskInput {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  /** Loaded on first use, so `--help` and pure tasks never read a config. */
+  config(): LoadedConfig;
+  io: TaskIO;
+  /** Resolves when the user asks the task to stop (Ctrl-C, SIGTERM). */
+  interrupted: AbortSignal;
+}
+
+export interface Task {
+  summary: string;
+  /** Usage lines, each after `raibid-task `. */
+  usage: string[];
+  details?: string;
+  options: Record<string, OptionSpec>;
+  /** How many positional arguments the task takes at most. */
+  positionals?: number;
+  run(input: TaskInput): Promise<number | void>;
+}
+
+export function print(io: TaskIO, line = ''): void {
+  io.stdout.write(`${line}\n`);
+}
+
+export function printJson(io: TaskIO, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,57 @@
+import chalk, { Chalk } from 'chalk';
+import type { JobState } from '../queue/job.js';
+
+/** Colour only for a person at a terminal: not in pipes, cron mail, CI or with NO_COLOR. */
+export function painter(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv) {
+  const plain = !stream.isTTY || Boolean(env.CI) || 'NO_COLOR' in env;
+  return plain ? new Chalk({ level: 0 }) : chalk;
+}
+
+export type Paint = ReturnType<typeof painter>;
+
+export function paintState(paint: Paint, state: JobState | string): string {
+  switch (state) {
+    case 'succeeded':
+      return paint.green(state);
+    case 'failed':
+    case 'dead':
+      return paint.red(state);
+    case 'running':
+      return paint.cyan(state);
+    case 'cancelled':
+      return paint.yellow(state);
+    default:
+      return paint.dim(state);
+  }
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+const visibleLength = (text: string) => text.replace(ANSI, '').length;
+
+export function table(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell))))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+/** A repo as people say it: owner/name for URLs, the last path parts for local paths. */
+export function shortRepo(repo: string): string {
+  const trimmed = repo.replace(/\.git$/, '').replace(/\/+$/, '');
+  const parts = trimmed.split(/[/:]/).filter(Boolean);
+  return parts.slice(-2).join('/');
+}

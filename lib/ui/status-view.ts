@@ -1,0 +1,43 @@
+import type { Snapshot } from '../queue/snapshot.js';
+import { type Paint, formatDuration, paintState, shortRepo, table } from './format.js';
+
+/** The status screen as lines: pure, so the watch loop only decides how to draw them. */
+export function renderStatus(s: Snapshot, paint: Paint): string[] {
+  const q = s.queue;
+  const lag = q.lag === null ? paint.red('unknown') : String(q.lag);
+  const aof = q.persistence
+    ? q.persistence.appendonly === 'yes'
+      ? `aof ${q.persistence.appendfsync}`
+      : paint.red('aof off: jobs can be lost on a crash')
+    : 'persistence unknown';
+  const lines = [
+    paint.bold(`queue ${q.stream} · group ${q.group}`) + paint.dim(`  ${s.at.slice(0, 19).replace('T', ' ')}Z`),
+    `  waiting ${lag}   running ${q.pending}   in stream ${q.length}   dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}   ${paint.dim(aof)}`,
+    `  done ${q.totals.succeeded ?? 0} succeeded, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`,
+    '',
+    paint.bold(`agents (${s.agents.length})`),
+  ];
+  if (s.agents.length === 0) lines.push(paint.dim('  none running: start one with `raibid-task agent`, or KEDA starts them on the cluster'));
+  else {
+    const rows = s.agents.map((a) => [
+      a.name,
+      a.jobs.length ? paint.cyan(a.jobs.join(',')) : '-',
+      a.idleMs === null ? '-' : formatDuration(a.idleMs),
+    ]);
+    lines.push(...table(['NAME', 'JOB', 'IDLE'], rows).map((l) => `  ${l}`));
+  }
+  lines.push('', paint.bold('recent jobs'));
+  if (s.jobs.length === 0) lines.push(paint.dim('  none yet: raibid-task dispatch --repo <url|path>'));
+  else {
+    const rows = s.jobs.map((j) => [
+      j.id,
+      shortRepo(j.repo),
+      j.ref,
+      paintState(paint, j.state),
+      `${j.attempt}/${j.maxAttempts}`,
+      formatDuration(j.durationMs ?? undefined),
+    ]);
+    lines.push(...table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows).map((l) => `  ${l}`));
+  }
+  return lines;
+}

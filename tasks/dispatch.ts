@@ -1,0 +1,48 @@
+import { flag, requiredOption, stringOption } from '../lib/options.js';
+import { withQueue } from '../lib/queue/open.js';
+import { validateJobInput } from '../lib/queue/validate.js';
+import { type Task, print, printJson } from '../lib/task.js';
+
+const task: Task = {
+  summary: 'queue a CI job for a repository at a ref',
+  usage: ['dispatch --repo <clone-url|path> [--ref <ref>] [--sha <sha>] [--json] [--dry-run]'],
+  details:
+    'Prints the job id. Dispatching the same repo and commit (or ref, without --sha) while an\n' +
+    'earlier job for it is queued or running returns that job instead of queueing a second one.',
+  options: {
+    repo: { type: 'string', value: 'clone-url|path', description: 'what to build: a clone URL or a local repository' },
+    ref: { type: 'string', value: 'ref', description: 'branch, tag or ref to build', default: 'HEAD' },
+    sha: { type: 'string', value: 'sha', description: 'the exact commit, when known' },
+    json: { type: 'boolean', description: 'print an object with the id instead of the bare id' },
+    'dry-run': { type: 'boolean', description: 'validate and show the job without queueing it' },
+  },
+  async run(input) {
+    const { io } = input;
+    const job = validateJobInput(
+      {
+        repo: requiredOption(input, 'dispatch', 'repo'),
+        ref: stringOption(input, 'dispatch', 'ref') ?? 'HEAD',
+        sha: stringOption(input, 'dispatch', 'sha'),
+        meta: { source: 'cli' },
+      },
+      process.cwd(),
+      'give a clone URL (https://…, ssh://…, git@host:owner/repo) or the path of a local repository',
+    );
+    if (flag(input, 'dry-run')) {
+      const plan = { action: 'enqueue', repo: job.repo, ref: job.ref, sha: job.sha ?? null };
+      if (flag(input, 'json')) printJson(io, { dryRun: true, ...plan });
+      else print(io, `would queue ${job.repo} at ${job.ref}${job.sha ? ` (${job.sha})` : ''}`);
+      return 0;
+    }
+    const { config } = input.config();
+    const { id, created } = await withQueue(config, ({ queue }) => queue.enqueue(job));
+    if (flag(input, 'json')) printJson(io, { id, created, repo: job.repo, ref: job.ref, sha: job.sha ?? null });
+    else {
+      print(io, id);
+      if (!created) io.stderr.write(`raibid-task: ${job.repo} at ${job.sha ?? job.ref} is already queued or running as ${id}\n`);
+    }
+    return 0;
+  },
+};
+
+export default task;

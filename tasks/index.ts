@@ -1,0 +1,15 @@
+import type { Task } from '../lib/task.js';
+
+export interface TaskEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<{ default: Task }>;
+}
+
+export const TASKS: TaskEntry[] = [
+  { name: 'dispatch', summary: 'queue a CI job for a repository at a ref', load: () => import('./dispatch.js') },
+  { name: 'jobs', summary: 'list, show, cancel or retry jobs', load: () => import('./jobs.js') },
+  { name: 'logs', summary: "print a job's log, or follow it live", load: () => import('./logs.js') },
+  { name: 'status', summary: 'the queue, the agents and recent jobs on one screen', load: () => import('./status.js') },
+  { name: 'agent', summary: 'run queued jobs on this machine', load: () => import('./agent.js') },
+];

@@ -1,0 +1,116 @@
+import { UserError } from '../lib/errors.js';
+import { flag, numberOption, stringOption } from '../lib/options.js';
+import { JOB_STATES, type Job, type JobState, durationMs, jobView } from '../lib/queue/job.js';
+import { withQueue } from '../lib/queue/open.js';
+import type { JobQueue } from '../lib/queue/queue.js';
+import { type Task, type TaskInput, print, printJson } from '../lib/task.js';
+import { formatDuration, painter, paintState, shortRepo, table } from '../lib/ui/format.js';
+
+const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
+type Action = (typeof ACTIONS)[number];
+
+
+async function mustGet(queue: JobQueue, id: string): Promise<Job> {
+  const job = await queue.get(id);
+  if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
+  return job;
+}
+
+function jobId(input: TaskInput, action: Action): string {
+  const id = input.positionals[1];
+  if (!id) throw new UserError(`jobs ${action}: which job? give its id`, { hint: `raibid-task jobs ${action} <id>` });
+  return id;
+}
+
+const CHANGE_VERBS: Record<string, { dry: string; done: string }> = {
+  cancel: { dry: 'would cancel', done: 'cancelled' },
+  retry: { dry: 'would queue again', done: 'queued again' },
+};
+
+async function change(input: TaskInput, queue: JobQueue, action: 'cancel' | 'retry'): Promise<number> {
+  const { io } = input;
+  const json = flag(input, 'json');
+  const job = await mustGet(queue, jobId(input, action));
+  const allowed = action === 'cancel' ? ['queued', 'running'] : ['failed', 'dead', 'cancelled', 'succeeded'];
+  if (!allowed.includes(job.state)) {
+    throw new UserError(`job ${job.id} is ${job.state}: nothing to ${action}`, {
+      hint: action === 'cancel' ? 'only a queued or running job can be cancelled' : 'only a finished job can be retried',
+    });
+  }
+  if (flag(input, 'dry-run')) {
+    if (json) printJson(io, { dryRun: true, id: job.id, action, state: job.state });
+    else print(io, `${CHANGE_VERBS[action]!.dry} job ${job.id} (${job.state})`);
+    return 0;
+  }
+  const result = action === 'cancel' ? await queue.cancel(job.id) : await queue.retry(job.id);
+  if (!['cancelled', 'cancelling', 'queued'].includes(result)) {
+    throw new UserError(`job ${job.id} became ${result} meanwhile: nothing to ${action}`, { exitCode: 1 });
+  }
+  if (json) printJson(io, { id: job.id, action, result });
+  else if (result === 'cancelling') print(io, `job ${job.id} is running: its agent was told to stop`);
+  else print(io, `${CHANGE_VERBS[action]!.done} job ${job.id}`);
+  return 0;
+}
+
+const task: Task = {
+  summary: 'list, show, cancel or retry jobs',
+  usage: [
+    'jobs list [--state <state>] [--limit <n>] [--json]',
+    'jobs show <id> [--json]',
+    'jobs cancel <id> [--dry-run] [--json]',
+    'jobs retry <id> [--dry-run] [--json]',
+  ],
+  details:
+    'cancel: a queued job is never run; a running one is stopped by its agent within about a second.\n' +
+    'retry: a finished job (failed, dead, cancelled or succeeded) is queued again with fresh attempts.',
+  options: {
+    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})` },
+    limit: { type: 'string', value: 'n', description: 'how many jobs to list', default: '20' },
+    json: { type: 'boolean', description: 'print JSON' },
+    'dry-run': { type: 'boolean', description: 'say what cancel or retry would do, change nothing' },
+  },
+  positionals: 2,
+  async run(input) {
+    const action = (input.positionals[0] ?? 'list') as Action;
+    if (!ACTIONS.includes(action)) {
+      throw new UserError(`jobs: unknown action '${action}'`, { hint: `use one of: ${ACTIONS.join(', ')}` });
+    }
+    const state = stringOption(input, 'jobs', 'state');
+    if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
+      throw new UserError(`jobs: --state '${state}' is not a job state`, { hint: `use one of: ${JOB_STATES.join(', ')}` });
+    }
+    const limit = numberOption(input, 'jobs', 'limit', { min: 1, max: 10_000, integer: true }) ?? 20;
+    const { io } = input;
+    const json = flag(input, 'json');
+    const { config } = input.config();
+    return withQueue(config, async ({ queue }) => {
+      if (action === 'cancel' || action === 'retry') return change(input, queue, action);
+      if (action === 'show') {
+        const job = await mustGet(queue, jobId(input, 'show'));
+        if (json) printJson(io, jobView(job));
+        else for (const [key, value] of Object.entries(jobView(job))) print(io, `${key.padEnd(16)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '-')}`);
+        return 0;
+      }
+      const jobs = await queue.list({ limit, state: state as JobState | undefined });
+      if (json) {
+        printJson(io, jobs.map((job) => jobView(job)));
+        return 0;
+      }
+      const paint = painter(io.stdout, io.env);
+      const now = Date.now();
+      const rows = jobs.map((job) => [
+        job.id,
+        shortRepo(job.repo),
+        job.ref,
+        paintState(paint, job.state),
+        `${job.attempt}/${job.maxAttempts}`,
+        formatDuration(durationMs(job, now)),
+      ]);
+      if (rows.length === 0) print(io, 'no jobs yet: queue one with `raibid-task dispatch --repo <url|path>`');
+      else for (const line of table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows)) print(io, line);
+      return 0;
+    });
+  },
+};
+
+export default task;
