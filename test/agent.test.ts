@@ -1,0 +1,217 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Redis } from 'ioredis';
+import { exited, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
+import { makeQueue } from './fixtures/queue.js';
+import { type RedisServer, startRedis } from './fixtures/redis.js';
+import { processAlive, until } from './fixtures/wait.js';
+
+const test = suite('agent and the job tasks, end to end');
+let server: RedisServer;
+let redis: Redis;
+let work: string;
+const leftovers: number[] = [];
+
+function setup(queueSettings = ''): { config: string; env: NodeJS.ProcessEnv } {
+  const config = join(work, `raibid-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(config, `redis:\n  url: ${server.url}\nqueue:\n  retryBackoffSeconds: 0.1\n${queueSettings}`);
+  return { config, env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: work } };
+}
+
+async function jobJson(id: string, env: NodeJS.ProcessEnv) {
+  const shown = await runCli(['jobs', 'show', id, '--json'], { env });
+  assert.is(shown.code, 0, shown.stderr);
+  return JSON.parse(shown.stdout);
+}
+
+test.before(async () => {
+  server = await startRedis();
+  redis = server.client();
+  work = mkdtempSync(join(tmpdir(), 'raibid-agent-'));
+});
+test.after(async () => {
+  for (const pid of leftovers) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+  await server.stop();
+});
+test.before.each(async () => {
+  await redis.flushall();
+});
+
+test('dispatch → agent --once → status and logs show the result', async () => {
+  const { env } = setup();
+  const dispatched = await runCli(['dispatch', '--repo', work, '--ref', 'main', '--json'], { env });
+  assert.is(dispatched.code, 0, dispatched.stderr);
+  const { id, created } = JSON.parse(dispatched.stdout);
+  assert.ok(created);
+  const again = await runCli(['dispatch', '--repo', work, '--ref', 'main'], { env });
+  assert.is(again.stdout.trim(), id, 'the same repo and ref while queued');
+  assert.match(again.stderr, 'already queued or running');
+  const agent = await runCli(['agent', '--once', '--exec', 'echo "building $RAIBID_REPO at $RAIBID_REF"; echo warning >&2'], { env });
+  assert.is(agent.code, 0, agent.stderr);
+  assert.match(agent.stdout, `${id} succeeded (exit 0)`);
+  const status = await runCli(['status', '--json'], { env });
+  const snap = JSON.parse(status.stdout);
+  assert.is(snap.jobs[0].id, id);
+  assert.is(snap.jobs[0].state, 'succeeded');
+  assert.is(snap.jobs[0].attempt, 1);
+  assert.equal([snap.queue.length, snap.queue.lag, snap.queue.pending, snap.queue.dead], [0, 0, 0, 0]);
+  const logs = await runCli(['logs', id], { env });
+  assert.is(logs.code, 0);
+  assert.match(logs.stdout, `[command] building ${work} at main`);
+  assert.match(logs.stdout, '[command] warning');
+  const plain = await runCli(['status'], { env });
+  assert.match(plain.stdout, new RegExp(`${id}\\s+\\S+\\s+main\\s+succeeded\\s+1/3`));
+  assert.not.match(plain.stdout, '\x1b[', 'no colour when not a terminal');
+});
+
+test('status --json matches the queue: length, lag, pending, dead and jobs', async () => {
+  const { env } = setup('  maxAttempts: 1\n');
+  const queue = makeQueue(redis, { maxAttempts: 1 });
+  const ids = [];
+  for (let i = 0; i < 5; i++) ids.push((await queue.enqueue({ repo: 'https://git.example/o/r.git', ref: `b${i}` })).id);
+  const blocking = server.client();
+  const taken = await queue.take('agent-x', blocking, 100);
+  const started = await queue.start(taken!, 'agent-x');
+  assert.is(started.verdict, 'run');
+  const second = await queue.start((await queue.take('agent-x', blocking, 100))!, 'agent-x');
+  if (second.verdict === 'run') await queue.complete(second.claim, { state: 'failed', exitCode: 75, retry: true });
+  blocking.disconnect();
+  const snap = JSON.parse((await runCli(['status', '--json', '--jobs', '10'], { env })).stdout);
+  assert.is(snap.queue.stream, 'raibid:jobs');
+  assert.is(snap.queue.group, 'raibid-agents');
+  assert.is(snap.queue.lag, 3, 'three never picked up');
+  assert.is(snap.queue.pending, 1, 'one running');
+  assert.is(snap.queue.dead, 1, 'one out of attempts');
+  assert.is(snap.queue.length, await redis.xlen('raibid:jobs'));
+  const states = Object.fromEntries(snap.jobs.map((j: { id: string; state: string }) => [j.id, j.state]));
+  assert.equal(states, { [ids[0]!]: 'running', [ids[1]!]: 'dead', [ids[2]!]: 'queued', [ids[3]!]: 'queued', [ids[4]!]: 'queued' });
+  for (const job of snap.jobs) for (const key of ['id', 'repo', 'ref', 'state', 'attempt']) assert.ok(key in job, key);
+});
+
+test('a worker killed with -9 mid-job: another finishes it, and it is recorded once', async () => {
+  const { env } = setup('  visibilityTimeoutSeconds: 1\n');
+  const runs = join(work, 'runs');
+  const mark = join(work, 'first-run');
+  const command = `echo $$ >> ${runs}; if [ -e ${mark} ]; then echo second run; exit 0; fi; touch ${mark}; exec sleep 30`;
+  const { id } = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--json'], { env })).stdout);
+  const victim = spawnCli(['agent', '--exec', command], { env });
+  await until(async () => existsSync(mark), 'the first run to start');
+  leftovers.push(Number(readFileSync(runs, 'utf8').trim()));
+  victim.kill('SIGKILL');
+  await exited(victim);
+  assert.is((await jobJson(id, env)).state, 'running', 'the dead agent still holds it');
+  const rescuer = await runCli(['agent', '--once', '--exec', command], { env });
+  assert.is(rescuer.code, 0, rescuer.stderr);
+  const job = await jobJson(id, env);
+  assert.is(job.state, 'succeeded');
+  assert.is(job.attempt, 2);
+  const snap = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
+  assert.equal(snap.queue.totals, { succeeded: 1 });
+  assert.equal([snap.queue.pending, snap.queue.lag], [0, 0]);
+  assert.is(readFileSync(runs, 'utf8').trim().split('\n').length, 2);
+  assert.match((await runCli(['logs', id], { env })).stdout, 'second run');
+});
+
+test('cancel a running job: its process tree is killed and the agent goes on to the next', async () => {
+  const { env } = setup();
+  const pids = join(work, `pids-${Date.now()}`);
+  const command = `if [ "$RAIBID_REF" = slow ]; then sleep 30 & echo $! > ${pids}; wait; else echo quick; fi`;
+  const agent = spawnCli(['agent', '--exec', command], { env });
+  await waitForOutput(agent, /waiting for jobs/);
+  const slow = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--ref', 'slow', '--json'], { env })).stdout).id;
+  await until(async () => existsSync(pids) && readFileSync(pids, 'utf8').trim(), 'the build to start');
+  const grandchild = Number(readFileSync(pids, 'utf8'));
+  leftovers.push(grandchild);
+  const dry = await runCli(['jobs', 'cancel', slow, '--dry-run'], { env });
+  assert.match(dry.stdout, `would cancel job ${slow} (running)`);
+  assert.is((await jobJson(slow, env)).cancelRequested, false, 'dry run changed nothing');
+  const cancel = await runCli(['jobs', 'cancel', slow], { env });
+  assert.is(cancel.code, 0, cancel.stderr);
+  assert.match(cancel.stdout, 'its agent was told to stop');
+  await until(async () => (await jobJson(slow, env)).state === 'cancelled', 'the job to be cancelled', 5000);
+  await until(async () => !processAlive(grandchild), 'the background sleep to die', 5000);
+  const quick = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--ref', 'quick', '--json'], { env })).stdout).id;
+  await until(async () => (await jobJson(quick, env)).state === 'succeeded', 'the next job to run', 5000);
+  agent.kill('SIGTERM');
+  assert.is(await exited(agent), 0, 'SIGTERM stops the agent cleanly');
+  const finished = await runCli(['jobs', 'cancel', quick], { env });
+  assert.is(finished.code, 2);
+  assert.match(finished.stderr, `job ${quick} is succeeded: nothing to cancel`);
+});
+
+test('a job over its time limit fails and leaves nothing running', async () => {
+  const { env } = setup();
+  const pids = join(work, `timeout-${Date.now()}`);
+  const { id } = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--json'], { env })).stdout);
+  const agent = await runCli(['agent', '--once', '--timeout', '1', '--exec', `sleep 30 & echo $! > ${pids}; wait`], { env });
+  assert.is(agent.code, 0);
+  const job = await jobJson(id, env);
+  assert.is(job.state, 'failed');
+  assert.is(job.error, 'timed out after 1 s');
+  const grandchild = Number(readFileSync(pids, 'utf8'));
+  leftovers.push(grandchild);
+  await until(async () => !processAlive(grandchild), 'the sleep to be killed', 5000);
+});
+
+test('exit 75 is retried with backoff until the attempts run out, then dead-lettered', async () => {
+  const { env } = setup('  maxAttempts: 2\n');
+  const { id } = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--json'], { env })).stdout);
+  const agent = await runCli(['agent', '--max-idle', '1', '--exec', 'echo "attempt $RAIBID_ATTEMPT"; exit 75'], { env });
+  assert.is(agent.code, 0, agent.stderr);
+  const job = await jobJson(id, env);
+  assert.is(job.state, 'dead');
+  assert.is(job.attempt, 2);
+  const log = (await runCli(['logs', id], { env })).stdout;
+  assert.match(log, 'attempt 1');
+  assert.match(log, 'attempt 2');
+  assert.match(log, /attempt 2 waits \d+ ms before retrying/);
+  const snap = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
+  assert.equal([snap.queue.dead, snap.queue.totals.retried, snap.queue.totals.dead], [1, 1, 1]);
+  const retry = await runCli(['jobs', 'retry', id], { env });
+  assert.is(retry.code, 0);
+  assert.is((await jobJson(id, env)).state, 'queued');
+});
+
+test('job fields with shell metacharacters reach the command as data, never as code', async () => {
+  const { env } = setup();
+  const canary = join(work, 'pwned');
+  const repo = `https://git.example/o/$(touch${'${IFS}'}${canary}).git`;
+  const dispatched = await runCli(['dispatch', '--repo', repo, '--ref', 'main', '--json'], { env });
+  assert.is(dispatched.code, 0, dispatched.stderr);
+  const { id } = JSON.parse(dispatched.stdout);
+  await runCli(['agent', '--once', '--exec', 'echo "repo=$RAIBID_REPO"'], { env });
+  assert.is(existsSync(canary), false);
+  assert.match((await runCli(['logs', id], { env })).stdout, `repo=${repo}`);
+});
+
+test('dry runs and unknown ids change nothing', async () => {
+  const { env } = setup();
+  const dry = await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--dry-run'], { env });
+  assert.is(dry.code, 0);
+  assert.match(dry.stdout, 'would queue https://git.example/o/r.git at HEAD');
+  assert.is((await makeQueue(redis).stats()).length, 0);
+  for (const args of [['jobs', 'show', 'nope'], ['jobs', 'cancel', 'nope'], ['jobs', 'retry', 'nope'], ['logs', 'nope']]) {
+    const result = await runCli(args, { env });
+    assert.is(result.code, 2, args.join(' '));
+    assert.match(result.stderr, "no job with id 'nope'");
+    assert.match(result.stderr, 'raibid-task jobs list');
+  }
+});
+
+test('logs --follow streams a running job and exits with its outcome', async () => {
+  const { env } = setup();
+  const { id } = JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--json'], { env })).stdout);
+  const follow = spawnCli(['logs', id, '--follow'], { env });
+  let seen = '';
+  follow.stdout!.on('data', (d) => (seen += d));
+  const agent = await runCli(['agent', '--once', '--exec', 'echo one; sleep 0.5; echo two; exit 3'], { env });
+  assert.is(agent.code, 0);
+  assert.is(await exited(follow), 1, 'the job failed');
+  assert.match(seen, '[command] one');
+  assert.match(seen, '[command] two');
+});
+
+test.run();
