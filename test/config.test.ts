@@ -1,0 +1,75 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_REDIS_URL, loadConfig, redisUrl } from '../lib/config.js';
+import { UserError } from '../lib/errors.js';
+
+const test = suite('config');
+
+function world() {
+  const root = mkdtempSync(join(tmpdir(), 'raibid-config-'));
+  const cwd = join(root, 'project');
+  const xdg = join(root, 'xdg');
+  mkdirSync(cwd);
+  mkdirSync(join(xdg, 'raibid'), { recursive: true });
+  return { root, cwd, xdg, env: { XDG_CONFIG_HOME: xdg } as NodeJS.ProcessEnv };
+}
+
+test('found via --config, then RAIBID_CONFIG, then ./raibid.config.yaml, then ~/.config/raibid/config.yaml', () => {
+  const { root, cwd, xdg, env } = world();
+  const write = (path: string, url: string) => writeFileSync(path, `redis:\n  url: ${url}\n`);
+  assert.is(loadConfig({ env, cwd }).path, undefined);
+  assert.is(redisUrl(loadConfig({ env, cwd }).config), DEFAULT_REDIS_URL);
+  write(join(xdg, 'raibid', 'config.yaml'), 'redis://user-config');
+  assert.is(loadConfig({ env, cwd }).config.redis.url, 'redis://user-config');
+  write(join(cwd, 'raibid.config.yaml'), 'redis://project-config');
+  assert.is(loadConfig({ env, cwd }).config.redis.url, 'redis://project-config');
+  write(join(root, 'env.yaml'), 'redis://env-config');
+  assert.is(loadConfig({ env: { ...env, RAIBID_CONFIG: join(root, 'env.yaml') }, cwd }).config.redis.url, 'redis://env-config');
+  write(join(root, 'flag.yaml'), 'redis://flag-config');
+  const flagged = loadConfig({ file: join(root, 'flag.yaml'), env: { ...env, RAIBID_CONFIG: join(root, 'env.yaml') }, cwd });
+  assert.is(flagged.config.redis.url, 'redis://flag-config');
+  assert.is(flagged.path, join(root, 'flag.yaml'));
+});
+
+test('env overrides the file: RAIBID_REDIS_URL, GITHUB_TOKEN, GITEA_TOKEN', () => {
+  const { cwd, env } = world();
+  writeFileSync(join(cwd, 'raibid.config.yaml'), 'redis:\n  url: redis://from-file\n');
+  const loaded = loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis://from-env', GITHUB_TOKEN: 'ghp_x', GITEA_TOKEN: 'gt_y' }, cwd });
+  assert.is(loaded.config.redis.url, 'redis://from-env');
+  assert.equal(loaded.secrets, { githubToken: 'ghp_x', giteaToken: 'gt_y' });
+});
+
+test('defaults fill what the file leaves out', () => {
+  const { cwd, env } = world();
+  writeFileSync(join(cwd, 'raibid.config.yaml'), 'host:\n  address: spark.local\n');
+  const { config } = loadConfig({ env, cwd });
+  assert.equal(config.host, { address: 'spark.local', port: 22, user: 'ubuntu' });
+  assert.is(config.queue.maxAttempts, 3);
+  assert.is(config.agents.max, 8);
+  assert.is(config.agents.cpu, '2');
+  assert.is(config.agents.memory, '4Gi');
+});
+
+test('the example config is valid and sets every key the schema knows', async () => {
+  const example = new URL('../../config/raibid.config.example.yaml', import.meta.url).pathname;
+  const { config } = loadConfig({ file: example, env: {}, cwd: '/' });
+  assert.is(config.host?.address, 'spark-1.local');
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const raw = parse(readFileSync(example, 'utf8')) as Record<string, unknown>;
+  const { configSchema } = await import('../lib/config.js');
+  assert.equal(Object.keys(raw).sort(), Object.keys(configSchema.shape).sort());
+});
+
+test('an empty file is the defaults; a list at the top level is an error', () => {
+  const { cwd, env } = world();
+  writeFileSync(join(cwd, 'raibid.config.yaml'), '');
+  assert.is(loadConfig({ env, cwd }).config.queue.maxAttempts, 3);
+  writeFileSync(join(cwd, 'raibid.config.yaml'), '- a\n- b\n');
+  assert.throws(() => loadConfig({ env, cwd }), (e: unknown) => e instanceof UserError && e.exitCode === 2);
+});
+
+test.run();
