@@ -72,13 +72,10 @@ test('status --json matches the queue: length, lag, pending, dead and jobs', asy
   const queue = makeQueue(redis, { maxAttempts: 1 });
   const ids = [];
   for (let i = 0; i < 5; i++) ids.push((await queue.enqueue({ repo: 'https://git.example/o/r.git', ref: `b${i}` })).id);
-  const blocking = server.client();
-  const taken = await queue.take('agent-x', blocking, 100);
-  const started = await queue.start(taken!, 'agent-x');
-  assert.is(started.verdict, 'run');
-  const second = await queue.start((await queue.take('agent-x', blocking, 100))!, 'agent-x');
-  if (second.verdict === 'run') await queue.complete(second.claim, { state: 'failed', exitCode: 75, retry: true });
-  blocking.disconnect();
+  const started = await queue.claimNext('agent-x');
+  assert.is(started?.verdict, 'run');
+  const second = await queue.claimNext('agent-x');
+  if (second?.verdict === 'run') await queue.complete(second.claim, { state: 'failed', exitCode: 75, retry: true });
   const snap = JSON.parse((await runCli(['status', '--json', '--jobs', '10'], { env })).stdout);
   assert.is(snap.queue.stream, 'raibid:jobs');
   assert.is(snap.queue.group, 'raibid-agents');

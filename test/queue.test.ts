@@ -76,7 +76,7 @@ test('cancel: a queued job is never run; a running one is told to stop', async (
   assert.is(await queue.cancel(queued.id), 'cancelled');
   assert.is((await queue.get(queued.id))!.state, 'cancelled');
   const skipped = await claimNext(queue, blocking, 'agent-a');
-  assert.equal(skipped, { verdict: 'skip', reason: 'cancelled' });
+  assert.equal(skipped, { verdict: 'skip', reason: 'cancelled', id: queued.id });
   const claim = await run(queue);
   assert.is(claim.job.id, other.id);
   assert.is(await queue.heartbeat(claim), 'ok');
@@ -168,7 +168,7 @@ test('a job whose agents keep dying is dead-lettered instead of looping forever'
   await new Promise((r) => setTimeout(r, 80));
   await run(queue, 'agent-b');
   await new Promise((r) => setTimeout(r, 80));
-  assert.equal(await claimNext(queue, blocking, 'agent-c'), { verdict: 'dead', reason: '' });
+  assert.equal(await claimNext(queue, blocking, 'agent-c'), { verdict: 'dead', reason: '', id });
   assert.is((await queue.get(id))!.state, 'dead');
   assert.equal([(await queue.stats()).dead, (await queue.stats()).pending], [1, 0]);
 });

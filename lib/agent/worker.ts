@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Job } from '../queue/job.js';
-import type { Claim, JobQueue, LogLine, Outcome } from '../queue/queue.js';
+import type { Claim, JobQueue, LogLine, Outcome, Started } from '../queue/queue.js';
 import type { RunResult, Runner } from './runner.js';
 
 export interface WorkerOptions {
@@ -65,6 +65,7 @@ export class Worker {
   private stopping = false;
   private readonly running = new Map<string, Claim>();
   private idleSince = Date.now();
+  private lastReclaim = 0;
   private readonly wake = new AbortController();
 
   constructor(
@@ -113,26 +114,24 @@ export class Worker {
     const blocking = await this.options.connect();
     try {
       while (!this.stopping) {
-        const blockMs = Math.min(2000, this.queue.options.visibilityTimeoutMs);
-        let taken;
+        let started: Started | undefined;
         try {
-          taken = await this.queue.take(this.name, blocking, blockMs);
+          started = await this.next(blocking);
         } catch (error) {
           if (this.stopping) break;
           this.options.onEvent?.({ type: 'error', error: error as Error });
           await sleep(1000, this.wake.signal);
           continue;
         }
-        if (!taken) {
+        if (!started) {
           const idleMs = Date.now() - this.idleSince;
           if (this.options.maxIdleMs !== undefined && this.running.size === 0 && idleMs >= this.options.maxIdleMs) {
             this.stop();
           }
           continue;
         }
-        const started = await this.queue.start(taken, this.name);
         if (started.verdict !== 'run') {
-          this.options.onEvent?.({ type: 'skipped', id: taken.id, reason: started.verdict === 'dead' ? 'dead' : started.reason });
+          this.options.onEvent?.({ type: 'skipped', id: started.id, reason: started.verdict === 'dead' ? 'dead' : started.reason });
           continue;
         }
         await this.process(started.claim);
@@ -143,10 +142,23 @@ export class Worker {
     }
   }
 
+  /** A stalled job first (checked about once a second), else a waiting one, else wait for one. */
+  private async next(blocking: Redis): Promise<Started | undefined> {
+    const { visibilityTimeoutMs } = this.queue.options;
+    if (Date.now() - this.lastReclaim >= Math.min(1000, visibilityTimeoutMs / 2)) {
+      this.lastReclaim = Date.now();
+      const reclaimed = await this.queue.reclaim(this.name);
+      if (reclaimed) return reclaimed;
+    }
+    return (
+      (await this.queue.claimNext(this.name)) ??
+      (await this.queue.waitForNext(this.name, blocking, Math.min(2000, visibilityTimeoutMs)))
+    );
+  }
+
   private async process(claim: Claim): Promise<void> {
     const { job } = claim;
     this.running.set(job.id, claim);
-    void this.register().catch(() => {});
     this.options.onEvent?.({ type: 'started', job });
     const controller = new AbortController();
     let reason: 'cancel' | 'lost' | 'timeout' | undefined;
@@ -187,12 +199,12 @@ export class Worker {
     } finally {
       clearInterval(beat);
     }
-    log.add(`attempt ${job.attempt} ended: ${describe(result, reason, this.options.jobTimeoutMs)}`, 'queue', 'raibid');
     await log.close();
     this.running.delete(job.id);
     this.idleSince = Date.now();
     if (reason === 'lost') return;
     const outcome = toOutcome(result, reason, this.options.jobTimeoutMs);
+    outcome.summary = `attempt ${job.attempt} ended: ${describe(result, reason, this.options.jobTimeoutMs)}`;
     const state = await this.queue.complete(claim, outcome);
     this.options.onEvent?.({ type: 'finished', job, state, exitCode: result.exitCode });
   }
@@ -216,14 +228,12 @@ export function toOutcome(result: RunResult, reason: 'cancel' | 'lost' | 'timeou
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

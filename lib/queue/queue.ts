@@ -5,6 +5,7 @@ import { type Job, type JobState, jobFromHash, retryDelayMs } from './job.js';
 import { AGENTS, COUNTERS, DEAD_STREAM, DEDUPE_PREFIX, GROUP, RECENT, STREAM, agentKey, jobKey, logKey } from './names.js';
 import {
   cancelScript,
+  claimScript,
   completeScript,
   enqueueScript,
   heartbeatScript,
@@ -56,7 +57,11 @@ export interface Outcome {
   result?: Record<string, unknown>;
   /** A transient failure: run it again after a backoff while attempts remain. */
   retry?: boolean;
+  /** The closing line of the job's log, written with the outcome. */
+  summary?: string;
 }
+
+export type Started = { verdict: 'run'; claim: Claim } | { verdict: 'skip' | 'dead'; reason: string; id: string };
 
 export interface LogLine {
   id: string;
@@ -89,6 +94,7 @@ export interface AgentInfo {
 const SCRIPTS = {
   raibidEnqueue: { numberOfKeys: 1, lua: enqueueScript },
   raibidStart: { numberOfKeys: 0, lua: startScript },
+  raibidClaim: { numberOfKeys: 0, lua: claimScript },
   raibidHeartbeat: { numberOfKeys: 0, lua: heartbeatScript },
   raibidComplete: { numberOfKeys: 0, lua: completeScript },
   raibidCancel: { numberOfKeys: 0, lua: cancelScript },
@@ -97,6 +103,10 @@ const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS;
 type Scripted = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+type StartReply = ['run', string, string, string[]] | ['skip' | 'dead', string, string, undefined];
+
+const newLease = () => randomBytes(8).toString('hex');
 
 export function newJobId(now = Date.now()): string {
   return `${now.toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -226,65 +236,56 @@ export class JobQueue {
 
   // --- the worker's side -------------------------------------------------------------
 
-  /**
-   * Takes one entry for `consumer`: first an entry whose worker stopped heart-beating for
-   * the visibility timeout, else a new one, waiting up to `blockMs` on `blocking` (a
-   * connection of its own, as XREADGROUP BLOCK holds it).
-   */
-  async take(consumer: string, blocking: Redis, blockMs: number): Promise<{ entry: string; id: string } | undefined> {
+  /** Takes over one entry whose worker stopped heart-beating for the visibility timeout. */
+  async reclaim(consumer: string): Promise<Started | undefined> {
     await this.ensureGroup();
-    const [, stalled] = (await this.redis.xautoclaim(
-      STREAM,
-      GROUP,
-      consumer,
-      this.options.visibilityTimeoutMs,
-      '0-0',
-      'COUNT',
-      1,
-    )) as [string, [string, string[]][]];
-    const reclaimed = stalled[0];
-    if (reclaimed) return { entry: reclaimed[0], id: String(pairs(reclaimed[1]).job) };
-    let reply: [string, [string, string[]][]][] | null;
+    const [, stalled] = (await this.guardGroup(
+      this.redis.xautoclaim(STREAM, GROUP, consumer, this.options.visibilityTimeoutMs, '0-0', 'COUNT', 1),
+    )) ?? ['', []];
+    const entry = (stalled as [string, string[]][])[0];
+    return entry ? this.start({ entry: entry[0], id: String(pairs(entry[1]).job) }, consumer) : undefined;
+  }
+
+  /** Takes and starts the next new entry, if one is waiting, in one round trip. */
+  async claimNext(consumer: string, now = Date.now()): Promise<Started | undefined> {
+    await this.ensureGroup();
+    const lease = newLease();
+    const reply = await this.guardGroup(this.redis.raibidClaim(consumer, lease, now, this.options.retainSeconds));
+    return reply ? this.started(reply as StartReply, consumer, lease) : undefined;
+  }
+
+  /** Waits up to `blockMs` for a new entry on `blocking`, a connection of its own, and starts it. */
+  async waitForNext(consumer: string, blocking: Redis, blockMs: number): Promise<Started | undefined> {
+    await this.ensureGroup();
+    const reply = (await this.guardGroup(
+      blocking.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', STREAM, '>'),
+    )) as [string, [string, string[]][]][] | null | undefined;
+    const entry = reply?.[0]?.[1][0];
+    return entry ? this.start({ entry: entry[0], id: String(pairs(entry[1]).job) }, consumer) : undefined;
+  }
+
+  /** Turns a delivered entry into a claim to run, or says why there is nothing to run. */
+  async start(taken: { entry: string; id: string }, consumer: string, now = Date.now()): Promise<Started> {
+    const lease = newLease();
+    const reply = await this.redis.raibidStart(taken.entry, taken.id, consumer, lease, now, this.options.retainSeconds);
+    return this.started(reply as StartReply, consumer, lease);
+  }
+
+  private started([verdict, detail, id, hash]: StartReply, consumer: string, lease: string): Started {
+    if (verdict !== 'run') return { verdict, reason: detail, id };
+    const job = jobFromHash(pairs(hash!) as Record<string, string>)!;
+    return { verdict, claim: { entry: detail, job, consumer, lease } };
+  }
+
+  /** The stream or group was deleted under us (FLUSHALL, a Redis without persistence restarting). */
+  private async guardGroup<T>(command: Promise<T>): Promise<T | undefined> {
     try {
-      reply = (await blocking.xreadgroup(
-        'GROUP',
-        GROUP,
-        consumer,
-        'COUNT',
-        1,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        STREAM,
-        '>',
-      )) as typeof reply;
+      return await command;
     } catch (error) {
       if (!String((error as Error).message).startsWith('NOGROUP')) throw error;
       this.groupReady = false;
       return undefined;
     }
-    const fresh = reply?.[0]?.[1][0];
-    return fresh ? { entry: fresh[0], id: String(pairs(fresh[1]).job) } : undefined;
-  }
-
-  /** Turns a taken entry into a claim to run, or says why there is nothing to run. */
-  async start(
-    taken: { entry: string; id: string },
-    consumer: string,
-    now = Date.now(),
-  ): Promise<{ verdict: 'run'; claim: Claim } | { verdict: 'skip' | 'dead'; reason: string }> {
-    const lease = randomBytes(8).toString('hex');
-    const [verdict, detail] = (await this.redis.raibidStart(
-      taken.entry,
-      taken.id,
-      consumer,
-      lease,
-      now,
-      this.options.retainSeconds,
-    )) as [string, string];
-    if (verdict !== 'run') return { verdict: verdict as 'skip' | 'dead', reason: detail };
-    const job = (await this.get(taken.id))!;
-    return { verdict: 'run', claim: { entry: taken.entry, job, consumer, lease } };
   }
 
   async heartbeat(claim: Claim, now = Date.now()): Promise<'ok' | 'cancel' | 'lost'> {
@@ -308,6 +309,8 @@ export class JobQueue {
       outcome.retry ? '1' : '0',
       retryDelayMs(this.options.retryBackoffSeconds, claim.job.attempt),
       this.options.retainSeconds,
+      outcome.summary ?? '',
+      this.options.logLines,
     )) as string;
   }
 

@@ -74,33 +74,46 @@ end
 return {id, 1}
 `;
 
-/** ARGV: entry, id, consumer, lease, now, retention. Returns {verdict, detail}. */
-export const startScript = `${prelude}
-local entry, id, now = ARGV[1], ARGV[2], ARGV[5]
-local key = JOB .. id
-local state = redis.call('HGET', key, 'state')
-if not state or redis.call('HGET', key, 'entry') ~= entry then
-  ack(entry)
-  return {'skip', 'superseded'}
+const startEntry = `
+local function startEntry(entry, id, consumer, lease, now, retention)
+  local key = JOB .. id
+  local state = redis.call('HGET', key, 'state')
+  if not state or redis.call('HGET', key, 'entry') ~= entry then
+    ack(entry)
+    return {'skip', 'superseded', id}
+  end
+  if state ~= 'queued' and state ~= 'running' then
+    ack(entry)
+    return {'skip', state, id}
+  end
+  if redis.call('HGET', key, 'cancelRequested') == '1' then
+    finish(key, id, 'cancelled', now, retention)
+    ack(entry)
+    return {'skip', 'cancelled', id}
+  end
+  local attempt = tonumber(redis.call('HGET', key, 'attempt')) + 1
+  if attempt > tonumber(redis.call('HGET', key, 'maxAttempts')) then
+    bury(key, id, now, 'its agent was lost on each of ' .. (attempt - 1) .. ' attempts', retention)
+    ack(entry)
+    return {'dead', '', id}
+  end
+  redis.call('HSET', key, 'state', 'running', 'attempt', attempt, 'startedAt', now, 'agent', consumer,
+    'lease', lease, 'heartbeatAt', now)
+  return {'run', entry, id, redis.call('HGETALL', key)}
 end
-if state ~= 'queued' and state ~= 'running' then
-  ack(entry)
-  return {'skip', state}
-end
-if redis.call('HGET', key, 'cancelRequested') == '1' then
-  finish(key, id, 'cancelled', now, ARGV[6])
-  ack(entry)
-  return {'skip', 'cancelled'}
-end
-local attempt = tonumber(redis.call('HGET', key, 'attempt')) + 1
-if attempt > tonumber(redis.call('HGET', key, 'maxAttempts')) then
-  bury(key, id, now, 'its agent was lost on each of ' .. (attempt - 1) .. ' attempts', ARGV[6])
-  ack(entry)
-  return {'dead', ''}
-end
-redis.call('HSET', key, 'state', 'running', 'attempt', attempt, 'startedAt', now, 'agent', ARGV[3],
-  'lease', ARGV[4], 'heartbeatAt', now)
-return {'run', redis.call('HGET', key, 'notBefore') or ''}
+`;
+
+/** ARGV: entry, id, consumer, lease, now, retention. Returns {verdict, detail, id, job hash}. */
+export const startScript = `${prelude}${startEntry}
+return startEntry(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+`;
+
+/** ARGV: consumer, lease, now, retention. Reads one new entry without blocking and starts it. */
+export const claimScript = `${prelude}${startEntry}
+local reply = redis.call('XREADGROUP', 'GROUP', GROUP, ARGV[1], 'COUNT', 1, 'STREAMS', STREAM, '>')
+if not reply then return false end
+local entry = reply[1][2][1]
+return startEntry(entry[1], entry[2][2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /** ARGV: id, entry, consumer, lease, now. Keeps the entry's idle time low while the job runs. */
@@ -113,12 +126,18 @@ if redis.call('HGET', key, 'cancelRequested') == '1' then return 'cancel' end
 return 'ok'
 `;
 
-/** ARGV: id, lease, now, state, exitCode, error, failedStep, result, retry, backoffMs, retention. */
+/**
+ * ARGV: id, lease, now, state, exitCode, error, failedStep, result, retry, backoffMs, retention,
+ * summary (the log's closing line), logLines.
+ */
 export const completeScript = `${prelude}
 local id, now = ARGV[1], ARGV[3]
 local key = JOB .. id
 if redis.call('HGET', key, 'lease') ~= ARGV[2] or redis.call('HGET', key, 'state') ~= 'running' then
   return 'ignored'
+end
+if ARGV[12] ~= '' then
+  redis.call('XADD', key .. ':log', 'MAXLEN', '~', ARGV[13], '*', 'step', 'queue', 's', 'raibid', 'line', ARGV[12], 'ts', now)
 end
 local entry = redis.call('HGET', key, 'entry')
 redis.call('HSET', key, 'exitCode', ARGV[5], 'error', ARGV[6], 'failedStep', ARGV[7], 'result', ARGV[8])
