@@ -130,22 +130,28 @@ export class Worker {
           }
           continue;
         }
-        if (started.verdict !== 'run') {
-          this.options.onEvent?.({ type: 'skipped', id: started.id, reason: started.verdict === 'dead' ? 'dead' : started.reason });
-          continue;
+        while (started) {
+          if (started.verdict !== 'run') {
+            this.options.onEvent?.({ type: 'skipped', id: started.id, reason: started.verdict === 'dead' ? 'dead' : started.reason });
+            break;
+          }
+          started = await this.process(started.claim);
+          if (this.options.once) this.stop();
         }
-        await this.process(started.claim);
-        if (this.options.once) this.stop();
       }
     } finally {
       blocking.disconnect();
     }
   }
 
+  private reclaimDue(): boolean {
+    return Date.now() - this.lastReclaim >= Math.min(1000, this.queue.options.visibilityTimeoutMs / 2);
+  }
+
   /** A stalled job first (checked about once a second), else a waiting one, else wait for one. */
   private async next(blocking: Redis): Promise<Started | undefined> {
     const { visibilityTimeoutMs } = this.queue.options;
-    if (Date.now() - this.lastReclaim >= Math.min(1000, visibilityTimeoutMs / 2)) {
+    if (this.reclaimDue()) {
       this.lastReclaim = Date.now();
       const reclaimed = await this.queue.reclaim(this.name);
       if (reclaimed) return reclaimed;
@@ -156,7 +162,8 @@ export class Worker {
     );
   }
 
-  private async process(claim: Claim): Promise<void> {
+  /** Runs a claimed job and records its outcome; returns the next job when it came along. */
+  private async process(claim: Claim): Promise<Started | undefined> {
     const { job } = claim;
     this.running.set(job.id, claim);
     this.options.onEvent?.({ type: 'started', job });
@@ -202,11 +209,13 @@ export class Worker {
     await log.close();
     this.running.delete(job.id);
     this.idleSince = Date.now();
-    if (reason === 'lost') return;
+    if (reason === 'lost') return undefined;
     const outcome = toOutcome(result, reason, this.options.jobTimeoutMs);
     outcome.summary = `attempt ${job.attempt} ended: ${describe(result, reason, this.options.jobTimeoutMs)}`;
-    const state = await this.queue.complete(claim, outcome);
+    const chain = !this.stopping && !this.options.once && !this.reclaimDue();
+    const { state, next } = await this.queue.completeAndClaim(claim, outcome, chain ? this.name : undefined);
     this.options.onEvent?.({ type: 'finished', job, state, exitCode: result.exitCode });
+    return next;
   }
 }
 

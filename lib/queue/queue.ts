@@ -297,7 +297,18 @@ export class JobQueue {
 
   /** Records the outcome once; returns the job's new state, or 'ignored' for a stale lease. */
   async complete(claim: Claim, outcome: Outcome, now = Date.now()): Promise<string> {
-    return (await this.redis.raibidComplete(
+    return (await this.completeAndClaim(claim, outcome, undefined, now)).state;
+  }
+
+  /** complete(), and with `consumer` given, claim the next waiting entry in the same round trip. */
+  async completeAndClaim(
+    claim: Claim,
+    outcome: Outcome,
+    consumer: string | undefined,
+    now = Date.now(),
+  ): Promise<{ state: string; next?: Started }> {
+    const lease = newLease();
+    const [state, next] = (await this.redis.raibidComplete(
       claim.job.id,
       claim.lease,
       now,
@@ -311,7 +322,9 @@ export class JobQueue {
       this.options.retainSeconds,
       outcome.summary ?? '',
       this.options.logLines,
-    )) as string;
+      ...(consumer ? [consumer, lease] : []),
+    )) as [string, StartReply?];
+    return { state, next: next && consumer ? this.started(next, consumer, lease) : undefined };
   }
 
   async appendLog(id: string, lines: Omit<LogLine, 'id'>[]): Promise<void> {
