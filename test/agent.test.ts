@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
-import { exited, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
+import { CLI, exited, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { makeQueue } from './fixtures/queue.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { processAlive, until } from './fixtures/wait.js';
@@ -82,7 +83,8 @@ test('status --json matches the queue: length, lag, pending, dead and jobs', asy
   assert.is(snap.queue.lag, 3, 'three never picked up');
   assert.is(snap.queue.pending, 1, 'one running');
   assert.is(snap.queue.dead, 1, 'one out of attempts');
-  assert.is(snap.queue.length, await redis.xlen('raibid:jobs'));
+  assert.is(snap.queue.length, 4, 'waiting plus running');
+  assert.is(snap.queue.streamLength, await redis.xlen('raibid:jobs'));
   const states = Object.fromEntries(snap.jobs.map((j: { id: string; state: string }) => [j.id, j.state]));
   assert.equal(states, { [ids[0]!]: 'running', [ids[1]!]: 'dead', [ids[2]!]: 'queued', [ids[3]!]: 'queued', [ids[4]!]: 'queued' });
   for (const job of snap.jobs) for (const key of ['id', 'repo', 'ref', 'state', 'attempt']) assert.ok(key in job, key);
@@ -209,6 +211,55 @@ test('logs --follow streams a running job and exits with its outcome', async () 
   assert.is(await exited(follow), 1, 'the job failed');
   assert.match(seen, '[command] one');
   assert.match(seen, '[command] two');
+});
+
+test('agent --concurrency 4 runs four jobs at once, and status lists it with its jobs', async () => {
+  const { env } = setup();
+  const dir = mkdtempSync(join(work, 'concurrent-'));
+  const command = `touch ${dir}/$RAIBID_JOB_ID; while [ ! -e ${dir}/go ]; do sleep 0.05; done`;
+  const agent = spawnCli(['agent', '--concurrency', '4', '--exec', command], { env });
+  await waitForOutput(agent, /waiting for jobs/);
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--ref', `b${i}`, '--json'], { env })).stdout).id);
+  }
+  await until(async () => readdirSync(dir).length === 4, 'four jobs running at once', 5000);
+  const snap = await until(async () => {
+    const s = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
+    return s.agents[0]?.jobs.length === 4 ? s : undefined;
+  }, 'status to list the agent with four jobs', 5000);
+  assert.is(snap.agents.length, 1);
+  assert.equal([...snap.agents[0].jobs].sort(), ids.slice(0, 4).sort());
+  assert.is(snap.agents[0].idleMs, null);
+  assert.equal([snap.queue.pending, snap.queue.lag], [4, 1]);
+  writeFileSync(join(dir, 'go'), '');
+  await until(async () => (await jobJson(ids[4]!, env)).state === 'succeeded', 'the fifth job', 5000);
+  agent.kill('SIGINT');
+  assert.is(await exited(agent), 0);
+  const after = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
+  assert.equal(after.agents, [], 'a stopped agent unregisters');
+  assert.is(after.queue.consumers, 0, 'and leaves no consumer behind');
+});
+
+test('status --watch redraws in place on a terminal and prints plain blocks in a pipe', async () => {
+  const { env } = setup();
+  const piped = spawnCli(['status', '--watch', '--interval', '0.2'], { env });
+  let out = '';
+  piped.stdout!.on('data', (d) => (out += d));
+  await until(async () => (out.match(/^queue raibid:jobs/gm)?.length ?? 0) >= 3 || undefined, 'three plain blocks');
+  piped.kill('SIGINT');
+  assert.is(await exited(piped), 0);
+  assert.not.match(out, '\x1b[');
+  const tty = await new Promise<string>((resolve) => {
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} status --watch --interval 0.2`, '/dev/null'], {
+      env: { ...process.env, ...env, RAIBID_CONFIG: env.RAIBID_CONFIG!, TERM: 'xterm' },
+    });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    setTimeout(() => child.kill('SIGTERM'), 1500);
+    child.on('close', () => resolve(screen));
+  });
+  assert.ok(tty.split('\x1b[H\x1b[2J').length - 1 >= 2, 'clears and redraws the screen');
 });
 
 test.run();

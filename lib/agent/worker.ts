@@ -25,6 +25,8 @@ export type WorkerEvent =
   | { type: 'error'; error: Error };
 
 const LOG_FLUSH_MS = 100;
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_IDLE_MS = 10 * 60_000;
 
 export function agentName(): string {
   return `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
@@ -66,6 +68,7 @@ export class Worker {
   private readonly running = new Map<string, Claim>();
   private idleSince = Date.now();
   private lastReclaim = 0;
+  private lastPrune = Date.now();
   private readonly wake = new AbortController();
 
   constructor(
@@ -153,6 +156,10 @@ export class Worker {
     const { visibilityTimeoutMs } = this.queue.options;
     if (this.reclaimDue()) {
       this.lastReclaim = Date.now();
+      if (this.lastReclaim - this.lastPrune >= PRUNE_EVERY_MS) {
+        this.lastPrune = this.lastReclaim;
+        await this.queue.pruneConsumers(Math.max(PRUNE_IDLE_MS, visibilityTimeoutMs * 10));
+      }
       const reclaimed = await this.queue.reclaim(this.name);
       if (reclaimed) return reclaimed;
     }

@@ -74,7 +74,10 @@ export interface LogLine {
 export interface QueueStats {
   stream: string;
   group: string;
+  /** Unfinished jobs: waiting (lag) plus running (pending). */
   length: number;
+  /** XLEN: unfinished entries plus up to TRIM_SLACK finished ones not yet trimmed. */
+  streamLength: number;
   lag: number | null;
   pending: number;
   dead: number;
@@ -106,7 +109,9 @@ type Scripted = Redis & Record<ScriptName, (...args: (string | number)[]) => Pro
 
 type StartReply = ['run', string, string, string[]] | ['skip' | 'dead', string, string, undefined];
 
-const newLease = () => randomBytes(8).toString('hex');
+const leasePrefix = randomBytes(6).toString('hex');
+let leaseCount = 0;
+const newLease = () => `${leasePrefix}-${(leaseCount += 1).toString(36)}`;
 
 export function newJobId(now = Date.now()): string {
   return `${now.toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -194,7 +199,7 @@ export class JobQueue {
   /** The same three reads KEDA's redis-streams scaler makes: XLEN, XPENDING, XINFO GROUPS (lag). */
   async stats(): Promise<QueueStats> {
     await this.ensureGroup();
-    const [length, pendingSummary, groups, dead, totals] = await Promise.all([
+    const [streamLength, pendingSummary, groups, dead, totals] = await Promise.all([
       this.redis.xlen(STREAM),
       this.redis.xpending(STREAM, GROUP) as Promise<unknown[]>,
       this.redis.xinfo('GROUPS', STREAM) as Promise<unknown[][]>,
@@ -202,12 +207,15 @@ export class JobQueue {
       this.redis.hgetall(COUNTERS),
     ]);
     const group = groups.map(pairs).find((info) => info.name === GROUP) ?? {};
+    const lag = group.lag === null || group.lag === undefined ? null : Number(group.lag);
+    const pending = Number(pendingSummary[0] ?? 0);
     return {
       stream: STREAM,
       group: GROUP,
-      length,
-      lag: group.lag === null || group.lag === undefined ? null : Number(group.lag),
-      pending: Number(pendingSummary[0] ?? 0),
+      length: lag === null ? streamLength : lag + pending,
+      streamLength,
+      lag,
+      pending,
       dead,
       consumers: Number(group.consumers ?? 0),
       totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Number(v)])),
@@ -373,6 +381,20 @@ export class JobQueue {
     await this.redis.multi().del(agentKey(name)).zrem(AGENTS, name).exec();
     const mine = (await this.redis.call('XPENDING', STREAM, GROUP, '-', '+', 1, name)) as unknown[];
     if (mine.length === 0) await this.redis.xgroup('DELCONSUMER', STREAM, GROUP, name);
+  }
+
+  /**
+   * Deletes consumers left by agents that died (a pod killed mid-job leaves one behind) once
+   * they hold no entries and were idle for `minIdleMs`.
+   */
+  async pruneConsumers(minIdleMs: number): Promise<string[]> {
+    const consumers = ((await this.guardGroup(this.redis.xinfo('CONSUMERS', STREAM, GROUP))) ?? []) as unknown[][];
+    const gone = consumers
+      .map(pairs)
+      .filter((c) => Number(c.pending) === 0 && Number(c.idle) >= minIdleMs)
+      .map((c) => String(c.name));
+    for (const name of gone) await this.redis.xgroup('DELCONSUMER', STREAM, GROUP, name);
+    return gone;
   }
 
   async agents(staleMs: number, now = Date.now()): Promise<AgentInfo[]> {

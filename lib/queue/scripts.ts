@@ -6,13 +6,16 @@ import { COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STREAM } from './name
  *
  * The stream is never XDEL'd: deleting entries leaves tombstones that make Redis report
  * the group's lag as null, and KEDA's lag trigger then sees nothing to scale for.
- * Acknowledged entries are dropped from the front with XTRIM MINID instead.
+ * Acknowledged entries are dropped from the front with XTRIM MINID instead, once more than
+ * TRIM_SLACK of them have gathered, which spares most acknowledgements the extra reads.
  */
+export const TRIM_SLACK = 100;
 const prelude = `
 local STREAM, GROUP, DEAD, RECENT, COUNTERS, JOB = '${STREAM}', '${GROUP}', '${DEAD_STREAM}', '${RECENT}', '${COUNTERS}', '${JOB_PREFIX}'
 
 local function ack(entry)
   redis.call('XACK', STREAM, GROUP, entry)
+  if redis.call('XLEN', STREAM) <= ${TRIM_SLACK} then return end
   local pending = redis.call('XPENDING', STREAM, GROUP)
   local minid
   if tonumber(pending[1]) > 0 then

@@ -12,7 +12,7 @@ export function renderStatus(s: Snapshot, paint: Paint): string[] {
     : 'persistence unknown';
   const lines = [
     paint.bold(`queue ${q.stream} · group ${q.group}`) + paint.dim(`  ${s.at.slice(0, 19).replace('T', ' ')}Z`),
-    `  waiting ${lag}   running ${q.pending}   in stream ${q.length}   dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}   ${paint.dim(aof)}`,
+    `  waiting ${lag}   running ${q.pending}   in stream ${q.streamLength}   dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}   ${paint.dim(aof)}`,
     `  done ${q.totals.succeeded ?? 0} succeeded, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`,
     '',
     paint.bold(`agents (${s.agents.length})`),
