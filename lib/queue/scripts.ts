@@ -80,8 +80,9 @@ return {id, 1}
 const startEntry = `
 local function startEntry(entry, id, consumer, lease, now, retention)
   local key = JOB .. id
-  local state = redis.call('HGET', key, 'state')
-  if not state or redis.call('HGET', key, 'entry') ~= entry then
+  local job = redis.call('HMGET', key, 'state', 'entry', 'cancelRequested', 'attempt', 'maxAttempts')
+  local state = job[1]
+  if not state or job[2] ~= entry then
     ack(entry)
     return {'skip', 'superseded', id}
   end
@@ -89,13 +90,13 @@ local function startEntry(entry, id, consumer, lease, now, retention)
     ack(entry)
     return {'skip', state, id}
   end
-  if redis.call('HGET', key, 'cancelRequested') == '1' then
+  if job[3] == '1' then
     finish(key, id, 'cancelled', now, retention)
     ack(entry)
     return {'skip', 'cancelled', id}
   end
-  local attempt = tonumber(redis.call('HGET', key, 'attempt')) + 1
-  if attempt > tonumber(redis.call('HGET', key, 'maxAttempts')) then
+  local attempt = tonumber(job[4]) + 1
+  if attempt > tonumber(job[5]) then
     bury(key, id, now, 'its agent was lost on each of ' .. (attempt - 1) .. ' attempts', retention)
     ack(entry)
     return {'dead', '', id}
@@ -140,17 +141,18 @@ local id, now, retention = ARGV[1], ARGV[3], ARGV[11]
 local key = JOB .. id
 
 local function record()
-  if redis.call('HGET', key, 'lease') ~= ARGV[2] or redis.call('HGET', key, 'state') ~= 'running' then
+  local job = redis.call('HMGET', key, 'lease', 'state', 'entry', 'attempt', 'maxAttempts')
+  if job[1] ~= ARGV[2] or job[2] ~= 'running' then
     return 'ignored'
   end
   if ARGV[12] ~= '' then
     redis.call('XADD', key .. ':log', 'MAXLEN', '~', ARGV[13], '*', 'step', 'queue', 's', 'raibid', 'line', ARGV[12], 'ts', now)
   end
-  local entry = redis.call('HGET', key, 'entry')
+  local entry = job[3]
   redis.call('HSET', key, 'exitCode', ARGV[5], 'error', ARGV[6], 'failedStep', ARGV[7], 'result', ARGV[8])
   if ARGV[9] == '1' then
-    local attempt = tonumber(redis.call('HGET', key, 'attempt'))
-    if attempt < tonumber(redis.call('HGET', key, 'maxAttempts')) then
+    local attempt = tonumber(job[4])
+    if attempt < tonumber(job[5]) then
       local nextEntry = redis.call('XADD', STREAM, '*', 'job', id)
       redis.call('HSET', key, 'state', 'queued', 'entry', nextEntry,
         'notBefore', string.format('%d', tonumber(now) + tonumber(ARGV[10])))
