@@ -165,7 +165,6 @@ export class JobQueue {
       input.sha ?? '',
       this.options.maxAttempts,
       this.options.retainJobs,
-      '',
       ...meta,
     )) as [string, number];
     return { id, created: created === 1 };

@@ -51,7 +51,7 @@ local function bury(key, id, now, reason, retention)
 end
 `;
 
-/** KEYS: dedupe. ARGV: id, now, repo, ref, sha, maxAttempts, retainJobs, (unused), then meta name/value pairs. */
+/** KEYS: dedupe. ARGV: id, now, repo, ref, sha, maxAttempts, retainJobs, then meta name/value pairs. */
 export const enqueueScript = `${prelude}
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -63,7 +63,7 @@ local key = JOB .. id
 local entry = redis.call('XADD', STREAM, '*', 'job', id)
 redis.call('HSET', key, 'id', id, 'repo', ARGV[3], 'ref', ARGV[4], 'sha', ARGV[5], 'state', 'queued',
   'attempt', 0, 'maxAttempts', ARGV[6], 'createdAt', ARGV[2], 'entry', entry, 'dedupe', KEYS[1])
-for i = 9, #ARGV, 2 do redis.call('HSET', key, 'meta.' .. ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do redis.call('HSET', key, 'meta.' .. ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[1], id)
 redis.call('ZADD', RECENT, ARGV[2], id)
 local over = redis.call('ZCARD', RECENT) - tonumber(ARGV[7])
