@@ -73,6 +73,7 @@ export const configSchema = z.strictObject({
       cpu: z.string().default('2'),
       memory: z.string().default('4Gi'),
       command: z.string().optional(),
+      cacheDir: z.string().optional(),
       jobTimeoutSeconds: z.number().positive().default(3600),
     })
     .prefault({}),

@@ -1,6 +1,5 @@
-import { commandRunner } from '../lib/agent/command-runner.js';
+import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
-import { UserError } from '../lib/errors.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
 import { openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
@@ -25,15 +24,18 @@ function reporter(io: TaskIO) {
 
 const task: Task = {
   summary: 'run queued jobs on this machine',
-  usage: ['agent --exec <command> [--once] [--concurrency <n>] [--max-idle <s>] [--timeout <s>]'],
+  usage: ['agent [--once] [--concurrency <n>] [--max-idle <s>] [--timeout <s>] [--exec <command>]'],
   details:
     'Takes jobs from the queue and runs them; several agents may run at once, here or on the\n' +
     "cluster. A job whose agent dies is picked up by another after the queue's visibility timeout.\n" +
-    'The command runs under /bin/sh with RAIBID_JOB_ID, RAIBID_REPO, RAIBID_REF, RAIBID_SHA and\n' +
-    'RAIBID_ATTEMPT set; exit 0 succeeds, exit 75 (EX_TEMPFAIL) asks for a retry, anything else fails.\n' +
+    'Each job is checked out into a fresh workspace and its pipeline run: the steps of its\n' +
+    '.raibid.yml, else cargo fetch, cargo build --all-targets, cargo test, with cargo\n' +
+    'home and target dir cached per repo (agents.cacheDir). With --exec, a shell command runs\n' +
+    'instead, with RAIBID_JOB_ID, RAIBID_REPO, RAIBID_REF, RAIBID_SHA and RAIBID_ATTEMPT set.\n' +
+    'Exit 0 succeeds; exit 75 (EX_TEMPFAIL) or a failed clone asks for a retry; anything else fails.\n' +
     'Ctrl-C finishes the jobs in hand and stops; a second Ctrl-C stops at once.',
   options: {
-    exec: { type: 'string', value: 'command', description: 'the command each job runs (default: agents.command)' },
+    exec: { type: 'string', value: 'command', description: 'run this shell command per job instead of the pipeline' },
     once: { type: 'boolean', description: 'handle one job, then exit' },
     concurrency: { type: 'string', value: 'n', description: 'jobs run at the same time (default: agents.concurrency)' },
     'max-idle': { type: 'string', value: 's', description: 'exit after this many seconds without a job' },
@@ -44,20 +46,16 @@ const task: Task = {
     const concurrency = numberOption(input, 'agent', 'concurrency', { min: 1, max: 64, integer: true });
     const maxIdle = numberOption(input, 'agent', 'max-idle', { min: 0 });
     const timeout = numberOption(input, 'agent', 'timeout', { min: 1 });
-    const { config } = input.config();
-    const command = stringOption(input, 'agent', 'exec') ?? config.agents.command;
-    if (!command) {
-      throw new UserError('agent: no command to run jobs with', {
-        hint: 'give --exec "<command>" or set agents.command in the config',
-      });
-    }
+    const loaded = input.config();
+    const { config } = loaded;
+    const runner = runnerFor(loaded, io.env, stringOption(input, 'agent', 'exec'));
     const open = await openQueue(config, 'raibid-agent');
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
       once: flag(input, 'once'),
       maxIdleMs: maxIdle === undefined ? undefined : maxIdle * 1000,
       jobTimeoutMs: (timeout ?? config.agents.jobTimeoutSeconds) * 1000,
-      runner: commandRunner(command),
+      runner,
       connect: open.connect,
       onEvent: reporter(io),
     });

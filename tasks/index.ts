@@ -12,4 +12,5 @@ export const TASKS: TaskEntry[] = [
   { name: 'logs', summary: "print a job's log, or follow it live", load: () => import('./logs.js') },
   { name: 'status', summary: 'the queue, the agents and recent jobs on one screen', load: () => import('./status.js') },
   { name: 'agent', summary: 'run queued jobs on this machine', load: () => import('./agent.js') },
+  { name: 'run', summary: 'run the CI pipeline on a local checkout now, without a queue', load: () => import('./run.js') },
 ];

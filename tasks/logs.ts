@@ -5,7 +5,7 @@ import { logKey } from '../lib/queue/names.js';
 import { withQueue } from '../lib/queue/open.js';
 import type { LogLine } from '../lib/queue/queue.js';
 import { type Task, print } from '../lib/task.js';
-import { painter, paintState } from '../lib/ui/format.js';
+import { formatLogLine, painter, paintState } from '../lib/ui/format.js';
 
 const FOLLOW_BLOCK_MS = 1000;
 
@@ -27,11 +27,7 @@ const task: Task = {
     const paint = painter(io.stdout, io.env);
     const show = (l: LogLine) => {
       if (flag(input, 'json')) print(io, JSON.stringify({ step: l.step, stream: l.stream, line: l.line, ts: l.ts }));
-      else {
-        const time = new Date(l.ts).toISOString().slice(11, 19);
-        const text = l.stream === 'raibid' ? paint.dim(l.line) : l.stream === 'err' ? paint.yellow(l.line) : l.line;
-        print(io, `${paint.dim(time)} ${paint.cyan(`[${l.step}]`)} ${text}`);
-      }
+      else print(io, formatLogLine(paint, l));
     };
     const { config } = input.config();
     return withQueue(config, async ({ queue, connect }) => {

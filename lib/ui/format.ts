@@ -55,3 +55,10 @@ export function shortRepo(repo: string): string {
   const parts = trimmed.split(/[/:]/).filter(Boolean);
   return parts.slice(-2).join('/');
 }
+
+/** One log line as `logs` and `run` print it: time, [step], text. */
+export function formatLogLine(paint: Paint, line: { ts: number; step: string; stream: string; line: string }): string {
+  const time = new Date(line.ts).toISOString().slice(11, 19);
+  const text = line.stream === 'raibid' ? paint.dim(line.line) : line.stream === 'err' ? paint.yellow(line.line) : line.line;
+  return `${paint.dim(time)} ${paint.cyan(`[${line.step}]`)} ${text}`;
+}

@@ -1,0 +1,63 @@
+import { isValidRef } from '../queue/validate.js';
+import { runProcess } from './process.js';
+
+export interface CheckoutInput {
+  repo: string;
+  ref: string;
+  sha?: string;
+  dir: string;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+export class CheckoutError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const PERMANENT = /couldn't find remote ref|not our ref|does not appear to be a git repository|Repository not found|not a valid object name|unadvertised object/i;
+const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', LC_ALL: 'C' };
+
+async function git(args: string[], input: CheckoutInput): Promise<{ exitCode: number; output: string[] }> {
+  const output: string[] = [];
+  const { exitCode } = await runProcess('git', args, {
+    env: { ...process.env, ...GIT_ENV },
+    signal: input.signal,
+    onLine: (line) => {
+      output.push(line);
+      input.log(line);
+    },
+  });
+  return { exitCode, output };
+}
+
+/**
+ * Puts `repo` at `sha` (or at `ref`) into an empty `dir`, fetching only that commit where the
+ * server allows it. Every value travels as its own argument: nothing is parsed by a shell.
+ */
+export async function checkout(input: CheckoutInput): Promise<{ sha: string }> {
+  if (input.repo.startsWith('-') || !isValidRef(input.ref)) {
+    throw new CheckoutError(`refusing to fetch ${JSON.stringify(input.repo)} at ${JSON.stringify(input.ref)}`, false);
+  }
+  const inDir = (...args: string[]) => ['-C', input.dir, ...args];
+  const fail = (what: string, output: string[]) => {
+    const reason = output.filter((l) => /fatal|error/i.test(l)).at(-1) ?? output.at(-1) ?? 'no output';
+    return new CheckoutError(`${what}: ${reason}`, !PERMANENT.test(output.join('\n')));
+  };
+  if ((await git(['init', '-q', input.dir], input)).exitCode !== 0) throw new CheckoutError('git init failed', true);
+  const shallow = await git(inDir('fetch', '-q', '--depth', '1', '--no-tags', '--', input.repo, input.sha ?? input.ref), input);
+  if (shallow.exitCode !== 0) {
+    if (!input.sha) throw fail(`cannot fetch ${input.ref}`, shallow.output);
+    const full = await git(inDir('fetch', '-q', '--no-tags', '--', input.repo, input.ref), input);
+    if (full.exitCode !== 0) throw fail(`cannot fetch ${input.ref}`, full.output);
+  }
+  const target = input.sha ?? 'FETCH_HEAD';
+  const switched = await git(inDir('checkout', '-q', '--detach', target), input);
+  if (switched.exitCode !== 0) throw fail(`cannot check out ${target}`, switched.output);
+  const head = await git(inDir('rev-parse', 'HEAD'), { ...input, log: () => {} });
+  return { sha: head.output[0] ?? '' };
+}

@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CommitState, type GiteaAccess, setCommitStatus } from '../gitea/commit-status.js';
+import type { Job } from '../queue/job.js';
+import { leaseTargetDir, repoCacheDir } from './cache.js';
+import { CheckoutError, checkout } from './checkout.js';
+import { executePipeline } from './execute.js';
+import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
+import type { RunContext, RunResult, Runner } from './runner.js';
+
+export interface CiRunnerOptions {
+  cacheRoot: string;
+  /** Where job workspaces are made and removed again. */
+  workRoot?: string;
+  gitea?: GiteaAccess;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The pipeline a checkout asks for: its .raibid.yml, else the Rust default. */
+export function pipelineFor(dir: string): Pipeline {
+  const file = join(dir, PIPELINE_FILE);
+  return existsSync(file) ? parsePipeline(readFileSync(file, 'utf8')) : RUST_PIPELINE;
+}
+
+export function sccachePath(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v sccache'], { env, encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sccacheStats(sccache: string, env: NodeJS.ProcessEnv): { hits: number; misses: number; hitRate: number } | undefined {
+  try {
+    const stats = JSON.parse(execFileSync(sccache, ['--show-stats', '--stats-format', 'json'], { env, encoding: 'utf8' }));
+    const count = (field: unknown) =>
+      typeof field === 'object' && field !== null
+        ? Object.values((field as { counts?: Record<string, number> }).counts ?? field).reduce<number>((a, b) => a + Number(b || 0), 0)
+        : Number(field ?? 0);
+    const hits = count(stats.stats?.cache_hits);
+    const misses = count(stats.stats?.cache_misses);
+    return { hits, misses, hitRate: hits + misses === 0 ? 0 : hits / (hits + misses) };
+  } catch {
+    return undefined;
+  }
+}
+
+function statusTarget(job: Job): { repo: string; sha: string } | undefined {
+  const repo = job.meta['gitea.repo'];
+  return repo && job.sha ? { repo, sha: job.sha } : undefined;
+}
+
+/**
+ * The agent's default runner: check the job's commit out into a fresh workspace, run its
+ * pipeline with a per-repo cargo cache, report the commit status, remove the workspace.
+ */
+export function ciRunner(options: CiRunnerOptions): Runner {
+  const baseEnv = options.env ?? process.env;
+  return async ({ job, signal, log }: RunContext): Promise<RunResult> => {
+    const target = statusTarget(job);
+    const report = async (state: CommitState, description: string) => {
+      if (!options.gitea || !target) return;
+      await setCommitStatus(options.gitea, target, state, description).catch((error: Error) =>
+        log(`commit status not set: ${error.message}`, { step: 'status', stream: 'raibid' }),
+      );
+    };
+    await report('pending', `attempt ${job.attempt} running`);
+    const workspace = mkdtempSync(join(options.workRoot ?? tmpdir(), 'raibid-job-'));
+    const repoDir = repoCacheDir(options.cacheRoot, job.repo);
+    let lease: ReturnType<typeof leaseTargetDir> | undefined;
+    try {
+      let sha: string;
+      try {
+        ({ sha } = await checkout({
+          repo: job.repo,
+          ref: job.ref,
+          sha: job.sha,
+          dir: workspace,
+          signal,
+          log: (line) => log(line, { step: 'checkout', stream: 'err' }),
+        }));
+      } catch (error) {
+        if (!(error instanceof CheckoutError)) throw error;
+        await report('error', error.message);
+        return { exitCode: 128, failedStep: 'checkout', error: error.message, transient: error.transient };
+      }
+      log(`checked out ${job.repo} at ${sha}`, { step: 'checkout', stream: 'raibid' });
+      let pipeline: Pipeline;
+      try {
+        pipeline = pipelineFor(workspace);
+      } catch (error) {
+        if (!(error instanceof PipelineError)) throw error;
+        log(error.message, { step: PIPELINE_FILE, stream: 'raibid' });
+        await report('error', error.message);
+        return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
+      }
+      lease = leaseTargetDir(repoDir);
+      const sccache = sccachePath(baseEnv);
+      const env: NodeJS.ProcessEnv = {
+        ...baseEnv,
+        CARGO_HOME: join(repoDir, 'cargo-home'),
+        CARGO_TARGET_DIR: lease.dir,
+        RAIBID_JOB_ID: job.id,
+        RAIBID_REPO: job.repo,
+        RAIBID_REF: job.ref,
+        RAIBID_SHA: sha,
+        RAIBID_ATTEMPT: String(job.attempt),
+        ...(sccache ? { RUSTC_WRAPPER: sccache, SCCACHE_DIR: join(options.cacheRoot, 'sccache') } : {}),
+      };
+      if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore' });
+      log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${lease.warm ? 'warm' : 'cold'} cache`, {
+        step: 'pipeline',
+        stream: 'raibid',
+      });
+      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log });
+      const cache = { warm: lease.warm, ...(sccache ? { sccache: sccacheStats(sccache, env) } : {}) };
+      const details = { sha, pipeline: pipeline.source, steps: result.steps, cache };
+      if (signal.aborted) await report('error', 'stopped: cancelled or over its time limit');
+      else await report(result.exitCode === 0 ? 'success' : 'failure', result.error ?? `${pipeline.steps.length} steps passed`);
+      return { exitCode: result.exitCode, failedStep: result.failedStep, error: result.error, details };
+    } finally {
+      lease?.release();
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  };
+}

@@ -1,0 +1,24 @@
+import { homedir } from 'node:os';
+import type { LoadedConfig } from '../config.js';
+import { defaultCacheRoot } from './cache.js';
+import { ciRunner } from './ci-runner.js';
+import { commandRunner } from './command-runner.js';
+import type { Runner } from './runner.js';
+
+export function cacheRoot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
+  const configured = env.RAIBID_CACHE_DIR ?? loaded.config.agents.cacheDir;
+  return configured ? configured.replace(/^~(?=\/|$)/, homedir()) : defaultCacheRoot(env);
+}
+
+/** `--exec` or agents.command when given, else the checkout-and-pipeline runner. */
+export function runnerFor(loaded: LoadedConfig, env: NodeJS.ProcessEnv, command?: string): Runner {
+  const exec = command ?? loaded.config.agents.command;
+  if (exec) return commandRunner(exec);
+  const giteaUrl = loaded.config.gitea.url;
+  const token = loaded.secrets.giteaToken;
+  return ciRunner({
+    cacheRoot: cacheRoot(loaded, env),
+    gitea: giteaUrl && token ? { url: giteaUrl, token } : undefined,
+    env,
+  });
+}

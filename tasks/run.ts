@@ -1,0 +1,88 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { leaseTargetDir, repoCacheDir } from '../lib/agent/cache.js';
+import { CheckoutError, checkout } from '../lib/agent/checkout.js';
+import { pipelineFor } from '../lib/agent/ci-runner.js';
+import { executePipeline } from '../lib/agent/execute.js';
+import { PipelineError } from '../lib/agent/pipeline.js';
+import { cacheRoot } from '../lib/agent/runner-from-config.js';
+import { UserError, failure } from '../lib/errors.js';
+import { flag, stringOption } from '../lib/options.js';
+import { isValidRef } from '../lib/queue/validate.js';
+import { type Task, print, printJson } from '../lib/task.js';
+import { formatLogLine, painter } from '../lib/ui/format.js';
+
+const task: Task = {
+  summary: 'run the CI pipeline on a local checkout now, without a queue',
+  usage: ['run [path] [--ref <ref>] [--dry-run] [--json]'],
+  details:
+    'Without --ref the pipeline runs in the working tree as it is, uncommitted changes and all:\n' +
+    'the quickest way to try a .raibid.yml. With --ref the commit is checked out into a fresh\n' +
+    "workspace first, as an agent would, using the agent's cargo cache. The exit code is the\n" +
+    "pipeline's: 0 when every step passed, else the failing step's.",
+  options: {
+    ref: { type: 'string', value: 'ref', description: 'build this committed ref in a fresh workspace' },
+    'dry-run': { type: 'boolean', description: 'print the steps that would run' },
+    json: { type: 'boolean', description: 'print the result as JSON (the log goes to stderr)' },
+  },
+  positionals: 1,
+  async run(input) {
+    const { io } = input;
+    const path = resolve(input.positionals[0] ?? '.');
+    if (!existsSync(path) || !statSync(path).isDirectory()) {
+      throw new UserError(`run: '${input.positionals[0] ?? '.'}' is not a directory`, { hint: 'give the path of a checkout' });
+    }
+    const ref = stringOption(input, 'run', 'ref');
+    if (ref !== undefined && !isValidRef(ref)) {
+      throw new UserError(`run: --ref '${ref}' is not a valid git ref`, { hint: 'give a branch, tag or commit' });
+    }
+    const json = flag(input, 'json');
+    const paint = painter(json ? { isTTY: false } : io.stdout, io.env);
+    const out = json ? io.stderr : io.stdout;
+    const log = (line: string, o: { step: string; stream: 'out' | 'err' | 'raibid' }) =>
+      out.write(`${formatLogLine(paint, { ts: Date.now(), step: o.step, stream: o.stream, line })}\n`);
+
+    const workspace = ref ? mkdtempSync(join(tmpdir(), 'raibid-run-')) : path;
+    let lease: ReturnType<typeof leaseTargetDir> | undefined;
+    try {
+      const env = { ...io.env };
+      if (ref) {
+        if (flag(input, 'dry-run')) print(io, `would check out ${path} at ${ref} into a fresh workspace`);
+        else {
+          try {
+            await checkout({ repo: path, ref, dir: workspace, signal: input.interrupted, log: (line) => log(line, { step: 'checkout', stream: 'err' }) });
+          } catch (error) {
+            if (error instanceof CheckoutError) throw failure(`run: ${error.message}`, 'is the path a git repository with that ref?');
+            throw error;
+          }
+          const repoDir = repoCacheDir(cacheRoot(input.config(), io.env), path);
+          lease = leaseTargetDir(repoDir);
+          Object.assign(env, { CARGO_HOME: join(repoDir, 'cargo-home'), CARGO_TARGET_DIR: lease.dir });
+        }
+      }
+      let pipeline;
+      try {
+        pipeline = pipelineFor(ref && flag(input, 'dry-run') ? path : workspace);
+      } catch (error) {
+        if (error instanceof PipelineError) throw new UserError(`run: ${error.message}`, { hint: 'see README: .raibid.yml' });
+        throw error;
+      }
+      if (flag(input, 'dry-run')) {
+        if (json) printJson(io, { dryRun: true, source: pipeline.source, steps: pipeline.steps });
+        else for (const step of pipeline.steps) print(io, `${step.name}: ${typeof step.run === 'string' ? step.run : step.run.join(' ')}`);
+        return 0;
+      }
+      const result = await executePipeline({ pipeline, cwd: workspace, env, signal: input.interrupted, log });
+      if (json) printJson(io, { source: pipeline.source, ...result });
+      else if (result.exitCode === 0) print(io, paint.green(`passed: ${result.steps.length} steps`));
+      else print(io, paint.red(`failed: ${result.error ?? `exit ${result.exitCode}`}`));
+      return result.exitCode === 0 ? 0 : Math.min(Math.max(result.exitCode, 1), 255);
+    } finally {
+      lease?.release();
+      if (ref) rmSync(workspace, { recursive: true, force: true });
+    }
+  },
+};
+
+export default task;
