@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { describeSchemaError } from './schema-error.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -119,11 +120,7 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
 export function parseConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-  const path = [...issue.path, ...keys.slice(0, 1)].join('.') || '(root)';
-  const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
-  throw new UserError(`${source}: ${path}: ${message}`, {
+  throw new UserError(`${source}: ${describeSchemaError(result.error)}`, {
     hint: 'see config/raibid.config.example.yaml for every key and its type',
   });
 }

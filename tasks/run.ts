@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { leaseTargetDir, repoCacheDir } from '../lib/agent/cache.js';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { leaseBuildSlot, repoCacheDir } from '../lib/agent/cache.js';
 import { CheckoutError, checkout } from '../lib/agent/checkout.js';
 import { pipelineFor } from '../lib/agent/ci-runner.js';
 import { executePipeline } from '../lib/agent/execute.js';
@@ -18,8 +17,8 @@ const task: Task = {
   usage: ['run [path] [--ref <ref>] [--dry-run] [--json]'],
   details:
     'Without --ref the pipeline runs in the working tree as it is, uncommitted changes and all:\n' +
-    'the quickest way to try a .raibid.yml. With --ref the commit is checked out into a fresh\n' +
-    "workspace first, as an agent would, using the agent's cargo cache. The exit code is the\n" +
+    'the quickest way to try a .raibid.yml. With --ref the commit is checked out first, as an\n' +
+    "agent would, into a build slot of the agent's cache. The exit code is the\n" +
     "pipeline's: 0 when every step passed, else the failing step's.",
   options: {
     ref: { type: 'string', value: 'ref', description: 'build this committed ref in a fresh workspace' },
@@ -43,23 +42,19 @@ const task: Task = {
     const log = (line: string, o: { step: string; stream: 'out' | 'err' | 'raibid' }) =>
       out.write(`${formatLogLine(paint, { ts: Date.now(), step: o.step, stream: o.stream, line })}\n`);
 
-    const workspace = ref ? mkdtempSync(join(tmpdir(), 'raibid-run-')) : path;
-    let lease: ReturnType<typeof leaseTargetDir> | undefined;
+    const slot = ref && !flag(input, 'dry-run') ? leaseBuildSlot(repoCacheDir(cacheRoot(input.config(), io.env), path)) : undefined;
+    const workspace = slot?.workDir ?? path;
     try {
       const env = { ...io.env };
-      if (ref) {
-        if (flag(input, 'dry-run')) print(io, `would check out ${path} at ${ref} into a fresh workspace`);
-        else {
-          try {
-            await checkout({ repo: path, ref, dir: workspace, signal: input.interrupted, log: (line) => log(line, { step: 'checkout', stream: 'err' }) });
-          } catch (error) {
-            if (error instanceof CheckoutError) throw failure(`run: ${error.message}`, 'is the path a git repository with that ref?');
-            throw error;
-          }
-          const repoDir = repoCacheDir(cacheRoot(input.config(), io.env), path);
-          lease = leaseTargetDir(repoDir);
-          Object.assign(env, { CARGO_HOME: join(repoDir, 'cargo-home'), CARGO_TARGET_DIR: lease.dir });
+      if (ref && !slot) print(io, `would check out ${path} at ${ref} into a build slot of the agent cache`);
+      if (slot && ref) {
+        try {
+          await checkout({ repo: path, ref, dir: workspace, signal: input.interrupted, log: (line) => log(line, { step: 'checkout', stream: 'err' }) });
+        } catch (error) {
+          if (error instanceof CheckoutError) throw failure(`run: ${error.message}`, 'is the path a git repository with that ref?');
+          throw error;
         }
+        Object.assign(env, { CARGO_HOME: slot.cargoHome, CARGO_TARGET_DIR: slot.targetDir });
       }
       let pipeline;
       try {
@@ -79,8 +74,7 @@ const task: Task = {
       else print(io, paint.red(`failed: ${result.error ?? `exit ${result.exitCode}`}`));
       return result.exitCode === 0 ? 0 : Math.min(Math.max(result.exitCode, 1), 255);
     } finally {
-      lease?.release();
-      if (ref) rmSync(workspace, { recursive: true, force: true });
+      slot?.release();
     }
   },
 };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
-import { CLI, exited, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
+import { CLI, exited, killStragglers, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { makeQueue } from './fixtures/queue.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { processAlive, until } from './fixtures/wait.js';
@@ -33,6 +33,7 @@ test.before(async () => {
   redis = server.client();
   work = mkdtempSync(join(tmpdir(), 'raibid-agent-'));
 });
+test.after.each(() => killStragglers());
 test.after(async () => {
   for (const pid of leftovers) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   await server.stop();

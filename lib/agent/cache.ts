@@ -18,9 +18,15 @@ export function repoCacheDir(root: string, repo: string): string {
   return join(root, 'repos', `${name}-${hash}`);
 }
 
-export interface TargetLease {
-  dir: string;
-  /** Whether it had been built into before: a warm cache. */
+export interface BuildSlot {
+  /** CARGO_TARGET_DIR for this build. */
+  targetDir: string;
+  /** The working copy, reset to the job's commit for each build. */
+  workDir: string;
+  /** CARGO_HOME, shared by the repo's slots: cargo locks its package cache only briefly. */
+  cargoHome: string;
+  index: number;
+  /** Whether it had been built in before: a warm cache. */
   warm: boolean;
   release(): void;
 }
@@ -46,12 +52,14 @@ function isStale(lock: string): boolean {
 }
 
 /**
- * Leases a target dir of this repo's cache for one build. Cargo locks its build directory,
- * so two agents sharing one would queue for minutes; each concurrent build gets its own,
- * and each stays warm for the next build of the repo. The lease is an atomic mkdir, kept
- * fresh while held, so a crashed agent's lease expires (agents in other pods share the cache).
+ * Leases a build slot of this repo's cache: a working copy and a target dir. Cargo locks its
+ * build directory, so two agents sharing one would queue for minutes; each concurrent build
+ * gets a slot of its own. The working copy stays too, at the same path, so files a commit did
+ * not change keep their mtimes and cargo's fingerprints hold: the next build of the repo in
+ * this slot compiles only what changed. The lease is an atomic mkdir, kept fresh while held,
+ * so a crashed agent's lease expires (agents in other pods share the cache).
  */
-export function leaseTargetDir(repoDir: string): TargetLease {
+export function leaseBuildSlot(repoDir: string): BuildSlot {
   mkdirSync(repoDir, { recursive: true });
   for (let i = 0; i < MAX_TARGET_DIRS; i++) {
     const lock = join(repoDir, `target-${i}.lock`);
@@ -67,12 +75,12 @@ export function leaseTargetDir(repoDir: string): TargetLease {
       }
     }
     writeFileSync(join(lock, 'owner'), `${hostname()} ${process.pid}`);
-    const dir = join(repoDir, `target-${i}`);
+    const targetDir = join(repoDir, `target-${i}`);
     let warm = false;
     try {
-      warm = statSync(dir).isDirectory();
+      warm = statSync(targetDir).isDirectory();
     } catch {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(targetDir, { recursive: true });
     }
     const refresh = setInterval(() => {
       const now = new Date();
@@ -84,7 +92,10 @@ export function leaseTargetDir(repoDir: string): TargetLease {
     }, LOCK_REFRESH_MS);
     refresh.unref();
     return {
-      dir,
+      targetDir,
+      workDir: join(repoDir, `work-${i}`),
+      cargoHome: join(repoDir, 'cargo-home'),
+      index: i,
       warm,
       release: () => {
         clearInterval(refresh);

@@ -1,3 +1,5 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { isValidRef } from '../queue/validate.js';
 import { runProcess } from './process.js';
 
@@ -36,10 +38,24 @@ async function git(args: string[], input: CheckoutInput): Promise<{ exitCode: nu
 }
 
 /**
- * Puts `repo` at `sha` (or at `ref`) into an empty `dir`, fetching only that commit where the
- * server allows it. Every value travels as its own argument: nothing is parsed by a shell.
+ * Puts `repo` at `sha` (or at `ref`) into `dir`, fetching only that commit where the server
+ * allows it. A working copy left by an earlier build is reused and reset to exactly the
+ * commit's content, untracked and ignored files removed. Every value travels as its own
+ * argument: nothing is parsed by a shell.
  */
 export async function checkout(input: CheckoutInput): Promise<{ sha: string }> {
+  const reused = existsSync(join(input.dir, '.git'));
+  try {
+    return await checkoutInto(input);
+  } catch (error) {
+    if (!reused || input.signal.aborted) throw error;
+    input.log(`the cached working copy failed (${(error as Error).message}); starting from an empty one`);
+    rmSync(input.dir, { recursive: true, force: true });
+    return checkoutInto(input);
+  }
+}
+
+async function checkoutInto(input: CheckoutInput): Promise<{ sha: string }> {
   if (input.repo.startsWith('-') || !isValidRef(input.ref)) {
     throw new CheckoutError(`refusing to fetch ${JSON.stringify(input.repo)} at ${JSON.stringify(input.ref)}`, false);
   }
@@ -56,8 +72,10 @@ export async function checkout(input: CheckoutInput): Promise<{ sha: string }> {
     if (full.exitCode !== 0) throw fail(`cannot fetch ${input.ref}`, full.output);
   }
   const target = input.sha ?? 'FETCH_HEAD';
-  const switched = await git(inDir('checkout', '-q', '--detach', target), input);
+  const switched = await git(inDir('checkout', '-q', '--force', '--detach', target), input);
   if (switched.exitCode !== 0) throw fail(`cannot check out ${target}`, switched.output);
+  const cleaned = await git(inDir('clean', '-q', '-ffdx'), input);
+  if (cleaned.exitCode !== 0) throw fail('cannot clean the working copy', cleaned.output);
   const head = await git(inDir('rev-parse', 'HEAD'), { ...input, log: () => {} });
   return { sha: head.output[0] ?? '' };
 }

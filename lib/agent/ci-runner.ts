@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommitState, type GiteaAccess, setCommitStatus } from '../gitea/commit-status.js';
 import type { Job } from '../queue/job.js';
-import { leaseTargetDir, repoCacheDir } from './cache.js';
+import { leaseBuildSlot, repoCacheDir } from './cache.js';
 import { CheckoutError, checkout } from './checkout.js';
 import { executePipeline } from './execute.js';
 import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
@@ -12,8 +11,6 @@ import type { RunContext, RunResult, Runner } from './runner.js';
 
 export interface CiRunnerOptions {
   cacheRoot: string;
-  /** Where job workspaces are made and removed again. */
-  workRoot?: string;
   gitea?: GiteaAccess;
   env?: NodeJS.ProcessEnv;
 }
@@ -53,8 +50,8 @@ function statusTarget(job: Job): { repo: string; sha: string } | undefined {
 }
 
 /**
- * The agent's default runner: check the job's commit out into a fresh workspace, run its
- * pipeline with a per-repo cargo cache, report the commit status, remove the workspace.
+ * The agent's default runner: lease a build slot of the repo's cache, reset its working copy
+ * to the job's commit, run the pipeline there, report the commit status.
  */
 export function ciRunner(options: CiRunnerOptions): Runner {
   const baseEnv = options.env ?? process.env;
@@ -67,9 +64,8 @@ export function ciRunner(options: CiRunnerOptions): Runner {
       );
     };
     await report('pending', `attempt ${job.attempt} running`);
-    const workspace = mkdtempSync(join(options.workRoot ?? tmpdir(), 'raibid-job-'));
-    const repoDir = repoCacheDir(options.cacheRoot, job.repo);
-    let lease: ReturnType<typeof leaseTargetDir> | undefined;
+    const slot = leaseBuildSlot(repoCacheDir(options.cacheRoot, job.repo));
+    const workspace = slot.workDir;
     try {
       let sha: string;
       try {
@@ -96,12 +92,11 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         await report('error', error.message);
         return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
       }
-      lease = leaseTargetDir(repoDir);
       const sccache = sccachePath(baseEnv);
       const env: NodeJS.ProcessEnv = {
         ...baseEnv,
-        CARGO_HOME: join(repoDir, 'cargo-home'),
-        CARGO_TARGET_DIR: lease.dir,
+        CARGO_HOME: slot.cargoHome,
+        CARGO_TARGET_DIR: slot.targetDir,
         RAIBID_JOB_ID: job.id,
         RAIBID_REPO: job.repo,
         RAIBID_REF: job.ref,
@@ -110,19 +105,18 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         ...(sccache ? { RUSTC_WRAPPER: sccache, SCCACHE_DIR: join(options.cacheRoot, 'sccache') } : {}),
       };
       if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore' });
-      log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${lease.warm ? 'warm' : 'cold'} cache`, {
+      log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${slot.warm ? 'warm' : 'cold'} cache`, {
         step: 'pipeline',
         stream: 'raibid',
       });
       const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log });
-      const cache = { warm: lease.warm, ...(sccache ? { sccache: sccacheStats(sccache, env) } : {}) };
+      const cache = { slot: slot.index, warm: slot.warm, ...(sccache ? { sccache: sccacheStats(sccache, env) } : {}) };
       const details = { sha, pipeline: pipeline.source, steps: result.steps, cache };
       if (signal.aborted) await report('error', 'stopped: cancelled or over its time limit');
       else await report(result.exitCode === 0 ? 'success' : 'failure', result.error ?? `${pipeline.steps.length} steps passed`);
       return { exitCode: result.exitCode, failedStep: result.failedStep, error: result.error, details };
     } finally {
-      lease?.release();
-      rmSync(workspace, { recursive: true, force: true });
+      slot.release();
     }
   };
 }

@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeSchemaError } from '../schema-error.js';
 
 export const PIPELINE_FILE = '.raibid.yml';
 
@@ -54,13 +55,7 @@ export function parsePipeline(text: string): Pipeline {
     throw new PipelineError(`${PIPELINE_FILE}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
   const result = fileSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [];
-    const path = [...issue.path, ...keys].join('.') || '(top level)';
-    const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
-    throw new PipelineError(`${PIPELINE_FILE}: ${path}: ${message}`);
-  }
+  if (!result.success) throw new PipelineError(`${PIPELINE_FILE}: ${describeSchemaError(result.error)}`);
   const { env, timeout, steps } = result.data;
   return {
     source: PIPELINE_FILE,
