@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { passingCrate } from './fixtures/crates.js';
+import { commitFiles } from './fixtures/git.js';
+import { makeQueue } from './fixtures/queue.js';
+import { type RedisServer, startRedis } from './fixtures/redis.js';
+
+const BUNDLE = fileURLToPath(new URL('../bundle/raibid-task.cjs', import.meta.url));
+
+const test = suite('the one-file bundle that agent pods run');
+let server: RedisServer;
+
+test.before(async () => {
+  server = await startRedis();
+});
+test.after(async () => server.stop());
+
+test('alone in an empty folder, it takes a job from Redis, builds the crate and records the result', async () => {
+  assert.ok(existsSync(BUNDLE), 'dist/bundle/raibid-task.cjs exists: run `npm run bundle`');
+  const pod = mkdtempSync(join(tmpdir(), 'raibid-pod-'));
+  const bundle = join(pod, 'raibid-task.cjs');
+  copyFileSync(BUNDLE, bundle);
+  const repo = mkdtempSync(join(tmpdir(), 'raibid-bundle-repo-'));
+  const sha = commitFiles(repo, passingCrate('bundled'));
+  const queue = makeQueue(server.client());
+  const { id } = await queue.enqueue({ repo, ref: 'main', sha });
+  writeFileSync(join(pod, 'raibid.config.yaml'), 'agents:\n  cacheDir: ./cache\n');
+  const run = spawnSync(process.execPath, [bundle, 'agent', '--once', '--max-idle', '30'], {
+    cwd: pod,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RAIBID_REDIS_URL: server.url, NODE_PATH: '' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, `${id} succeeded`);
+  const job = (await queue.get(id))!;
+  assert.is(job.state, 'succeeded');
+  assert.is(job.result?.sha, sha);
+  const log = (await queue.readLog(id)).map((l) => l.line).join('\n');
+  assert.match(log, 'test result: ok. 1 passed');
+  assert.ok(existsSync(join(pod, 'cache', 'repos')), 'the cache went where the config said');
+});
+
+test.run();
