@@ -46,4 +46,15 @@ test('alone in an empty folder, it takes a job from Redis, builds the crate and 
   assert.ok(existsSync(join(pod, 'cache', 'repos')), 'the cache went where the config said');
 });
 
+test('the pod spec runs that bundle with the default agent resources', async () => {
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const pod = parse(readFileSync(fileURLToPath(new URL('../../manifests/agent-pod.yaml', import.meta.url)), 'utf8'));
+  const agent = pod.spec.containers[0];
+  assert.equal(agent.command.slice(0, 4), ['/raibid/node', '/raibid/raibid-task.cjs', 'agent', '--once']);
+  assert.equal(agent.resources.limits, { cpu: '2', memory: '4Gi' });
+  assert.match(pod.spec.initContainers[0].command.join(' '), 'raibid-task.cjs.gz > /raibid/raibid-task.cjs');
+  assert.is(pod.spec.restartPolicy, 'Never');
+});
+
 test.run();

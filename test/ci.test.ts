@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
+import { sccachePath } from '../lib/agent/ci-runner.js';
 import { exited, killStragglers, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { failingCrate, passingCrate, slowCrate } from './fixtures/crates.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
@@ -201,6 +202,26 @@ test('commit status goes to Gitea: pending, then success or failure, when the jo
   await queue.enqueue({ repo: plain.path, ref: 'main', sha: plain.sha });
   await runCli(['agent', '--once'], { env });
   assert.is(gitea.requests.length, before, 'a job not from Gitea sets no status');
+});
+
+test('sccache, when installed, is used and its hit rate recorded: a rebuild from a lost cache hits', async () => {
+  const env = setup();
+  const { path } = repo(passingCrate('sccached'));
+  const first = await dispatch(env, '--repo', path);
+  await runCli(['agent', '--once'], { env });
+  assert.is((await jobJson(first, env)).state, 'succeeded');
+  rmSync(join(env.RAIBID_CACHE_DIR!, 'repos'), { recursive: true, force: true });
+  const second = await dispatch(env, '--repo', path, '--ref', 'HEAD');
+  await runCli(['agent', '--once'], { env });
+  const job = await jobJson(second, env);
+  assert.is(job.state, 'succeeded');
+  assert.is(job.result.cache.warm, false, 'the target dir was gone');
+  if (sccachePath(process.env)) {
+    assert.ok(job.result.cache.sccache.hits >= 1, JSON.stringify(job.result.cache));
+    assert.ok(job.result.cache.sccache.hitRate > 0);
+  } else {
+    assert.is(job.result.cache.sccache, undefined, 'nothing recorded without sccache');
+  }
 });
 
 test('run: a checkout passes with exit 0, fails with the failing step\'s code; bad .raibid.yml exits 2', async () => {
