@@ -168,6 +168,19 @@ test('.raibid.yml steps replace the default pipeline; a malformed one fails the 
   assert.match(failed.error, '.raibid.yml: steps.0.command: unknown key');
 });
 
+test('a step over its .raibid.yml timeout fails the job at that step', async () => {
+  const env = setup();
+  const { path } = repo({ '.raibid.yml': 'steps:\n  - name: quick\n    run: echo fine\n  - name: stuck\n    run: sleep 30\n    timeout: 1\n  - name: never\n    run: echo unreachable\n' });
+  const id = await dispatch(env, '--repo', path);
+  const started = Date.now();
+  await runCli(['agent', '--once'], { env });
+  assert.ok(Date.now() - started < 15_000, 'stopped at the step timeout, not after the sleep');
+  const job = await jobJson(id, env);
+  assert.equal([job.state, job.failedStep, job.exitCode, job.error], ['failed', 'stuck', 124, 'stuck timed out (1 s step timeout)']);
+  assert.equal(job.result.steps.map((s: { name: string }) => s.name), ['quick', 'stuck']);
+  assert.not.match((await runCli(['logs', id], { env })).stdout, 'unreachable');
+});
+
 test('a repo URL or path with shell metacharacters never executes anything', async () => {
   const env = setup();
   const canary = join(work, `pwned-${Date.now()}`);
