@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { failure } from './errors.js';
+import { commandLine } from './shell.js';
+
+export interface SshTarget {
+  address: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+}
+
+export interface SshOptions {
+  connectTimeoutSeconds?: number;
+  /** Instead of ~/.ssh/config (tests, or a config of the user's choosing). */
+  configFile?: string;
+  /** Instead of ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+}
+
+export interface RemoteResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CONNECTION_FAILED = 255;
+
+/** What ssh's stderr says went wrong, as a one-line error with a hint. */
+export function explainSshFailure(target: SshTarget, stderr: string, timeoutSeconds: number) {
+  const where = `${target.user ? `${target.user}@` : ''}${target.address}${target.port ? `:${target.port}` : ''}`;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/i.test(stderr)) {
+    return failure(
+      `ssh ${where}: the host key has changed since it was first accepted; refusing to connect`,
+      `if the host was reinstalled, remove its old key with \`ssh-keygen -R ${target.address}\`; otherwise someone may be intercepting the connection`,
+    );
+  }
+  if (/Permission denied/i.test(stderr)) {
+    return failure(
+      `ssh ${where}: permission denied (the key was not accepted)`,
+      target.identityFile
+        ? `check that ${target.identityFile} is authorized for ${target.user ?? 'that user'} on the host (ssh-copy-id)`
+        : 'set host.identityFile, or load the key into ssh-agent, and authorize it on the host (ssh-copy-id)',
+    );
+  }
+  if (/timed out|Connection refused|No route to host|Could not resolve|Network is unreachable|Connection closed/i.test(stderr)) {
+    const reason = stderr.trim().split('\n').at(-1) ?? 'no connection';
+    return failure(`ssh ${where}: unreachable (${reason.replace(/^ssh: /, '')})`, `is the host up and sshd listening on port ${target.port ?? 22}? (tried for ${timeoutSeconds} s)`);
+  }
+  return failure(`ssh ${where}: ${stderr.trim().split('\n').at(-1) || 'connection failed'}`, 'run `ssh` to the host by hand to see more');
+}
+
+/**
+ * Commands on one host over the system OpenSSH client, through one multiplexed connection
+ * (ControlMaster) whose socket lives in a private temp dir and is closed by close(). Host
+ * keys are verified: new ones accepted once, changed ones refused. ~/.ssh/config, the agent
+ * and ProxyJump apply as they do for ssh itself.
+ */
+export class SshSession {
+  private readonly controlDir = mkdtempSync(join(tmpdir(), 'raibid-ssh-'));
+  private readonly timeoutSeconds: number;
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly options: SshOptions = {},
+  ) {
+    this.timeoutSeconds = options.connectTimeoutSeconds ?? 10;
+  }
+
+  private baseArgs(): string[] {
+    const o = this.options;
+    return [
+      ...(o.configFile ? ['-F', o.configFile] : []),
+      '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=accept-new',
+      ...(o.knownHostsFile ? ['-o', `UserKnownHostsFile=${o.knownHostsFile}`] : []),
+      '-o', `ConnectTimeout=${this.timeoutSeconds}`,
+      '-o', 'ServerAliveInterval=5',
+      '-o', 'ServerAliveCountMax=3',
+      '-o', `ControlPath=${join(this.controlDir, 'master')}`,
+      '-o', 'ControlMaster=auto',
+      '-o', 'ControlPersist=yes',
+      ...(this.target.port ? ['-p', String(this.target.port)] : []),
+      ...(this.target.user ? ['-l', this.target.user] : []),
+      ...(this.target.identityFile ? ['-i', this.target.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
+    ];
+  }
+
+  private ssh(args: string[], input?: string | Buffer, timeoutMs?: number): Promise<RemoteResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('ssh', [...this.baseArgs(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? (signal ? 124 : 1), stdout, stderr });
+      });
+      child.stdin.end(input);
+    });
+  }
+
+  /** Runs `argv` on the host (each argument quoted on our side) and returns what it printed. */
+  async exec(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
+    const remote = commandLine(argv);
+    let result = await this.ssh(['--', this.target.address, remote], options.input, options.timeoutMs);
+    if (result.code === CONNECTION_FAILED && /Connection closed|Broken pipe|mux_client|Control socket/i.test(result.stderr)) {
+      await this.ssh(['-O', 'exit', this.target.address]).catch(() => undefined);
+      result = await this.ssh(['--', this.target.address, remote], options.input, options.timeoutMs);
+    }
+    if (result.code === CONNECTION_FAILED && !(await this.isConnected())) {
+      throw explainSshFailure(this.target, result.stderr, this.timeoutSeconds);
+    }
+    return result;
+  }
+
+  /** exec() that fails unless the command exits 0, with its stderr in the message. */
+  async run(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
+    const result = await this.exec(argv, options);
+    if (result.code !== 0) {
+      const why = result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`;
+      throw failure(`on ${this.target.address}: \`${commandLine(argv)}\` failed: ${why}`);
+    }
+    return result.stdout;
+  }
+
+  async connect(): Promise<void> {
+    const result = await this.ssh(['-N', '-f', this.target.address]);
+    if (result.code !== 0) throw explainSshFailure(this.target, result.stderr, this.timeoutSeconds);
+  }
+
+  async isConnected(): Promise<boolean> {
+    return (await this.ssh(['-O', 'check', this.target.address])).code === 0;
+  }
+
+  /** Writes `content` to `path` on the host with `mode`, replacing it in one step. */
+  async upload(content: string | Buffer, path: string, mode = '0644'): Promise<void> {
+    const partial = `${path}.raibid-partial`;
+    await this.run(['sh', '-c', 'cat > "$1" && chmod "$2" "$1" && mv -f "$1" "$3"', 'upload', partial, mode, path], {
+      input: content,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.ssh(['-O', 'exit', this.target.address]).catch(() => undefined);
+    rmSync(this.controlDir, { recursive: true, force: true });
+  }
+}
