@@ -1,0 +1,44 @@
+// 50 small remote commands over one multiplexed connection vs a new ssh connection per
+// command, against the same sshd in the same run. Prints one JSON line.
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { SshSession } from '../lib/ssh.js';
+import { startSshd } from '../test/fixtures/sshd.js';
+
+const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50);
+const host = await startSshd();
+try {
+  const target = { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile };
+  const ssh = new SshSession(target, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
+  const t0 = performance.now();
+  for (let i = 0; i < COMMANDS; i++) await ssh.run(['echo', String(i)]);
+  const multiplexed = performance.now() - t0;
+  await ssh.close();
+
+  const t1 = performance.now();
+  for (let i = 0; i < COMMANDS; i++) {
+    execFileSync('ssh', [
+      '-F', host.configFile,
+      '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${host.knownHostsFile}`,
+      '-o', 'ControlMaster=no',
+      '-o', 'ControlPath=none',
+      '-p', String(host.port),
+      '-l', host.user,
+      '-i', host.identityFile,
+      host.address,
+      'echo', String(i),
+    ]);
+  }
+  const separate = performance.now() - t1;
+  console.log(
+    JSON.stringify({
+      name: `${COMMANDS} remote commands`,
+      multiplexed_ms: Math.round(multiplexed),
+      new_connection_each_ms: Math.round(separate),
+      speedup: Math.round((separate / multiplexed) * 10) / 10,
+    }),
+  );
+} finally {
+  await host.stop();
+}
