@@ -1,0 +1,89 @@
+import { stringify } from 'yaml';
+import type { Config } from '../config.js';
+
+/** Where k3s keeps what the plan manages, relative to the host's root. */
+export const K3S_PATHS = {
+  config: '/etc/rancher/k3s/config.yaml',
+  token: '/etc/rancher/k3s/raibid-token',
+  kubeconfig: '/etc/rancher/k3s/k3s.yaml',
+  nodeToken: '/var/lib/rancher/k3s/server/node-token',
+  binary: '/usr/local/bin/k3s',
+} as const;
+
+/**
+ * Kubelet reservations sized for a DGX Spark (20 Arm cores, 128 GB unified memory shared with
+ * the GPU): enough for the OS, sshd and containerd to stay responsive under 8 parallel builds.
+ */
+export const DGX_SPARK_RESERVATIONS = [
+  'system-reserved=cpu=1,memory=4Gi',
+  'kube-reserved=cpu=1,memory=2Gi',
+  'eviction-hard=memory.available<2Gi,nodefs.available<10%',
+];
+
+export type HostRole = 'server' | 'agent';
+
+export interface HostFacts {
+  /** `k3s --version`'s release, e.g. v1.33.5+k3s1; undefined when k3s is not installed. */
+  version?: string;
+  /** The current /etc/rancher/k3s/config.yaml, when there is one. */
+  config?: string;
+}
+
+export type K3sAction =
+  | { kind: 'install'; reason: string }
+  | { kind: 'upgrade'; reason: string }
+  | { kind: 'reconfigure'; reason: string }
+  | { kind: 'unchanged'; reason: string };
+
+export function parseK3sVersion(output: string): string | undefined {
+  return output.match(/k3s version (v\S+)/)?.[1];
+}
+
+function fabricAddresses(config: Config): string[] {
+  const addresses = [config.host?.address, ...config.nodes.map((n) => n.address)];
+  return [...new Set(addresses.filter((a): a is string => Boolean(a)))];
+}
+
+/** /etc/rancher/k3s/config.yaml for the server: settings as keys, not long flags. */
+export function serverConfig(config: Config): string {
+  return stringify({
+    'write-kubeconfig-mode': '0600',
+    'tls-san': fabricAddresses(config),
+    ...(config.host?.name ? { 'node-name': config.host.name } : {}),
+    'node-label': ['raibid.dev/role=server'],
+    'kubelet-arg': DGX_SPARK_RESERVATIONS,
+  });
+}
+
+/** The same for a worker; its join token is a file beside it, never in the plan. */
+export function agentConfig(node: Config['nodes'][number], serverAddress: string): string {
+  return stringify({
+    server: `https://${serverAddress}:6443`,
+    'token-file': K3S_PATHS.token,
+    ...(node.name ? { 'node-name': node.name } : {}),
+    'node-ip': node.address,
+    'node-label': ['raibid.dev/role=worker'],
+    'kubelet-arg': DGX_SPARK_RESERVATIONS,
+  });
+}
+
+/** What to do on a host, given what is there: same version and config → nothing runs. */
+export function decide(desired: { version: string; config: string }, facts: HostFacts): K3sAction {
+  if (!facts.version) return { kind: 'install', reason: `k3s ${desired.version} is not installed` };
+  if (facts.version !== desired.version) {
+    return { kind: 'upgrade', reason: `k3s ${facts.version} → ${desired.version}` };
+  }
+  if ((facts.config ?? '').trim() !== desired.config.trim()) {
+    return { kind: 'reconfigure', reason: `${K3S_PATHS.config} differs` };
+  }
+  return { kind: 'unchanged', reason: `k3s ${facts.version}, config as planned` };
+}
+
+/** The installer's environment: k3s's install.sh reads these (air-gap: no download). */
+export function installerEnv(role: HostRole, version: string, options: { airgap: boolean }): Record<string, string> {
+  return {
+    INSTALL_K3S_VERSION: version,
+    INSTALL_K3S_EXEC: role,
+    ...(options.airgap ? { INSTALL_K3S_SKIP_DOWNLOAD: 'true' } : {}),
+  };
+}
