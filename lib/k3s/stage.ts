@@ -1,0 +1,44 @@
+import type { Config } from '../config.js';
+import { type HostRole, K3S_PATHS, type K3sAction, agentConfig, decide, serverConfig } from './plan.js';
+import { type AirgapFiles, type RemoteHost, type RemoteStep, k3sSteps } from './remote.js';
+
+export interface HostOutcome {
+  address: string;
+  role: HostRole;
+  action: K3sAction;
+  steps: RemoteStep[];
+}
+
+export interface K3sStageOptions {
+  dryRun?: boolean;
+  airgap?: AirgapFiles;
+  /** Called for each host once its plan is known, before it is applied. */
+  onPlan?: (outcome: HostOutcome) => void;
+}
+
+async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, extra: RemoteStep[] = []): Promise<HostOutcome> {
+  const action = decide({ version, config }, await host.facts());
+  const steps = action.kind === 'install' ? [...extra, ...k3sSteps(action, { role, version, config, airgap: options.airgap })] : k3sSteps(action, { role, version, config, airgap: options.airgap });
+  const outcome = { address: host.ssh.target.address, role, action, steps };
+  options.onPlan?.(outcome);
+  if (!options.dryRun) for (const step of steps) await host.apply(step);
+  return outcome;
+}
+
+/**
+ * The server first, then each worker joined with the server's node token (read over SSH,
+ * written to the worker as a 0600 file, never printed). Hosts already as planned are left alone.
+ */
+export async function k3sStage(config: Config, server: RemoteHost, workers: RemoteHost[], options: K3sStageOptions = {}): Promise<HostOutcome[]> {
+  const version = config.k3s.version;
+  const outcomes = [await converge(server, 'server', serverConfig(config), version, options)];
+  if (workers.length === 0) return outcomes;
+  const token = options.dryRun && outcomes[0]!.action.kind === 'install' ? '' : (await server.read(K3S_PATHS.nodeToken)).trim();
+  const serverAddress = config.host!.address;
+  for (const [i, worker] of workers.entries()) {
+    const node = config.nodes[i]!;
+    const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: `${token}\n`, describe: 'write the join token' };
+    outcomes.push(await converge(worker, 'agent', agentConfig(node, serverAddress), version, options, [writeToken]));
+  }
+  return outcomes;
+}

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { type Config, parseConfig } from '../lib/config.js';
+import { UserError } from '../lib/errors.js';
+import { serverConfig } from '../lib/k3s/plan.js';
+import { RemoteHost, airgapFiles, describeStep } from '../lib/k3s/remote.js';
+import { k3sStage } from '../lib/k3s/stage.js';
+import { SshSession } from '../lib/ssh.js';
+import { makeAirgap } from './fixtures/airgap.js';
+import { type SshHost, startSshd } from './fixtures/sshd.js';
+
+const test = suite('k3s stage over SSH, air-gapped, on fixture hosts');
+let server: SshHost;
+let worker: SshHost;
+const sessions: SshSession[] = [];
+
+function remote(host: SshHost): RemoteHost {
+  const ssh = new SshSession(
+    { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile },
+    { configFile: host.configFile, knownHostsFile: host.knownHostsFile },
+  );
+  sessions.push(ssh);
+  return new RemoteHost(ssh);
+}
+
+function config(version: string, extra: Record<string, unknown> = {}): Config {
+  return parseConfig(
+    {
+      host: { address: '127.0.0.1', port: server.port, name: 'spark-1' },
+      nodes: [{ address: '127.0.0.1', port: worker.port, name: 'spark-2' }],
+      k3s: { version },
+      ...extra,
+    },
+    'test',
+  );
+}
+
+const installs = (host: SshHost) => (existsSync(join(host.root, 'installs.log')) ? readFileSync(join(host.root, 'installs.log'), 'utf8').trim().split('\n') : []);
+
+test.before(async () => {
+  [server, worker] = await Promise.all([startSshd(), startSshd()]);
+});
+test.after(async () => {
+  for (const s of sessions) await s.close();
+  await Promise.all([server.stop(), worker.stop()]);
+});
+
+test('dry run prints every remote step, secrets out of it, and changes nothing', async () => {
+  const printed: string[] = [];
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
+    dryRun: true,
+    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')),
+    onPlan: (o) => printed.push(...o.steps.map(describeStep)),
+  });
+  assert.equal(outcomes.map((o) => o.action.kind), ['install', 'install']);
+  assert.match(printed.join('\n'), 'INSTALL_K3S_SKIP_DOWNLOAD=true');
+  assert.match(printed.join('\n'), 'write the join token');
+  assert.equal([installs(server), installs(worker)], [[], []]);
+  assert.is(existsSync(join(server.root, 'etc/rancher/k3s/config.yaml')), false);
+});
+
+test('first run installs the server and joins the worker with its token', async () => {
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')) });
+  assert.equal(outcomes.map((o) => `${o.role}:${o.action.kind}`), ['server:install', 'agent:install']);
+  assert.equal(installs(server), ['server v1.33.5+k3s1']);
+  assert.equal(installs(worker), ['agent v1.33.5+k3s1']);
+  const serverYaml = readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8');
+  assert.is(serverYaml, serverConfig(config('v1.33.5+k3s1')));
+  assert.is(statSync(join(server.root, 'etc/rancher/k3s/config.yaml')).mode & 0o777, 0o600);
+  const token = readFileSync(join(server.root, 'var/lib/rancher/k3s/server/node-token'), 'utf8').trim();
+  assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), token);
+  assert.is(statSync(join(worker.root, 'etc/rancher/k3s/raibid-token')).mode & 0o777, 0o600);
+  assert.is(parse(readFileSync(join(worker.root, 'etc/rancher/k3s/config.yaml'), 'utf8')).server, 'https://127.0.0.1:6443');
+});
+
+test('a second run on converged hosts runs no installer and reports unchanged', async () => {
+  const started = Date.now();
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')) });
+  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged']);
+  assert.equal(outcomes.map((o) => o.steps.length), [0, 0]);
+  assert.equal([installs(server).length, installs(worker).length], [1, 1]);
+  assert.ok(Date.now() - started < 5000, `re-run took ${Date.now() - started} ms`);
+});
+
+test('a new version upgrades; a changed config only rewrites it and restarts k3s', async () => {
+  const upgrade = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1')) });
+  assert.equal(upgrade.map((o) => o.action.kind), ['upgrade', 'upgrade']);
+  assert.equal(installs(server), ['server v1.33.5+k3s1', 'server v1.34.1+k3s1']);
+  assert.equal(installs(worker), ['agent v1.33.5+k3s1', 'agent v1.34.1+k3s1']);
+  const renamed = config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } });
+  const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1')) });
+  assert.equal(reconfigured.map((o) => o.action.kind), ['reconfigure', 'unchanged']);
+  assert.is(installs(server).length, 2, 'no installer for a config change');
+  assert.match(readFileSync(join(server.root, 'systemctl.log'), 'utf8'), 'restart k3s');
+  assert.match(readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8'), 'node-name: spark-one');
+});
+
+test('an air-gap folder without the k3s binary is named in the error', () => {
+  const dir = makeAirgap('v1.33.5+k3s1');
+  const error = (() => {
+    try {
+      airgapFiles(join(dir, 'missing'));
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.instance(error, UserError);
+  assert.match((error as UserError).message, 'missing/install.sh is missing');
+});
+
+test.run();
