@@ -29,8 +29,16 @@ export const configSchema = z.strictObject({
   nodes: z.array(hostSchema).default([]),
   k3s: z
     .strictObject({
-      version: z.string().default('v1.33.5+k3s1'),
+      version: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'a k3s release such as v1.33.5+k3s1').default('v1.33.5+k3s1'),
       context: z.string().default('raibid'),
+      airgap: z.strictObject({ dir: z.string().min(1) }).optional(),
+    })
+    .prefault({}),
+  ssh: z
+    .strictObject({
+      connectTimeoutSeconds: z.number().positive().default(10),
+      configFile: z.string().optional(),
+      knownHostsFile: z.string().optional(),
     })
     .prefault({}),
   redis: z

@@ -1,0 +1,119 @@
+import { Listr, type ListrTask } from 'listr2';
+import type { Config } from './config.js';
+import { UserError, failure } from './errors.js';
+import { mergeIntoFile, retarget } from './k3s/kubeconfig.js';
+import { K3S_PATHS } from './k3s/plan.js';
+import { inspectHost, judge } from './k3s/preflight.js';
+import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
+import { k3sStage } from './k3s/stage.js';
+import { expandHome } from './paths.js';
+import { SshSession } from './ssh.js';
+
+export const STAGES = ['preflight', 'k3s', 'kubeconfig'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface BootstrapOptions {
+  stages: Stage[];
+  dryRun: boolean;
+  kubeconfig: string;
+  /** Plan lines and notes, printed as they come (dry-run steps, warnings, the summary). */
+  say: (line: string) => void;
+  /** Spinners for a person at a terminal; plain lines otherwise (cron mail, CI). */
+  interactive: boolean;
+}
+
+export interface Hosts {
+  server: RemoteHost;
+  workers: RemoteHost[];
+  close(): Promise<void>;
+}
+
+/** `--only` / `--skip` to the stages to run, in order; a name not a stage is an error. */
+export function selectStages(only: string | undefined, skip: string | undefined): Stage[] {
+  const parse = (list: string | undefined, flag: string) =>
+    (list ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
+      if (!STAGES.includes(name as Stage)) {
+        throw new UserError(`bootstrap: --${flag} '${name}' is not a stage`, { hint: `stages: ${STAGES.join(', ')}` });
+      }
+      return name as Stage;
+    });
+  const chosen = only ? parse(only, 'only') : [...STAGES];
+  const skipped = parse(skip, 'skip');
+  return STAGES.filter((s) => chosen.includes(s) && !skipped.includes(s));
+}
+
+export function connectHosts(config: Config): Hosts {
+  if (!config.host) {
+    throw new UserError('bootstrap: no host in the config', { hint: 'set host.address (run `raibid-task setup`)' });
+  }
+  const options = {
+    connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
+    configFile: config.ssh.configFile && expandHome(config.ssh.configFile),
+    knownHostsFile: config.ssh.knownHostsFile && expandHome(config.ssh.knownHostsFile),
+  };
+  const session = (h: NonNullable<Config['host']>) =>
+    new SshSession({ address: h.address, port: h.port, user: h.user, identityFile: h.identityFile && expandHome(h.identityFile) }, options);
+  const server = new RemoteHost(session(config.host));
+  const workers = config.nodes.map((n) => new RemoteHost(session(n)));
+  return {
+    server,
+    workers,
+    close: async () => {
+      await Promise.all([server, ...workers].map((h) => h.ssh.close()));
+    },
+  };
+}
+
+/** The bootstrap as a listr2 list: a function of config and options, run by the task. */
+export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapOptions): Listr {
+  const all = [hosts.server, ...hosts.workers];
+  const stages: Record<Stage, ListrTask> = {
+    preflight: {
+      title: 'Preflight',
+      task: async (_, task) => {
+        const reports = await Promise.all(all.map(async (h) => ({ host: h.ssh.target.address, verdict: judge(await inspectHost(h)) })));
+        for (const { host, verdict } of reports) {
+          options.say(`${host}: ${verdict.summary}`);
+          for (const warning of verdict.warnings) options.say(`${host}: warning: ${warning}`);
+        }
+        const problems = reports.flatMap(({ host, verdict }) => verdict.problems.map((p) => `${host}: ${p}`));
+        if (problems.length > 0) {
+          throw failure(`preflight: ${problems.join('; ')}`, 'use a bigger host, or --skip preflight to go on anyway');
+        }
+        task.title = `Preflight: ${all.length} host${all.length > 1 ? 's' : ''} fit`;
+      },
+    },
+    k3s: {
+      title: `k3s ${config.k3s.version}`,
+      task: async (_, task) => {
+        const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir)) : undefined;
+        const outcomes = await k3sStage(config, hosts.server, hosts.workers, {
+          dryRun: options.dryRun,
+          airgap,
+          onPlan: (o) => {
+            options.say(`${o.address} (${o.role}): ${o.action.kind}: ${o.action.reason}`);
+            if (options.dryRun) for (const step of o.steps) options.say(`  ${describeStep(step)}`);
+          },
+        });
+        task.title = `k3s ${config.k3s.version}: ${outcomes.map((o) => `${o.address} ${o.action.kind}`).join(', ')}`;
+      },
+    },
+    kubeconfig: {
+      title: 'Kubeconfig',
+      task: async (_, task) => {
+        const target = `https://${config.host!.address}:6443`;
+        if (options.dryRun) {
+          options.say(`would merge context ${config.k3s.context} (${target}) into ${options.kubeconfig}, mode 0600`);
+          return;
+        }
+        const k3sYaml = await hosts.server.read(K3S_PATHS.kubeconfig);
+        mergeIntoFile(options.kubeconfig, retarget(k3sYaml, target, config.k3s.context));
+        task.title = `Kubeconfig: context ${config.k3s.context} in ${options.kubeconfig}`;
+      },
+    },
+  };
+  return new Listr(
+    options.stages.map((s) => stages[s]),
+    { concurrent: false, exitOnError: true, renderer: options.interactive ? 'default' : 'simple', fallbackRenderer: 'simple' },
+  );
+}

@@ -1,0 +1,48 @@
+import type { RemoteHost } from './remote.js';
+
+export interface HostReport {
+  arch: string;
+  os: string;
+  cores: number;
+  memoryBytes: number;
+  diskFreeBytes: number;
+  nvidiaRuntime: boolean;
+}
+
+export interface Verdict {
+  ok: boolean;
+  warnings: string[];
+  problems: string[];
+  summary: string;
+}
+
+/** What a host needs beyond what k3s needs, for the platform and a few agents. */
+export const MINIMUM = { cores: 4, memoryBytes: 8 * 2 ** 30, diskFreeBytes: 40 * 2 ** 30 };
+
+const GIB = 2 ** 30;
+
+const SCRIPT = `R="\${RAIBID_ROOT:-}"
+uname -m
+( . /etc/os-release 2>/dev/null && echo "$ID $VERSION_ID" ) || echo unknown
+nproc
+awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo
+mkdir -p "$R/var/lib" 2>/dev/null; df -Pk "$R/var/lib" | awk 'NR == 2 { print $4 * 1024 }'
+if command -v nvidia-container-runtime >/dev/null 2>&1; then echo nvidia; else echo none; fi`;
+
+export async function inspectHost(host: RemoteHost): Promise<HostReport> {
+  const [arch = '', os = '', cores = '0', memory = '0', disk = '0', nvidia = ''] = (await host.ssh.run(['sh', '-c', SCRIPT])).trim().split('\n');
+  return { arch, os, cores: Number(cores), memoryBytes: Number(memory), diskFreeBytes: Number(disk), nvidiaRuntime: nvidia === 'nvidia' };
+}
+
+/** Pure: a DGX Spark is aarch64 on Ubuntu; other hosts work but are warned about. */
+export function judge(report: HostReport): Verdict {
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  if (report.arch !== 'aarch64') warnings.push(`architecture ${report.arch}, not aarch64 (a DGX Spark is ARM64): agent images are multi-arch, so this works`);
+  if (!report.os.startsWith('ubuntu')) warnings.push(`${report.os}: tested on Ubuntu 24.04`);
+  if (report.cores < MINIMUM.cores) problems.push(`${report.cores} cores, fewer than the ${MINIMUM.cores} the platform reserves`);
+  if (report.memoryBytes < MINIMUM.memoryBytes) problems.push(`${(report.memoryBytes / GIB).toFixed(1)} GiB memory, less than ${MINIMUM.memoryBytes / GIB} GiB`);
+  if (report.diskFreeBytes < MINIMUM.diskFreeBytes) problems.push(`${(report.diskFreeBytes / GIB).toFixed(1)} GiB free under /var/lib, less than ${MINIMUM.diskFreeBytes / GIB} GiB`);
+  const summary = `${report.arch}, ${report.os}, ${report.cores} cores, ${(report.memoryBytes / GIB).toFixed(0)} GiB, ${(report.diskFreeBytes / GIB).toFixed(0)} GiB free${report.nvidiaRuntime ? ', NVIDIA container runtime (k3s offers runtime class "nvidia")' : ''}`;
+  return { ok: problems.length === 0, warnings, problems, summary };
+}

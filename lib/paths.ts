@@ -1,0 +1,12 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** `~/x` as the shell would read it; other paths as they are. */
+export function expandHome(path: string): string {
+  return path.replace(/^~(?=\/|$)/, homedir());
+}
+
+/** Where kubectl looks: the first $KUBECONFIG entry, else ~/.kube/config. */
+export function defaultKubeconfig(env: NodeJS.ProcessEnv): string {
+  return env.KUBECONFIG?.split(':').find(Boolean) ?? join(homedir(), '.kube', 'config');
+}

@@ -1,0 +1,41 @@
+import { bootstrapTasks, connectHosts, selectStages, STAGES } from '../lib/bootstrap.js';
+import { flag, stringOption } from '../lib/options.js';
+import { defaultKubeconfig, expandHome } from '../lib/paths.js';
+import { type Task, print } from '../lib/task.js';
+
+const task: Task = {
+  summary: 'install k3s on the host and workers over SSH and fetch the kubeconfig',
+  usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>]'],
+  details:
+    `Stages, in order: ${STAGES.join(', ')}. Each host already as planned is left alone, so a\n` +
+    're-run on a converged cluster changes nothing. --dry-run prints every remote step (secrets\n' +
+    'left out) and changes nothing. (The platform stages — Gitea, Redis, KEDA, Flux, agents —\n' +
+    'are not in this release yet.)',
+  options: {
+    only: { type: 'string', value: 'stages', description: `run only these stages, comma-separated (${STAGES.join(', ')})` },
+    skip: { type: 'string', value: 'stages', description: 'leave these stages out' },
+    'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
+    kubeconfig: { type: 'string', value: 'file', description: 'merge the context into this file (default: $KUBECONFIG or ~/.kube/config)' },
+  },
+  async run(input) {
+    const { io } = input;
+    const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
+    const kubeconfigOption = stringOption(input, 'bootstrap', 'kubeconfig');
+    const { config } = input.config();
+    const hosts = connectHosts(config);
+    try {
+      await bootstrapTasks(config, hosts, {
+        stages,
+        dryRun: flag(input, 'dry-run'),
+        kubeconfig: kubeconfigOption ? expandHome(kubeconfigOption) : defaultKubeconfig(io.env),
+        say: (line) => print(io, line),
+        interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+      }).run();
+    } finally {
+      await hosts.close();
+    }
+    return 0;
+  },
+};
+
+export default task;

@@ -1,0 +1,111 @@
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
+import { makeAirgap } from './fixtures/airgap.js';
+import { runCli } from './fixtures/cli.js';
+import { type SshHost, startSshd } from './fixtures/sshd.js';
+
+const test = suite('bootstrap over SSH (k3s stages, fixture hosts)');
+let server: SshHost;
+let worker: SshHost;
+let dir: string;
+
+function env(version = 'v1.33.5+k3s1'): NodeJS.ProcessEnv {
+  const config = join(dir, `raibid-${version}.yaml`);
+  const host = (h: SshHost, name: string) => ({ address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, name });
+  writeFileSync(
+    config,
+    stringify({
+      host: host(server, 'spark-1'),
+      nodes: [host(worker, 'spark-2')],
+      k3s: { version, airgap: { dir: makeAirgap(version) } },
+      ssh: { configFile: server.configFile, knownHostsFile: join(dir, 'known_hosts'), connectTimeoutSeconds: 3 },
+    }),
+  );
+  return { RAIBID_CONFIG: config, KUBECONFIG: join(dir, 'kube', 'config') };
+}
+
+const installed = (h: SshHost) => existsSync(join(h.root, 'installs.log'));
+
+test.before(async () => {
+  [server, worker] = await Promise.all([startSshd(), startSshd()]);
+  dir = mkdtempSync(join(tmpdir(), 'raibid-bootstrap-'));
+});
+test.after(async () => {
+  await Promise.all([server.stop(), worker.stop()]);
+});
+
+test('bad stage names and a missing host exit 2', async () => {
+  const stage = await runCli(['bootstrap', '--only', 'k3s,platfrom'], { env: env() });
+  assert.is(stage.code, 2);
+  assert.match(stage.stderr, "--only 'platfrom' is not a stage");
+  assert.match(stage.stderr, 'stages: preflight, k3s, kubeconfig');
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, 'redis: {}\n');
+  const nohost = await runCli(['bootstrap'], { env: { RAIBID_CONFIG: empty } });
+  assert.is(nohost.code, 2);
+  assert.match(nohost.stderr, 'no host in the config');
+});
+
+test('preflight reports each host and stops on a host too small for the platform', async () => {
+  const result = await runCli(['bootstrap', '--only', 'preflight'], { env: env() });
+  const cores = Number(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0);
+  assert.match(result.stdout, /127\.0\.0\.1: \S+, .*\d+ cores, \d+ GiB/);
+  if (cores < 4) {
+    assert.is(result.code, 1);
+    assert.match(result.stderr, `preflight: 127.0.0.1: ${cores} cores, fewer than the 4 the platform reserves`);
+    assert.match(result.stderr, '--skip preflight');
+  } else assert.is(result.code, 0, result.stderr);
+});
+
+test('--dry-run prints the remote steps and changes nothing', async () => {
+  const result = await runCli(['bootstrap', '--skip', 'preflight', '--dry-run'], { env: env() });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, '127.0.0.1 (server): install: k3s v1.33.5+k3s1 is not installed');
+  assert.match(result.stdout, 'write /etc/rancher/k3s/config.yaml');
+  assert.match(result.stdout, 'INSTALL_K3S_SKIP_DOWNLOAD=true');
+  assert.match(result.stdout, 'would merge context raibid');
+  assert.equal([installed(server), installed(worker)], [false, false]);
+  assert.is(existsSync(join(dir, 'kube', 'config')), false);
+});
+
+test('bootstrap installs, joins and merges the kubeconfig; a re-run changes nothing', async () => {
+  const first = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
+  assert.is(first.code, 0, first.stderr + first.stdout);
+  assert.match(first.stdout, '(server): install');
+  assert.match(first.stdout, '(agent): install');
+  const kubeconfig = join(dir, 'kube', 'config');
+  assert.is(statSync(kubeconfig).mode & 0o777, 0o600);
+  const kube = parse(readFileSync(kubeconfig, 'utf8'));
+  assert.is(kube.contexts[0].name, 'raibid');
+  assert.is(kube.clusters[0].cluster.server, 'https://127.0.0.1:6443');
+  const again = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, '(server): unchanged');
+  assert.match(again.stdout, '(agent): unchanged');
+  assert.equal(readFileSync(join(server.root, 'installs.log'), 'utf8').trim().split('\n').length, 1);
+  const upgrade = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.34.1+k3s1') });
+  assert.is(upgrade.code, 0, upgrade.stderr);
+  assert.match(upgrade.stdout, '(server): upgrade: k3s v1.33.5+k3s1 → v1.34.1+k3s1');
+});
+
+test('kubeconfig fetches it again on its own', async () => {
+  const file = join(dir, 'other-kubeconfig');
+  const result = await runCli(['kubeconfig', '--kubeconfig', file], { env: env() });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(parse(readFileSync(file, 'utf8'))['current-context'], 'raibid');
+});
+
+test('an unreachable host fails within the connect timeout, naming it', async () => {
+  const config = join(dir, 'down.yaml');
+  writeFileSync(config, stringify({ host: { address: '127.0.0.1', port: 1 }, ssh: { connectTimeoutSeconds: 2, knownHostsFile: join(dir, 'kh') } }));
+  const result = await runCli(['bootstrap', '--only', 'k3s'], { env: { RAIBID_CONFIG: config } });
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'ssh ubuntu@127.0.0.1:1: unreachable');
+  assert.ok(result.ms < 6000, `${result.ms} ms`);
+});
+
+test.run();
