@@ -1,7 +1,8 @@
 import { Listr, type ListrTask } from 'listr2';
 import type { Config } from './config.js';
 import { UserError, failure } from './errors.js';
-import { mergeIntoFile, retarget } from './k3s/kubeconfig.js';
+import { type KubeConfig, mergeIntoFile, retarget } from './k3s/kubeconfig.js';
+import { kubeClient, waitForNodesReady } from './kube/ready.js';
 import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
@@ -9,7 +10,7 @@ import { k3sStage } from './k3s/stage.js';
 import { expandHome } from './paths.js';
 import { SshSession } from './ssh.js';
 
-export const STAGES = ['preflight', 'k3s', 'kubeconfig'] as const;
+export const STAGES = ['preflight', 'k3s', 'kubeconfig', 'ready'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface BootstrapOptions {
@@ -67,6 +68,9 @@ export function connectHosts(config: Config): Hosts {
 /** The bootstrap as a listr2 list: a function of config and options, run by the task. */
 export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapOptions): Listr {
   const all = [hosts.server, ...hosts.workers];
+  const apiUrl = config.k3s.apiUrl ?? `https://${config.host!.address}:6443`;
+  let access: KubeConfig | undefined;
+  const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), apiUrl, config.k3s.context));
   const stages: Record<Stage, ListrTask> = {
     preflight: {
       title: 'Preflight',
@@ -101,14 +105,26 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
     kubeconfig: {
       title: 'Kubeconfig',
       task: async (_, task) => {
-        const target = `https://${config.host!.address}:6443`;
         if (options.dryRun) {
-          options.say(`would merge context ${config.k3s.context} (${target}) into ${options.kubeconfig}, mode 0600`);
+          options.say(`would merge context ${config.k3s.context} (${apiUrl}) into ${options.kubeconfig}, mode 0600`);
           return;
         }
-        const k3sYaml = await hosts.server.read(K3S_PATHS.kubeconfig);
-        mergeIntoFile(options.kubeconfig, retarget(k3sYaml, target, config.k3s.context));
+        mergeIntoFile(options.kubeconfig, await clusterAccess());
         task.title = `Kubeconfig: context ${config.k3s.context} in ${options.kubeconfig}`;
+      },
+    },
+    ready: {
+      title: `Nodes Ready (${all.length})`,
+      task: async (_, task) => {
+        if (options.dryRun) {
+          options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${apiUrl}`);
+          return;
+        }
+        const nodes = await waitForNodesReady(kubeClient(await clusterAccess()), all.length, {
+          timeoutMs: config.k3s.readyTimeoutSeconds * 1000,
+          pollMs: Math.min(2000, config.k3s.readyTimeoutSeconds * 250),
+        });
+        task.title = `Nodes Ready: ${nodes.map((n) => n.name).join(', ')}`;
       },
     },
   };

@@ -32,6 +32,8 @@ export const configSchema = z.strictObject({
       version: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'a k3s release such as v1.33.5+k3s1').default('v1.33.5+k3s1'),
       context: z.string().default('raibid'),
       airgap: z.strictObject({ dir: z.string().min(1) }).optional(),
+      apiUrl: z.string().url().optional(),
+      readyTimeoutSeconds: z.number().positive().default(300),
     })
     .prefault({}),
   ssh: z

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -6,14 +6,16 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { makeAirgap } from './fixtures/airgap.js';
 import { runCli } from './fixtures/cli.js';
+import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { type SshHost, startSshd } from './fixtures/sshd.js';
 
 const test = suite('bootstrap over SSH (k3s stages, fixture hosts)');
 let server: SshHost;
 let worker: SshHost;
 let dir: string;
+let kube: FakeKube;
 
-function env(version = 'v1.33.5+k3s1'): NodeJS.ProcessEnv {
+function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20): NodeJS.ProcessEnv {
   const config = join(dir, `raibid-${version}.yaml`);
   const host = (h: SshHost, name: string) => ({ address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, name });
   writeFileSync(
@@ -21,7 +23,7 @@ function env(version = 'v1.33.5+k3s1'): NodeJS.ProcessEnv {
     stringify({
       host: host(server, 'spark-1'),
       nodes: [host(worker, 'spark-2')],
-      k3s: { version, airgap: { dir: makeAirgap(version) } },
+      k3s: { version, airgap: { dir: makeAirgap(version) }, apiUrl: kube.url, readyTimeoutSeconds },
       ssh: { configFile: server.configFile, knownHostsFile: join(dir, 'known_hosts'), connectTimeoutSeconds: 3 },
     }),
   );
@@ -31,18 +33,23 @@ function env(version = 'v1.33.5+k3s1'): NodeJS.ProcessEnv {
 const installed = (h: SshHost) => existsSync(join(h.root, 'installs.log'));
 
 test.before(async () => {
-  [server, worker] = await Promise.all([startSshd(), startSshd()]);
+  [server, worker, kube] = await Promise.all([startSshd(), startSshd(), startFakeKube()]);
   dir = mkdtempSync(join(tmpdir(), 'raibid-bootstrap-'));
+  // where k3s keeps the CA of its API server; the fixture installer puts it into k3s.yaml
+  mkdirSync(join(server.root, 'var/lib/rancher/k3s/server/tls'), { recursive: true });
+  writeFileSync(join(server.root, 'var/lib/rancher/k3s/server/tls/server-ca.crt'), kube.ca);
+  kube.setNode({ name: 'spark-1', ready: true });
+  kube.setNode({ name: 'spark-2', ready: true });
 });
 test.after(async () => {
-  await Promise.all([server.stop(), worker.stop()]);
+  await Promise.all([server.stop(), worker.stop(), kube.close()]);
 });
 
 test('bad stage names and a missing host exit 2', async () => {
   const stage = await runCli(['bootstrap', '--only', 'k3s,platfrom'], { env: env() });
   assert.is(stage.code, 2);
   assert.match(stage.stderr, "--only 'platfrom' is not a stage");
-  assert.match(stage.stderr, 'stages: preflight, k3s, kubeconfig');
+  assert.match(stage.stderr, 'stages: preflight, k3s, kubeconfig, ready');
   const empty = join(dir, 'empty.yaml');
   writeFileSync(empty, 'redis: {}\n');
   const nohost = await runCli(['bootstrap'], { env: { RAIBID_CONFIG: empty } });
@@ -68,6 +75,7 @@ test('--dry-run prints the remote steps and changes nothing', async () => {
   assert.match(result.stdout, 'write /etc/rancher/k3s/config.yaml');
   assert.match(result.stdout, 'INSTALL_K3S_SKIP_DOWNLOAD=true');
   assert.match(result.stdout, 'would merge context raibid');
+  assert.match(result.stdout, 'would wait up to 20 s for 2 nodes to be Ready');
   assert.equal([installed(server), installed(worker)], [false, false]);
   assert.is(existsSync(join(dir, 'kube', 'config')), false);
 });
@@ -79,9 +87,11 @@ test('bootstrap installs, joins and merges the kubeconfig; a re-run changes noth
   assert.match(first.stdout, '(agent): install');
   const kubeconfig = join(dir, 'kube', 'config');
   assert.is(statSync(kubeconfig).mode & 0o777, 0o600);
-  const kube = parse(readFileSync(kubeconfig, 'utf8'));
-  assert.is(kube.contexts[0].name, 'raibid');
-  assert.is(kube.clusters[0].cluster.server, 'https://127.0.0.1:6443');
+  const merged = parse(readFileSync(kubeconfig, 'utf8'));
+  assert.is(merged.contexts[0].name, 'raibid');
+  assert.is(merged.clusters[0].cluster.server, kube.url, 'pointed at k3s.apiUrl');
+  assert.match(first.stdout, 'Nodes Ready: spark-1, spark-2');
+  assert.ok(kube.requests.includes('GET /api/v1/nodes'), 'asked the API with the fetched credentials');
   const again = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, '(server): unchanged');
@@ -90,6 +100,15 @@ test('bootstrap installs, joins and merges the kubeconfig; a re-run changes noth
   const upgrade = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.34.1+k3s1') });
   assert.is(upgrade.code, 0, upgrade.stderr);
   assert.match(upgrade.stdout, '(server): upgrade: k3s v1.33.5+k3s1 → v1.34.1+k3s1');
+});
+
+test('a node that does not become Ready fails the wait, naming it and its condition', async () => {
+  kube.setNode({ name: 'spark-2', ready: false, reason: 'KubeletNotReady', message: 'cni plugin not initialized' });
+  const result = await runCli(['bootstrap', '--only', 'ready'], { env: env('v1.33.5+k3s1', 1) });
+  kube.setNode({ name: 'spark-2', ready: true });
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'nodes not Ready after 1 s: spark-2: Ready=False (KubeletNotReady: cni plugin not initialized)');
+  assert.match(result.stderr, 'journalctl');
 });
 
 test('kubeconfig fetches it again on its own', async () => {
