@@ -2,7 +2,11 @@
 // command, against the same sshd in the same run. Prints one JSON line.
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { parseConfig } from '../lib/config.js';
+import { RemoteHost, airgapFiles } from '../lib/k3s/remote.js';
+import { k3sStage } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
+import { makeAirgap } from '../test/fixtures/airgap.js';
 import { startSshd } from '../test/fixtures/sshd.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50);
@@ -31,6 +35,23 @@ try {
     ]);
   }
   const separate = performance.now() - t1;
+
+  const k3sConfig = parseConfig({ host: { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile } }, 'bench');
+  const airgap = airgapFiles(makeAirgap(k3sConfig.k3s.version));
+  const converge = async () => {
+    const session = new SshSession(target, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
+    try {
+      return await k3sStage(k3sConfig, new RemoteHost(session), [], { airgap });
+    } finally {
+      await session.close();
+    }
+  };
+  await converge();
+  const t2 = performance.now();
+  const [again] = await converge();
+  const rerun = performance.now() - t2;
+  if (again?.action.kind !== 'unchanged') throw new Error(`re-run was ${again?.action.kind}`);
+  console.log(JSON.stringify({ name: 'k3s stage re-run on a converged host (new connection included)', wall_ms: Math.round(rerun) }));
   console.log(
     JSON.stringify({
       name: `${COMMANDS} remote commands`,

@@ -48,3 +48,36 @@ test('k3s --version output and installer environment', () => {
 });
 
 test.run();
+
+const spark = {
+  arch: 'aarch64',
+  os: 'ubuntu 24.04',
+  cores: 20,
+  memoryBytes: 128 * 2 ** 30,
+  diskFreeBytes: 3500 * 2 ** 30,
+  nvidiaRuntime: true,
+  portsInUse: [] as number[],
+};
+
+
+const preflight = suite('preflight');
+
+preflight('a DGX Spark passes, and its NVIDIA runtime is reported', async () => {
+  const { judge } = await import('../lib/k3s/preflight.js');
+  const verdict = judge(spark);
+  assert.equal([verdict.ok, verdict.warnings, verdict.problems], [true, [], []]);
+  assert.match(verdict.summary, 'aarch64, ubuntu 24.04, 20 cores, 128 GiB, 3500 GiB free, NVIDIA container runtime (k3s offers runtime class "nvidia")');
+});
+
+preflight('other architectures warn; small hosts and busy ports fail unless k3s holds them', async () => {
+  const { judge } = await import('../lib/k3s/preflight.js');
+  const x86 = judge({ ...spark, arch: 'x86_64', nvidiaRuntime: false });
+  assert.is(x86.ok, true);
+  assert.match(x86.warnings[0]!, 'architecture x86_64, not aarch64');
+  const small = judge({ ...spark, cores: 2, memoryBytes: 4 * 2 ** 30 });
+  assert.equal(small.problems, ['2 cores, fewer than the 4 the platform reserves', '4.0 GiB memory, less than 8 GiB']);
+  assert.equal(judge({ ...spark, portsInUse: [443, 6443] }).problems, ['ports 443, 6443 already in use by something other than k3s']);
+  assert.equal(judge({ ...spark, portsInUse: [6443], k3sVersion: 'v1.33.5+k3s1' }).problems, []);
+});
+
+preflight.run();

@@ -94,6 +94,36 @@ test('an unreachable host fails within the connect timeout, with a hint', async 
   assert.match(error.hint!, `port ${port}`);
 });
 
+test('~/.ssh/config aliases and ProxyJump work as they do for ssh itself', async () => {
+  const config = join(host.dir, 'alias_config');
+  writeFileSync(
+    config,
+    [
+      'Host spark-alias',
+      '  HostName 127.0.0.1',
+      `  Port ${host.port}`,
+      `  User ${host.user}`,
+      `  IdentityFile ${host.identityFile}`,
+      'Host spark-behind-jump',
+      '  HostName 127.0.0.1',
+      `  Port ${host.port}`,
+      `  User ${host.user}`,
+      `  IdentityFile ${host.identityFile}`,
+      '  ProxyJump spark-alias',
+      'Host *',
+      `  UserKnownHostsFile ${host.knownHostsFile}`,
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  for (const address of ['spark-alias', 'spark-behind-jump']) {
+    const ssh = new SshSession({ address }, { configFile: config, knownHostsFile: host.knownHostsFile, connectTimeoutSeconds: 5 });
+    sessions.push(ssh);
+    assert.is((await ssh.run(['echo', address])).trim(), address);
+  }
+  assert.match(host.log(), /Accepted publickey[\s\S]*Accepted publickey[\s\S]*Accepted publickey/, 'the jump host and the target each logged in');
+});
+
 test('a changed host key is refused, never accepted silently', async () => {
   const first = session();
   await first.run(['true']);
