@@ -10,11 +10,13 @@ import { k3sStage } from './k3s/stage.js';
 import { expandHome } from './paths.js';
 import { SshSession } from './ssh.js';
 
-export const STAGES = ['preflight', 'k3s', 'kubeconfig', 'ready'] as const;
+/** What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready. */
+export const STAGES = ['preflight', 'k3s'] as const;
 export type Stage = (typeof STAGES)[number];
+type Step = Stage | 'install' | 'kubeconfig' | 'ready';
 
 export interface BootstrapOptions {
-  stages: Stage[];
+  stages: Step[];
   dryRun: boolean;
   kubeconfig: string;
   /** Plan lines and notes, printed as they come (dry-run steps, warnings, the summary). */
@@ -71,7 +73,7 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
   const apiUrl = config.k3s.apiUrl ?? `https://${config.host!.address}:6443`;
   let access: KubeConfig | undefined;
   const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), apiUrl, config.k3s.context));
-  const stages: Record<Stage, ListrTask> = {
+  const steps: Record<Exclude<Step, 'k3s'>, ListrTask> = {
     preflight: {
       title: 'Preflight',
       task: async (_, task) => {
@@ -87,7 +89,7 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
         task.title = `Preflight: ${all.length} host${all.length > 1 ? 's' : ''} fit`;
       },
     },
-    k3s: {
+    install: {
       title: `k3s ${config.k3s.version}`,
       task: async (_, task) => {
         const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir)) : undefined;
@@ -128,8 +130,15 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
       },
     },
   };
-  return new Listr(
-    options.stages.map((s) => stages[s]),
-    { concurrent: false, exitOnError: true, renderer: options.interactive ? 'default' : 'simple', fallbackRenderer: 'simple' },
-  );
+  const k3s: ListrTask = {
+    title: 'k3s',
+    task: (_, task) => task.newListr([steps.install, steps.kubeconfig, steps.ready], { concurrent: false, exitOnError: true }),
+  };
+  const chosen = options.stages.map((s) => (s === 'k3s' ? k3s : steps[s]));
+  return new Listr(chosen, {
+    concurrent: false,
+    exitOnError: true,
+    renderer: options.interactive ? 'default' : 'simple',
+    fallbackRenderer: 'simple',
+  });
 }

@@ -7,8 +7,9 @@ const task: Task = {
   summary: 'install k3s on the host and workers over SSH and fetch the kubeconfig',
   usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>]'],
   details:
-    `Stages, in order: ${STAGES.join(', ')}. Each host already as planned is left alone, so a\n` +
-    're-run on a converged cluster changes nothing. --dry-run prints every remote step (secrets\n' +
+    `Stages, in order: ${STAGES.join(', ')} (k3s: install and join, merge the kubeconfig, wait for\n` +
+    'every node to be Ready). Each host already as planned is left alone, so a re-run on a\n' +
+    'converged cluster changes nothing. --dry-run prints every remote step (secrets\n' +
     'left out) and changes nothing. (The platform stages — Gitea, Redis, KEDA, Flux, agents —\n' +
     'are not in this release yet.)',
   options: {
