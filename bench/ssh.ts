@@ -1,5 +1,7 @@
 // 50 small remote commands over one multiplexed connection vs a new ssh connection per
-// command, against the same sshd in the same run. Prints one JSON line.
+// command, against the same sshd in the same run, as a user whose shell reads no rc files (so
+// the figure is ssh's, not this machine's root .bashrc); and the wall time of re-running the
+// k3s stage on a converged host. Prints JSON lines.
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../lib/config.js';
@@ -10,10 +12,11 @@ import { makeAirgap } from '../test/fixtures/airgap.js';
 import { startSshd } from '../test/fixtures/sshd.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50);
-const host = await startSshd();
+const host = await startSshd({ users: [{ name: 'raibid-bench', sudo: 'password' }] });
 try {
   const target = { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile };
-  const ssh = new SshSession(target, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
+  const bench = { ...target, user: 'raibid-bench' };
+  const ssh = new SshSession(bench, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
   const t0 = performance.now();
   for (let i = 0; i < COMMANDS; i++) await ssh.run(['echo', String(i)]);
   const multiplexed = performance.now() - t0;
@@ -28,7 +31,7 @@ try {
       '-o', 'ControlMaster=no',
       '-o', 'ControlPath=none',
       '-p', String(host.port),
-      '-l', host.user,
+      '-l', bench.user,
       '-i', host.identityFile,
       host.address,
       'echo', String(i),

@@ -69,6 +69,10 @@ export class SshSession {
     this.timeoutSeconds = options.connectTimeoutSeconds ?? 10;
   }
 
+  get controlPath(): string {
+    return join(this.controlDir, 'master');
+  }
+
   private baseArgs(): string[] {
     const o = this.options;
     return [
@@ -79,7 +83,7 @@ export class SshSession {
       '-o', `ConnectTimeout=${this.timeoutSeconds}`,
       '-o', 'ServerAliveInterval=5',
       '-o', 'ServerAliveCountMax=3',
-      '-o', `ControlPath=${join(this.controlDir, 'master')}`,
+      '-o', `ControlPath=${this.controlPath}`,
       '-o', 'ControlMaster=auto',
       '-o', 'ControlPersist=yes',
       ...(this.target.port ? ['-p', String(this.target.port)] : []),

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -58,6 +59,19 @@ test('one multiplexed connection serves many commands, and close() ends it', asy
   assert.ok(await ssh.isConnected());
   await ssh.close();
   assert.is(await ssh.isConnected(), false);
+});
+
+test('a master connection that died is replaced on the next command', async () => {
+  const ssh = session();
+  await ssh.run(['true']);
+  const check = await new Promise<string>((resolve) => {
+    execFile('ssh', ['-F', host.configFile, '-o', `ControlPath=${ssh.controlPath}`, '-O', 'check', host.address], (_e, _o, stderr) => resolve(stderr));
+  });
+  const pid = Number(check.match(/pid=(\d+)/)?.[1]);
+  assert.ok(pid > 0, check);
+  process.kill(pid, 'SIGKILL');
+  assert.is((await ssh.run(['echo', 'back'])).trim(), 'back');
+  assert.ok(await ssh.isConnected());
 });
 
 test('exit codes and stderr come back; run() turns a failure into an error naming the command', async () => {
