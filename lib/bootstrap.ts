@@ -7,7 +7,8 @@ import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
 import { k3sStage } from './k3s/stage.js';
-import { expandHome } from './paths.js';
+import { defaultKubeconfig, expandHome } from './paths.js';
+import { type TaskIO, print } from './task.js';
 import { SshSession } from './ssh.js';
 
 /** What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready. */
@@ -141,4 +142,25 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
     renderer: options.interactive ? 'default' : 'simple',
     fallbackRenderer: 'simple',
   });
+}
+
+/** What the bootstrap and kubeconfig tasks share: connect, run the chosen steps, disconnect. */
+export async function runBootstrap(
+  config: Config,
+  steps: BootstrapOptions['stages'],
+  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO },
+): Promise<void> {
+  const { io } = options;
+  const hosts = connectHosts(steps.includes('k3s') || steps.includes('preflight') ? config : { ...config, nodes: [] });
+  try {
+    await bootstrapTasks(config, hosts, {
+      stages: steps,
+      dryRun: options.dryRun,
+      kubeconfig: options.kubeconfig ? expandHome(options.kubeconfig) : defaultKubeconfig(io.env),
+      say: (line) => print(io, line),
+      interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+    }).run();
+  } finally {
+    await hosts.close();
+  }
 }

@@ -1,7 +1,6 @@
-import { bootstrapTasks, connectHosts, selectStages, STAGES } from '../lib/bootstrap.js';
+import { runBootstrap, selectStages, STAGES } from '../lib/bootstrap.js';
 import { flag, stringOption } from '../lib/options.js';
-import { defaultKubeconfig, expandHome } from '../lib/paths.js';
-import { type Task, print } from '../lib/task.js';
+import type { Task } from '../lib/task.js';
 
 const task: Task = {
   summary: 'install k3s on the host and workers over SSH and fetch the kubeconfig',
@@ -19,22 +18,12 @@ const task: Task = {
     kubeconfig: { type: 'string', value: 'file', description: 'merge the context into this file (default: $KUBECONFIG or ~/.kube/config)' },
   },
   async run(input) {
-    const { io } = input;
     const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
-    const kubeconfigOption = stringOption(input, 'bootstrap', 'kubeconfig');
-    const { config } = input.config();
-    const hosts = connectHosts(config);
-    try {
-      await bootstrapTasks(config, hosts, {
-        stages,
-        dryRun: flag(input, 'dry-run'),
-        kubeconfig: kubeconfigOption ? expandHome(kubeconfigOption) : defaultKubeconfig(io.env),
-        say: (line) => print(io, line),
-        interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
-      }).run();
-    } finally {
-      await hosts.close();
-    }
+    await runBootstrap(input.config().config, stages, {
+      dryRun: flag(input, 'dry-run'),
+      kubeconfig: stringOption(input, 'bootstrap', 'kubeconfig'),
+      io: input.io,
+    });
     return 0;
   },
 };

@@ -1,7 +1,6 @@
-import { bootstrapTasks, connectHosts } from '../lib/bootstrap.js';
+import { runBootstrap } from '../lib/bootstrap.js';
 import { flag, stringOption } from '../lib/options.js';
-import { defaultKubeconfig, expandHome } from '../lib/paths.js';
-import { type Task, print } from '../lib/task.js';
+import type { Task } from '../lib/task.js';
 
 const task: Task = {
   summary: "fetch the cluster's kubeconfig again and merge it into yours",
@@ -12,21 +11,11 @@ const task: Task = {
     'dry-run': { type: 'boolean', description: 'say what would be merged where' },
   },
   async run(input) {
-    const { io } = input;
-    const file = stringOption(input, 'kubeconfig', 'kubeconfig');
-    const { config } = input.config();
-    const hosts = connectHosts({ ...config, nodes: [] });
-    try {
-      await bootstrapTasks(config, hosts, {
-        stages: ['kubeconfig'],
-        dryRun: flag(input, 'dry-run'),
-        kubeconfig: file ? expandHome(file) : defaultKubeconfig(io.env),
-        say: (line) => print(io, line),
-        interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
-      }).run();
-    } finally {
-      await hosts.close();
-    }
+    await runBootstrap(input.config().config, ['kubeconfig'], {
+      dryRun: flag(input, 'dry-run'),
+      kubeconfig: stringOption(input, 'kubeconfig', 'kubeconfig'),
+      io: input.io,
+    });
     return 0;
   },
 };
