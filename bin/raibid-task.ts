@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { main, reportError } from '../lib/cli.js';
+import { TASKS } from '../tasks/index.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 
-main(process.argv.slice(2), io)
+main(process.argv.slice(2), io, TASKS)
   .catch((error: unknown) => reportError(error, io))
   .then((code) => {
     process.exitCode = code;

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { TASKS } from '../tasks/index.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import { EXIT_FAILURE, EXIT_USAGE, UserError } from './errors.js';
-import type { OptionSpec, Task, TaskIO } from './task.js';
+import type { OptionSpec, Task, TaskEntry, TaskIO } from './task.js';
 
 const COMMON_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
@@ -14,15 +13,15 @@ function optionLabel(name: string, spec: OptionSpec): string {
   return `${short}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`;
 }
 
-export function mainHelp(): string {
-  const width = Math.max(...TASKS.map((t) => t.name.length)) + 2;
+export function mainHelp(tasks: TaskEntry[]): string {
+  const width = Math.max(...tasks.map((t) => t.name.length)) + 2;
   return [
     'raibid-task — a personal CI farm on a DGX Spark: k3s, Gitea mirrors, Redis Streams jobs, KEDA agents',
     '',
     'Usage: raibid-task <task> [options]',
     '',
     'Tasks:',
-    ...TASKS.map((t) => `  ${t.name.padEnd(width)}${t.summary}`),
+    ...tasks.map((t) => `  ${t.name.padEnd(width)}${t.summary}`),
     '',
     'Run `raibid-task <task> --help` for the options of one task.',
     '',
@@ -67,19 +66,19 @@ function parseTaskArgs(name: string, task: Task, argv: string[]) {
   }
 }
 
-export async function main(argv: string[], io: TaskIO): Promise<number> {
+export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(mainHelp());
+    io.stdout.write(mainHelp(tasks));
     return name ? 0 : EXIT_USAGE;
   }
   if (name === '--version' || name === '-v') {
     io.stdout.write('0.1.0\n');
     return 0;
   }
-  const entry = TASKS.find((t) => t.name === name);
+  const entry = tasks.find((t) => t.name === name);
   if (!entry) {
-    const guess = nearest(name, TASKS.map((t) => t.name));
+    const guess = nearest(name, tasks.map((t) => t.name));
     throw new UserError(`unknown task '${name}'`, {
       hint: guess ? `did you mean \`raibid-task ${guess}\`? All tasks: raibid-task --help` : 'all tasks: raibid-task --help',
     });

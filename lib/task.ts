@@ -43,3 +43,9 @@ export function print(io: TaskIO, line = ''): void {
 export function printJson(io: TaskIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+export interface TaskEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<{ default: Task }>;
+}

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Bundles the CLI into one CommonJS file for agent and webhook pods: node runs it with no
-// node_modules beside it. Printed: the path and its size.
+// Bundles what cluster pods run (tasks/pod.ts) into one CommonJS file: node runs it with no
+// node_modules beside it, and it fits a ConfigMap. Printed: the path and its size.
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
 
-const outfile = 'dist/bundle/raibid-task.cjs';
+const outfile = 'dist/bundle/raibid-pod.cjs';
 await build({
-  entryPoints: ['bin/raibid-task.ts'],
+  entryPoints: ['bin/raibid-pod.ts'],
   outfile,
   bundle: true,
   platform: 'node',

@@ -1,10 +1,4 @@
-import type { Task } from '../lib/task.js';
-
-export interface TaskEntry {
-  name: string;
-  summary: string;
-  load: () => Promise<{ default: Task }>;
-}
+import type { TaskEntry } from '../lib/task.js';
 
 export const TASKS: TaskEntry[] = [
   { name: 'bootstrap', summary: 'install k3s on the host and workers over SSH, fetch the kubeconfig', load: () => import('./bootstrap.js') },

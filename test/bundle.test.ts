@@ -10,7 +10,7 @@ import { commitFiles } from './fixtures/git.js';
 import { makeQueue } from './fixtures/queue.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 
-const BUNDLE = fileURLToPath(new URL('../bundle/raibid-task.cjs', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../bundle/raibid-pod.cjs', import.meta.url));
 
 const test = suite('the one-file bundle that agent pods run');
 let server: RedisServer;
@@ -21,9 +21,9 @@ test.before(async () => {
 test.after(async () => server.stop());
 
 test('alone in an empty folder, it takes a job from Redis, builds the crate and records the result', async () => {
-  assert.ok(existsSync(BUNDLE), 'dist/bundle/raibid-task.cjs exists: run `npm run bundle`');
+  assert.ok(existsSync(BUNDLE), 'dist/bundle/raibid-pod.cjs exists: run `npm run bundle`');
   const pod = mkdtempSync(join(tmpdir(), 'raibid-pod-'));
-  const bundle = join(pod, 'raibid-task.cjs');
+  const bundle = join(pod, 'raibid-pod.cjs');
   copyFileSync(BUNDLE, bundle);
   const repo = mkdtempSync(join(tmpdir(), 'raibid-bundle-repo-'));
   const sha = commitFiles(repo, passingCrate('bundled'));
@@ -51,9 +51,9 @@ test('the pod spec runs that bundle with the default agent resources', async () 
   const { readFileSync } = await import('node:fs');
   const pod = parse(readFileSync(fileURLToPath(new URL('../../manifests/agent-pod.yaml', import.meta.url)), 'utf8'));
   const agent = pod.spec.containers[0];
-  assert.equal(agent.command.slice(0, 4), ['/raibid/node', '/raibid/raibid-task.cjs', 'agent', '--once']);
+  assert.equal(agent.command.slice(0, 4), ['/raibid/node', '/raibid/raibid-pod.cjs', 'agent', '--once']);
   assert.equal(agent.resources.limits, { cpu: '2', memory: '4Gi' });
-  assert.match(pod.spec.initContainers[0].command.join(' '), 'raibid-task.cjs.gz > /raibid/raibid-task.cjs');
+  assert.match(pod.spec.initContainers[0].command.join(' '), 'raibid-pod.cjs.gz > /raibid/raibid-pod.cjs');
   assert.is(pod.spec.restartPolicy, 'Never');
 });
 

@@ -1,0 +1,52 @@
+import { ScaledJob, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { Pod } from 'kubernetes-models/v1';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseConfig } from '../lib/config.js';
+import { GROUP, STREAM } from '../lib/queue/names.js';
+import { POLLING_INTERVAL_SECONDS, renderAgents } from '../lib/platform/agents.js';
+
+const test = suite('agents on the cluster: KEDA ScaledJob');
+
+interface ScaledJobShape {
+  spec: {
+    maxReplicaCount: number;
+    pollingInterval: number;
+    scalingStrategy: { strategy: string };
+    triggers: { type: string; metadata: Record<string, string>; authenticationRef: { name: string } }[];
+    jobTargetRef: { template: { metadata: object; spec: { containers: { resources: unknown }[] } } };
+  };
+}
+
+const scaledJob = (objects: ReturnType<typeof renderAgents>) => objects[1] as unknown as ScaledJobShape;
+const config = parseConfig({ agents: { max: 12, cpu: '4', memory: '8Gi' } }, 'test');
+
+test('the objects validate against the KEDA and Kubernetes schemas', () => {
+  const objects = renderAgents(config);
+  new TriggerAuthentication(objects[0] as never).validate();
+  new ScaledJob(objects[1] as never).validate();
+  const template = scaledJob(objects).spec.jobTargetRef.template;
+  new Pod({ apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec } as never).validate();
+});
+
+test('the trigger reads the queue names the agents use, on lag, which scales to zero', () => {
+  const { spec } = scaledJob(renderAgents(config));
+  const trigger = spec.triggers[0]!;
+  assert.is(trigger.type, 'redis-streams');
+  assert.equal([trigger.metadata.stream, trigger.metadata.consumerGroup, trigger.metadata.lagCount], [STREAM, GROUP, '1']);
+  assert.not.ok('pendingEntriesCount' in trigger.metadata);
+  assert.is(trigger.authenticationRef.name, 'raibid-redis');
+  assert.is(spec.maxReplicaCount, 12);
+  assert.is(spec.scalingStrategy.strategy, 'accurate');
+  assert.ok(POLLING_INTERVAL_SECONDS + 3 < 10, 'spawn budget: polling interval plus pod start under 10 s');
+  assert.equal(spec.jobTargetRef.template.spec.containers[0]!.resources, { requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+});
+
+test('defaults: 8 agents of 2 CPU and 4 GiB; no secret value anywhere', () => {
+  const text = JSON.stringify(renderAgents(parseConfig({ redis: { url: 'redis://:hunter2@x:6379' } }, 'test')));
+  assert.match(text, '"maxReplicaCount":8');
+  assert.match(text, '"limits":{"cpu":"2","memory":"4Gi"}');
+  assert.not.match(text, 'hunter2');
+});
+
+test.run();
