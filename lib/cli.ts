@@ -130,3 +130,15 @@ export function reportError(error: unknown, io: TaskIO): number {
   else io.stderr.write('  hint: run again with RAIBID_DEBUG=1 for the stack trace\n');
   return EXIT_FAILURE;
 }
+
+/** The whole life of a CLI process: run the task, report, set the exit code. */
+export function runProcessCli(tasks: TaskEntry[]): void {
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  main(process.argv.slice(2), io, tasks)
+    .catch((error: unknown) => reportError(error, io))
+    .then((code) => {
+      process.exitCode = code;
+      // A task closes what it opened; this only bounds a straggling socket's grace period.
+      setTimeout(() => process.exit(code), 1000).unref();
+    });
+}
