@@ -4,7 +4,7 @@ import { leaseBuildSlot, repoCacheDir } from '../lib/agent/cache.js';
 import { CheckoutError, checkout } from '../lib/agent/checkout.js';
 import { pipelineFor } from '../lib/agent/ci-runner.js';
 import { executePipeline } from '../lib/agent/execute.js';
-import { PipelineError } from '../lib/agent/pipeline.js';
+import { PipelineError, stepCommand } from '../lib/agent/pipeline.js';
 import { cacheRoot } from '../lib/agent/runner-from-config.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag, stringOption } from '../lib/options.js';
@@ -58,14 +58,14 @@ const task: Task = {
       }
       let pipeline;
       try {
-        pipeline = pipelineFor(ref && flag(input, 'dry-run') ? path : workspace);
+        pipeline = pipelineFor(workspace);
       } catch (error) {
         if (error instanceof PipelineError) throw new UserError(`run: ${error.message}`, { hint: 'see README: .raibid.yml' });
         throw error;
       }
       if (flag(input, 'dry-run')) {
         if (json) printJson(io, { dryRun: true, source: pipeline.source, steps: pipeline.steps });
-        else for (const step of pipeline.steps) print(io, `${step.name}: ${typeof step.run === 'string' ? step.run : step.run.join(' ')}`);
+        else for (const step of pipeline.steps) print(io, `${step.name}: ${stepCommand(step)}`);
         return 0;
       }
       const result = await executePipeline({ pipeline, cwd: workspace, env, signal: input.interrupted, log });

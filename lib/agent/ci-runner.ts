@@ -55,6 +55,7 @@ function statusTarget(job: Job): { repo: string; sha: string } | undefined {
  */
 export function ciRunner(options: CiRunnerOptions): Runner {
   const baseEnv = options.env ?? process.env;
+  const sccache = sccachePath(baseEnv);
   return async ({ job, signal, log }: RunContext): Promise<RunResult> => {
     const target = statusTarget(job);
     const report = async (state: CommitState, description: string) => {
@@ -92,7 +93,6 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         await report('error', error.message);
         return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
       }
-      const sccache = sccachePath(baseEnv);
       const env: NodeJS.ProcessEnv = {
         ...baseEnv,
         CARGO_HOME: slot.cargoHome,

@@ -1,4 +1,4 @@
-import type { Pipeline, Step } from './pipeline.js';
+import { type Pipeline, type Step, stepCommand } from './pipeline.js';
 import { runProcess } from './process.js';
 
 export interface StepResult {
@@ -43,7 +43,7 @@ export async function executePipeline(input: ExecuteInput): Promise<PipelineResu
     const signal = AbortSignal.any(signals);
     if (signal.aborted) break;
     const [file, args] = argv(step);
-    input.log(`$ ${typeof step.run === 'string' ? step.run : step.run.join(' ')}`, { step: step.name, stream: 'raibid' });
+    input.log(`$ ${stepCommand(step)}`, { step: step.name, stream: 'raibid' });
     const started = Date.now();
     let exitCode: number;
     try {

@@ -46,6 +46,11 @@ export const RUST_PIPELINE: Pipeline = {
 
 export class PipelineError extends Error {}
 
+/** A step's command as a person would type it. */
+export function stepCommand(step: Step): string {
+  return typeof step.run === 'string' ? step.run : step.run.join(' ');
+}
+
 /** Reads a repository's `.raibid.yml`; a malformed one throws a PipelineError saying where. */
 export function parsePipeline(text: string): Pipeline {
   let raw: unknown;

@@ -113,6 +113,9 @@ const leasePrefix = randomBytes(6).toString('hex');
 let leaseCount = 0;
 const newLease = () => `${leasePrefix}-${(leaseCount += 1).toString(36)}`;
 
+/** A stream entry as the worker side needs it: its id and the job it names. */
+const delivered = ([entry, fields]: [string, string[]]) => ({ entry, id: String(pairs(fields).job) });
+
 export function newJobId(now = Date.now()): string {
   return `${now.toString(36)}-${randomBytes(4).toString('hex')}`;
 }
@@ -250,7 +253,7 @@ export class JobQueue {
       this.redis.xautoclaim(STREAM, GROUP, consumer, this.options.visibilityTimeoutMs, '0-0', 'COUNT', 1),
     )) ?? ['', []];
     const entry = (stalled as [string, string[]][])[0];
-    return entry ? this.start({ entry: entry[0], id: String(pairs(entry[1]).job) }, consumer) : undefined;
+    return entry ? this.start(delivered(entry), consumer) : undefined;
   }
 
   /** Takes and starts the next new entry, if one is waiting, in one round trip. */
@@ -268,7 +271,7 @@ export class JobQueue {
       blocking.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', STREAM, '>'),
     )) as [string, [string, string[]][]][] | null | undefined;
     const entry = reply?.[0]?.[1][0];
-    return entry ? this.start({ entry: entry[0], id: String(pairs(entry[1]).job) }, consumer) : undefined;
+    return entry ? this.start(delivered(entry), consumer) : undefined;
   }
 
   /** Turns a delivered entry into a claim to run, or says why there is nothing to run. */
