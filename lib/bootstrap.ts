@@ -1,8 +1,11 @@
 import { Listr, type ListrTask } from 'listr2';
-import type { Config } from './config.js';
+import type { Config, Secrets } from './config.js';
 import { UserError, failure } from './errors.js';
 import { type KubeConfig, mergeIntoFile, retarget } from './k3s/kubeconfig.js';
-import { kubeClient, waitForNodesReady } from './kube/ready.js';
+import { type Cluster, connectCluster, kubeconfigFromFile } from './kube/client.js';
+import { waitForNodesReady } from './kube/ready.js';
+import { giteaUrl } from './platform/charts.js';
+import { PLATFORM_STEPS, platformSteps } from './platform/stage.js';
 import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
@@ -11,8 +14,11 @@ import { defaultKubeconfig, expandHome } from './paths.js';
 import { type TaskIO, print } from './task.js';
 import { SshSession } from './ssh.js';
 
-/** What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready. */
-export const STAGES = ['preflight', 'k3s'] as const;
+/**
+ * What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready; platform
+ * is the charts (Redis, KEDA, Gitea, Flux), gitea its setup through the API.
+ */
+export const STAGES = ['preflight', 'k3s', ...PLATFORM_STEPS] as const;
 export type Stage = (typeof STAGES)[number];
 type Step = Stage | 'install' | 'kubeconfig' | 'ready';
 
@@ -24,6 +30,7 @@ export interface BootstrapOptions {
   say: (line: string) => void;
   /** Spinners for a person at a terminal; plain lines otherwise (cron mail, CI). */
   interactive: boolean;
+  given: Secrets;
 }
 
 export interface Hosts {
@@ -69,12 +76,30 @@ export function connectHosts(config: Config): Hosts {
 }
 
 /** The bootstrap as a listr2 list: a function of config and options, run by the task. */
-export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapOptions): Listr {
-  const all = [hosts.server, ...hosts.workers];
-  const apiUrl = config.k3s.apiUrl ?? `https://${config.host!.address}:6443`;
+export function bootstrapTasks(config: Config, connected: Hosts | undefined, options: BootstrapOptions): Listr {
+  const hosts = connected ?? {
+    get server(): RemoteHost {
+      throw new Error('bootstrap: this step needs SSH, and no host was connected');
+    },
+    workers: [],
+    close: async () => {},
+  };
+  const all = connected ? [connected.server, ...connected.workers] : [];
+  const apiUrl = config.k3s.apiUrl ?? `https://${config.host?.address}:6443`;
   let access: KubeConfig | undefined;
   const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), apiUrl, config.k3s.context));
+  let cluster: Cluster | undefined;
+  const platform = platformSteps({
+    config,
+    given: options.given,
+    dryRun: options.dryRun,
+    say: options.say,
+    pollMs: config.platform.pollSeconds * 1000,
+    // the k3s stage's own credentials when it ran, else the user's kubeconfig (a cluster of their own)
+    cluster: async () => (cluster ??= connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context))),
+  });
   const steps: Record<Exclude<Step, 'k3s'>, ListrTask> = {
+    ...platform,
     preflight: {
       title: 'Preflight',
       task: async (_, task) => {
@@ -123,7 +148,7 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
           options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${apiUrl}`);
           return;
         }
-        const nodes = await waitForNodesReady(kubeClient(await clusterAccess()), all.length, {
+        const nodes = await waitForNodesReady(connectCluster(await clusterAccess()).core, all.length, {
           timeoutMs: config.k3s.readyTimeoutSeconds * 1000,
           pollMs: Math.min(2000, config.k3s.readyTimeoutSeconds * 250),
         });
@@ -148,10 +173,11 @@ export function bootstrapTasks(config: Config, hosts: Hosts, options: BootstrapO
 export async function runBootstrap(
   config: Config,
   steps: BootstrapOptions['stages'],
-  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO },
+  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets },
 ): Promise<void> {
   const { io } = options;
-  const hosts = connectHosts(steps.includes('k3s') || steps.includes('preflight') ? config : { ...config, nodes: [] });
+  const onHosts = steps.includes('k3s') || steps.includes('preflight');
+  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }) : undefined;
   try {
     await bootstrapTasks(config, hosts, {
       stages: steps,
@@ -159,8 +185,13 @@ export async function runBootstrap(
       kubeconfig: options.kubeconfig ? expandHome(options.kubeconfig) : defaultKubeconfig(io.env),
       say: (line) => print(io, line),
       interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+      given: options.given,
     }).run();
   } finally {
-    await hosts.close();
+    await hosts?.close();
+  }
+  const url = giteaUrl(config);
+  if (!options.dryRun && url && (steps.includes('platform') || steps.includes('gitea'))) {
+    print(io, `Gitea: ${url} (user ${config.gitea.adminUser}; password: kubectl -n raibid get secret raibid-gitea-admin -o jsonpath='{.data.password}' | base64 -d)`);
   }
 }

@@ -7,6 +7,7 @@ import { UserError } from './errors.js';
 import { describeSchemaError } from './schema-error.js';
 
 const port = z.number().int().min(1).max(65535);
+const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 20Gi');
 
 const hostSchema = z.strictObject({
   address: z.string().min(1),
@@ -46,6 +47,7 @@ export const configSchema = z.strictObject({
   redis: z
     .strictObject({
       url: z.string().optional(),
+      storage: quantity.default('8Gi'),
     })
     .prefault({}),
   queue: z
@@ -61,6 +63,15 @@ export const configSchema = z.strictObject({
   gitea: z
     .strictObject({
       url: z.string().url().optional(),
+      adminUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea user name').refine((name) => name !== 'admin', 'Gitea reserves the name admin').default('raibid-admin'),
+      org: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea organisation name').default('raibid'),
+      storage: quantity.default('20Gi'),
+    })
+    .prefault({}),
+  platform: z
+    .strictObject({
+      timeoutSeconds: z.number().positive().default(600),
+      pollSeconds: z.number().min(0.01).max(60).default(2),
     })
     .prefault({}),
   github: z
@@ -86,6 +97,8 @@ export const configSchema = z.strictObject({
       command: z.string().optional(),
       cacheDir: z.string().optional(),
       jobTimeoutSeconds: z.number().positive().default(3600),
+      cacheStorage: quantity.default('50Gi'),
+      gpu: z.boolean().default(false),
     })
     .prefault({}),
 });
@@ -95,6 +108,10 @@ export type Config = z.infer<typeof configSchema>;
 export interface Secrets {
   githubToken?: string;
   giteaToken?: string;
+  /** Given instead of generated: the platform's Redis password, Gitea admin password and webhook secret. */
+  redisPassword?: string;
+  giteaAdminPassword?: string;
+  webhookSecret?: string;
 }
 
 export interface LoadedConfig {
@@ -154,7 +171,13 @@ export function loadConfig(
   return {
     config,
     path,
-    secrets: { githubToken: env.GITHUB_TOKEN || undefined, giteaToken: env.GITEA_TOKEN || undefined },
+    secrets: {
+      githubToken: env.GITHUB_TOKEN || undefined,
+      giteaToken: env.GITEA_TOKEN || undefined,
+      redisPassword: env.RAIBID_REDIS_PASSWORD || undefined,
+      giteaAdminPassword: env.GITEA_ADMIN_PASSWORD || undefined,
+      webhookSecret: env.RAIBID_WEBHOOK_SECRET || undefined,
+    },
   };
 }
 

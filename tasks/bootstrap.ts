@@ -19,10 +19,12 @@ const task: Task = {
   },
   async run(input) {
     const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
-    await runBootstrap(input.config().config, stages, {
+    const loaded = input.config();
+    await runBootstrap(loaded.config, stages, {
       dryRun: flag(input, 'dry-run'),
       kubeconfig: stringOption(input, 'bootstrap', 'kubeconfig'),
       io: input.io,
+      given: loaded.secrets,
     });
     return 0;
   },

@@ -11,10 +11,12 @@ const task: Task = {
     'dry-run': { type: 'boolean', description: 'say what would be merged where' },
   },
   async run(input) {
-    await runBootstrap(input.config().config, ['kubeconfig'], {
+    const loaded = input.config();
+    await runBootstrap(loaded.config, ['kubeconfig'], {
       dryRun: flag(input, 'dry-run'),
       kubeconfig: stringOption(input, 'kubeconfig', 'kubeconfig'),
       io: input.io,
+      given: loaded.secrets,
     });
     return 0;
   },

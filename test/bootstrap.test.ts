@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { makeAirgap } from './fixtures/airgap.js';
 import { runCli } from './fixtures/cli.js';
+import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { type SshHost, startSshd } from './fixtures/sshd.js';
 
@@ -14,6 +15,7 @@ let server: SshHost;
 let worker: SshHost;
 let dir: string;
 let kube: FakeKube;
+let gitea: FakeGitea;
 
 function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20): NodeJS.ProcessEnv {
   const config = join(dir, `raibid-${version}.yaml`);
@@ -25,6 +27,8 @@ function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20): NodeJS.Process
       nodes: [host(worker, 'spark-2')],
       k3s: { version, airgap: { dir: makeAirgap(version) }, apiUrl: kube.url, readyTimeoutSeconds },
       ssh: { configFile: server.configFile, knownHostsFile: join(dir, 'known_hosts'), connectTimeoutSeconds: 3 },
+      gitea: { url: gitea.url },
+      platform: { timeoutSeconds: 20, pollSeconds: 0.05 },
     }),
   );
   return { RAIBID_CONFIG: config, KUBECONFIG: join(dir, 'kube', 'config') };
@@ -34,6 +38,8 @@ const installed = (h: SshHost) => existsSync(join(h.root, 'installs.log'));
 
 test.before(async () => {
   [server, worker, kube] = await Promise.all([startSshd(), startSshd(), startFakeKube()]);
+  // the chart creates Gitea's admin from the Secret bootstrap writes
+  gitea = await startFakeGitea({ admin: { username: 'raibid-admin', password: () => kube.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
   dir = mkdtempSync(join(tmpdir(), 'raibid-bootstrap-'));
   // where k3s keeps the CA of its API server; the fixture installer puts it into k3s.yaml
   mkdirSync(join(server.root, 'var/lib/rancher/k3s/server/tls'), { recursive: true });
@@ -42,7 +48,7 @@ test.before(async () => {
   kube.setNode({ name: 'spark-2', ready: true });
 });
 test.after(async () => {
-  await Promise.all([server.stop(), worker.stop(), kube.close()]);
+  await Promise.all([server.stop(), worker.stop(), kube.close(), gitea.close()]);
 });
 
 test('bad stage names and a missing host exit 2', async () => {
@@ -76,13 +82,25 @@ test('--dry-run prints the remote steps and changes nothing', async () => {
   assert.match(result.stdout, 'INSTALL_K3S_SKIP_DOWNLOAD=true');
   assert.match(result.stdout, 'would merge context raibid');
   assert.match(result.stdout, 'would wait up to 20 s for 2 nodes to be Ready');
+  assert.match(result.stdout, 'would install chart gitea: gitea 12.4.0 into raibid');
+  assert.match(result.stdout, 'would apply Secret raibid/raibid-redis');
+  assert.match(result.stdout, 'would apply ScaledJob raibid/raibid-agent');
   assert.equal([installed(server), installed(worker)], [false, false]);
+  assert.equal(kube.writes, [], 'nothing sent to the cluster');
   assert.is(existsSync(join(dir, 'kube', 'config')), false);
 });
 
-test('bootstrap installs, joins and merges the kubeconfig; a re-run changes nothing', async () => {
+test('bootstrap installs k3s, then the platform on it; a re-run changes nothing', async () => {
   const first = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
   assert.is(first.code, 0, first.stderr + first.stdout);
+  for (const chart of ['raibid-redis', 'keda', 'gitea', 'flux2']) {
+    const job = kube.store.find('Job', 'kube-system', `helm-install-${chart}`);
+    assert.is((job?.status as { succeeded?: number } | undefined)?.succeeded, 1, `${chart} installed`);
+  }
+  assert.ok(kube.store.find('ScaledJob', 'raibid', 'raibid-agent'), 'agents applied once KEDA served ScaledJobs');
+  assert.ok(kube.store.find('GitRepository', 'flux-system', 'cluster-config'), 'Flux sync applied');
+  assert.ok(gitea.repos.has('raibid/cluster-config'), 'config repo created in Gitea');
+  assert.match(first.stdout, `Gitea: ${gitea.url} (user raibid-admin`);
   assert.match(first.stdout, '(server): install');
   assert.match(first.stdout, '(agent): install');
   const kubeconfig = join(dir, 'kube', 'config');
@@ -92,8 +110,13 @@ test('bootstrap installs, joins and merges the kubeconfig; a re-run changes noth
   assert.is(merged.clusters[0].cluster.server, kube.url, 'pointed at k3s.apiUrl');
   assert.match(first.stdout, 'Nodes Ready: spark-1, spark-2');
   assert.ok(kube.requests.includes('GET /api/v1/nodes'), 'asked the API with the fetched credentials');
+  const writes = kube.writes.length;
+  const giteaCalls = gitea.requests.length;
   const again = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
   assert.is(again.code, 0, again.stderr);
+  assert.equal(kube.writes.slice(writes), [], 'no object changed on the cluster');
+  assert.equal(gitea.requests.slice(giteaCalls).filter((r) => r.method !== 'GET'), [], 'nothing changed in Gitea');
+  assert.match(again.stdout, '0 created, 0 configured');
   assert.match(again.stdout, '(server): unchanged');
   assert.match(again.stdout, '(agent): unchanged');
   assert.equal(readFileSync(join(server.root, 'installs.log'), 'utf8').trim().split('\n').length, 1);

@@ -18,19 +18,19 @@ interface ScaledJobShape {
   };
 }
 
-const scaledJob = (objects: ReturnType<typeof renderAgents>) => objects[1] as unknown as ScaledJobShape;
+const scaledJob = (objects: ReturnType<typeof renderAgents>) => objects.find((o) => o.kind === 'ScaledJob') as unknown as ScaledJobShape;
 const config = parseConfig({ agents: { max: 12, cpu: '4', memory: '8Gi' } }, 'test');
 
 test('the objects validate against the KEDA and Kubernetes schemas', () => {
-  const objects = renderAgents(config);
-  new TriggerAuthentication(objects[0] as never).validate();
-  new ScaledJob(objects[1] as never).validate();
+  const objects = renderAgents(config, 'bundle');
+  new TriggerAuthentication(objects.find((o) => o.kind === 'TriggerAuthentication') as never).validate();
+  new ScaledJob(objects.find((o) => o.kind === 'ScaledJob') as never).validate();
   const template = scaledJob(objects).spec.jobTargetRef.template;
   new Pod({ apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec } as never).validate();
 });
 
 test('the trigger reads the queue names the agents use, on lag, which scales to zero', () => {
-  const { spec } = scaledJob(renderAgents(config));
+  const { spec } = scaledJob(renderAgents(config, 'bundle'));
   const trigger = spec.triggers[0]!;
   assert.is(trigger.type, 'redis-streams');
   assert.equal([trigger.metadata.stream, trigger.metadata.consumerGroup, trigger.metadata.lagCount], [STREAM, GROUP, '1']);
@@ -43,7 +43,7 @@ test('the trigger reads the queue names the agents use, on lag, which scales to 
 });
 
 test('defaults: 8 agents of 2 CPU and 4 GiB; no secret value anywhere', () => {
-  const text = JSON.stringify(renderAgents(parseConfig({ redis: { url: 'redis://:hunter2@x:6379' } }, 'test')));
+  const text = JSON.stringify(renderAgents(parseConfig({ redis: { url: 'redis://:hunter2@x:6379' } }, 'test'), 'bundle'));
   assert.match(text, '"maxReplicaCount":8');
   assert.match(text, '"limits":{"cpu":"2","memory":"4Gi"}');
   assert.not.match(text, 'hunter2');

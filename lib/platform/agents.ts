@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { parse, stringify } from 'yaml';
 import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
+import type { Manifest } from '../kube/apply.js';
 import { GROUP, STREAM } from '../queue/names.js';
-
-export const NAMESPACE = 'raibid';
-export const REDIS_SERVICE = `raibid-redis.${NAMESPACE}.svc.cluster.local:6379`;
+import { GITEA_HTTP_SERVICE, NAMESPACE, PART_OF, REDIS_HOST, REDIS_PORT, SECRETS } from './names.js';
 
 /**
  * How often KEDA reads the lag. A job waits at most this long to be seen, then for a pod to
@@ -14,36 +15,72 @@ export const REDIS_SERVICE = `raibid-redis.${NAMESPACE}.svc.cluster.local:6379`;
  */
 export const POLLING_INTERVAL_SECONDS = 5;
 
-type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
+const BUNDLE = new URL('../../bundle/raibid-pod.cjs', import.meta.url);
+export const BUNDLE_KEY = 'raibid-pod.cjs.gz';
 
 function agentPodSpec(config: Config): Record<string, unknown> {
   const pod = parse(readFileSync(new URL('../../../manifests/agent-pod.yaml', import.meta.url), 'utf8')) as {
     metadata: Record<string, unknown>;
-    spec: { containers: { resources: unknown }[] };
+    spec: { runtimeClassName?: string; containers: { resources: unknown; env: unknown[] }[] };
   };
+  const agent = pod.spec.containers[0]!;
   const resources = { cpu: config.agents.cpu, memory: config.agents.memory };
-  pod.spec.containers[0]!.resources = { requests: resources, limits: resources };
+  agent.resources = { requests: resources, limits: resources };
+  if (config.agents.gpu) {
+    pod.spec.runtimeClassName = 'nvidia';
+    agent.env.push({ name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' }, { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'compute,utility' });
+  }
   return { metadata: pod.metadata, spec: pod.spec };
 }
 
+/** What an agent pod reads as its config: the queue's settings and the in-cluster Gitea. */
+function agentConfig(config: Config): string {
+  const { command, jobTimeoutSeconds } = config.agents;
+  return stringify({ queue: config.queue, gitea: { url: `http://${GITEA_HTTP_SERVICE}` }, agents: { jobTimeoutSeconds, ...(command ? { command } : {}) } });
+}
+
+/** The agent program as the pods unpack it: the bundle, gzipped (well under a ConfigMap's 1 MiB). */
+export function agentBundle(): Buffer {
+  if (!existsSync(BUNDLE)) throw new UserError('the agent bundle is missing (dist/bundle/raibid-pod.cjs)', { hint: 'run `npm run bundle` in the raibid-task checkout' });
+  return gzipSync(readFileSync(BUNDLE), { level: 9 });
+}
+
 /**
- * The agents: a ScaledJob that starts one pod per waiting job, on the consumer group's lag (the
- * only redis-streams mode that scales to zero), with Redis' password through a
- * TriggerAuthentication that points at a Secret. No secret value is in any of these objects.
+ * The agents: their config, program and cache volume, and a ScaledJob that starts one pod per
+ * waiting job on the consumer group's lag (the only redis-streams mode that scales to zero),
+ * with Redis' password through a TriggerAuthentication that points at a Secret.
  */
-export function renderAgents(config: Config): Manifest[] {
+export function renderAgents(config: Config, bundle: Buffer | string): Manifest[] {
   const jobTimeout = config.agents.jobTimeoutSeconds;
   return [
     {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'raibid-agent-config', namespace: NAMESPACE, labels: PART_OF },
+      data: { 'config.yaml': agentConfig(config) },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'raibid-agent-bundle', namespace: NAMESPACE, labels: PART_OF },
+      binaryData: { [BUNDLE_KEY]: typeof bundle === 'string' ? bundle : bundle.toString('base64') },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'raibid-cargo-cache', namespace: NAMESPACE, labels: PART_OF },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: config.agents.cacheStorage } } },
+    },
+    {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'TriggerAuthentication',
-      metadata: { name: 'raibid-redis', namespace: NAMESPACE },
-      spec: { secretTargetRef: [{ parameter: 'password', name: 'raibid-redis', key: 'password' }] },
+      metadata: { name: SECRETS.redis, namespace: NAMESPACE, labels: PART_OF },
+      spec: { secretTargetRef: [{ parameter: 'password', name: SECRETS.redis, key: 'password' }] },
     },
     {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'ScaledJob',
-      metadata: { name: 'raibid-agent', namespace: NAMESPACE, labels: { 'app.kubernetes.io/part-of': 'raibid' } },
+      metadata: { name: 'raibid-agent', namespace: NAMESPACE, labels: PART_OF },
       spec: {
         pollingInterval: POLLING_INTERVAL_SECONDS,
         maxReplicaCount: config.agents.max,
@@ -62,8 +99,8 @@ export function renderAgents(config: Config): Manifest[] {
         triggers: [
           {
             type: 'redis-streams',
-            metadata: { address: REDIS_SERVICE, stream: STREAM, consumerGroup: GROUP, lagCount: '1', activationLagCount: '0' },
-            authenticationRef: { name: 'raibid-redis' },
+            metadata: { address: `${REDIS_HOST}:${REDIS_PORT}`, stream: STREAM, consumerGroup: GROUP, lagCount: '1', activationLagCount: '0' },
+            authenticationRef: { name: SECRETS.redis },
           },
         ],
       },

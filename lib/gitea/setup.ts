@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { failure } from '../errors.js';
+import { GiteaApiError, GiteaClient, authHeader } from './client.js';
+
+const run = promisify(execFile);
+
+/** The token raibid-task keeps for itself: mirrors, the config repo, webhooks, commit statuses. */
+export const TOKEN_NAME = 'raibid-task';
+export const TOKEN_SCOPES = ['write:admin', 'write:organization', 'write:repository', 'write:user'];
+
+export interface GiteaSetupInput {
+  url: string;
+  admin: { username: string; password: string };
+  /** The token kept from an earlier run, reused while Gitea still accepts it. */
+  token?: string;
+  org: string;
+  repo: string;
+  /** Files the config repo starts with, when it is empty. */
+  seed: Record<string, string>;
+  hook: { url: string; secret: string; rotated: boolean };
+  timeoutMs: number;
+  pollMs?: number;
+}
+
+export interface GiteaSetupResult {
+  token: string;
+  changes: string[];
+}
+
+async function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      await client.request('GET', '/version');
+      return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() >= deadline) throw failure(`Gitea at ${client.url} did not answer within ${Math.round(timeoutMs / 1000)} s: ${last}`, 'is gitea.url right, and the Gitea pod running? `kubectl -n raibid get pods`');
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+async function ensureToken(url: string, input: GiteaSetupInput, changes: string[]): Promise<string> {
+  if (input.token) {
+    const probe = await new GiteaClient(url, { token: input.token }).request('GET', '/user', undefined, [401, 403]);
+    if (probe.status === 200) return input.token;
+  }
+  const admin = new GiteaClient(url, input.admin);
+  const user = encodeURIComponent(input.admin.username);
+  await admin.request('DELETE', `/users/${user}/tokens/${TOKEN_NAME}`, undefined, [404]);
+  const created = await admin.request<{ sha1: string }>('POST', `/users/${user}/tokens`, { name: TOKEN_NAME, scopes: TOKEN_SCOPES });
+  changes.push(`token ${TOKEN_NAME} created`);
+  return created.body.sha1;
+}
+
+async function seedRepo(cloneUrl: string, token: string, username: string, files: Record<string, string>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'raibid-seed-'));
+  const git = (...args: string[]) =>
+    run('git', args, {
+      cwd: dir,
+      env: {
+        ...process.env,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_AUTHOR_NAME: 'raibid-task',
+        GIT_AUTHOR_EMAIL: 'raibid-task@localhost',
+        GIT_COMMITTER_NAME: 'raibid-task',
+        GIT_COMMITTER_EMAIL: 'raibid-task@localhost',
+        // the credential travels in a header from the environment: never in the URL, argv or a file
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: ${authHeader({ username, password: token })}`,
+      },
+    });
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    await git('init', '--quiet', '-b', 'main');
+    await git('add', '--all');
+    await git('commit', '--quiet', '-m', 'Cluster config, seeded by raibid-task');
+    await git('push', '--quiet', cloneUrl, 'main');
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').pop();
+    throw failure(`seeding ${cloneUrl}: git failed: ${stderr}`, 'is git installed, and does Gitea accept pushes over HTTP?');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface HookShape {
+  id: number;
+  config: { url?: string; content_type?: string };
+  events: string[];
+  active: boolean;
+  is_system_webhook?: boolean;
+}
+
+async function ensureHook(client: GiteaClient, hook: GiteaSetupInput['hook'], changes: string[]): Promise<void> {
+  // a system webhook fires for every repository; PATCH always carries events (Gitea resets them otherwise)
+  const wanted = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret }, events: ['push'], active: true, is_system_webhook: true };
+  const hooks = (await client.request<HookShape[]>('GET', '/admin/hooks')).body;
+  const found = hooks.find((h) => h.config.url === hook.url);
+  if (!found) {
+    await client.request('POST', '/admin/hooks', wanted);
+    changes.push(`push webhook to ${hook.url} created`);
+  } else if (hook.rotated || !found.active || found.events.join() !== 'push' || found.config.content_type !== 'json' || found.is_system_webhook === false) {
+    await client.request('PATCH', `/admin/hooks/${found.id}`, wanted);
+    changes.push(`push webhook to ${hook.url} updated`);
+  }
+}
+
+/**
+ * Gitea as the platform needs it, once its API answers: a scoped token for raibid-task, the
+ * organisation, the config repo Flux reads (seeded over git HTTP while empty; after that it is
+ * the user's), and one system-wide push webhook to the dispatcher. Each step checks first, so a
+ * re-run changes nothing.
+ */
+export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResult> {
+  const changes: string[] = [];
+  await waitForApi(new GiteaClient(input.url, input.admin), input.timeoutMs, input.pollMs ?? 2000);
+  try {
+    const token = await ensureToken(input.url, input, changes);
+    const client = new GiteaClient(input.url, { token });
+    const org = encodeURIComponent(input.org);
+    if ((await client.request('GET', `/orgs/${org}`, undefined, [404])).status === 404) {
+      await client.request('POST', '/orgs', { username: input.org, visibility: 'private' });
+      changes.push(`org ${input.org} created`);
+    }
+    const path = `/repos/${org}/${encodeURIComponent(input.repo)}`;
+    let repo = await client.request<{ empty: boolean; clone_url: string }>('GET', path, undefined, [404]);
+    if (repo.status === 404) {
+      repo = await client.request('POST', `/orgs/${org}/repos`, { name: input.repo, private: true, default_branch: 'main', auto_init: false, description: 'What Flux syncs into the raibid cluster' });
+      changes.push(`repo ${input.org}/${input.repo} created`);
+    }
+    if (repo.body.empty) {
+      await seedRepo(`${input.url.replace(/\/+$/, '')}/${input.org}/${input.repo}.git`, token, input.admin.username, input.seed);
+      changes.push(`repo ${input.org}/${input.repo} seeded`);
+    }
+    await ensureHook(client, input.hook, changes);
+    return { token, changes };
+  } catch (error) {
+    if (error instanceof GiteaApiError) throw failure(`Gitea setup: ${error.message}`, error.status === 401 ? 'the admin password in Secret raibid/raibid-gitea-admin no longer matches Gitea' : undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import type { ListrTask } from 'listr2';
+import type { Config, Secrets } from '../config.js';
+import { UserError, failure } from '../errors.js';
+import { setupGitea } from '../gitea/setup.js';
+import { type ApplyOutcome, type Manifest, applyAll, applyObject, describeObject, formatSummary, readObject } from '../kube/apply.js';
+import type { Cluster } from '../kube/client.js';
+import { rolloutPending, type Workload } from '../kube/rollout.js';
+import { installJobName, waitForChart } from '../kube/wait.js';
+import { agentBundle, renderAgents } from './agents.js';
+import { type ChartSpec, CHART_PINS, giteaUrl, renderCharts } from './charts.js';
+import { FLUX_CHECK, configRepoSeed } from './config-repo.js';
+import { renderFlux } from './flux.js';
+import { HELM_CHART_CRD, renderHelmController } from './helm-controller.js';
+import { CHART_NAMESPACE, CONFIG_REPO, DISPATCH_HOOK_URL, FLUX_NAMESPACE, NAMESPACE, SECRETS } from './names.js';
+import { namespaces } from './render.js';
+import { type PlatformSecrets, choosePlatformSecrets, renderSecrets, secret } from './secrets.js';
+
+export const PLATFORM_STEPS = ['platform', 'gitea', 'flux', 'agents'] as const;
+export type PlatformStep = (typeof PLATFORM_STEPS)[number];
+
+export interface PlatformOptions {
+  config: Config;
+  given: Secrets;
+  cluster: () => Promise<Cluster>;
+  dryRun: boolean;
+  say: (line: string) => void;
+  pollMs: number;
+}
+
+const CHART_TITLES: Record<ChartSpec['key'], string> = { redis: 'Redis (Valkey)', keda: 'KEDA', gitea: 'Gitea', flux: 'Flux' };
+
+async function readSecret(cluster: Cluster, name: string, namespace: string): Promise<Record<string, string> | undefined> {
+  const found = (await readObject(cluster, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } })) as { data?: Record<string, string> } | undefined;
+  return found && Object.fromEntries(Object.entries(found.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+async function existingSecrets(cluster: Cluster): Promise<Partial<PlatformSecrets>> {
+  const [redis, admin, webhook] = await Promise.all([
+    readSecret(cluster, SECRETS.redis, NAMESPACE),
+    readSecret(cluster, SECRETS.giteaAdmin, NAMESPACE),
+    readSecret(cluster, SECRETS.webhook, NAMESPACE),
+  ]);
+  return { redisPassword: redis?.password, giteaAdminPassword: admin?.password, webhookSecret: webhook?.secret };
+}
+
+async function waitUntil(what: string, timeoutMs: number, pollMs: number, pending: () => Promise<string | undefined>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = await pending();
+    if (!waiting) return;
+    if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s, waiting for ${waiting}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** A cluster without k3s's HelmChart CRD gets helm-controller on its own first, which then serves it. */
+async function ensureHelmController(cluster: Cluster, options: PlatformOptions): Promise<boolean> {
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: HELM_CHART_CRD } };
+  if (await readObject(cluster, crd)) return false;
+  options.say(`no ${HELM_CHART_CRD} on this cluster (not k3s?): installing helm-controller on its own`);
+  const manifests = renderHelmController();
+  await applyAll(cluster, manifests);
+  const deployment = manifests.find((m) => m.kind === 'Deployment')!;
+  await waitUntil('helm-controller', options.config.platform.timeoutSeconds * 1000, options.pollMs, async () => {
+    const object = (await readObject(cluster, deployment)) as Workload | undefined;
+    const pending = object ? rolloutPending(object) : 'its Deployment';
+    if (pending) return `Deployment ${CHART_NAMESPACE}/helm-controller: ${pending}`;
+    return (await readObject(cluster, crd)) ? undefined : `the CRD ${HELM_CHART_CRD}`;
+  });
+  return true;
+}
+
+function applyLines(manifests: Manifest[]): string[] {
+  return manifests.map((m) => `would apply ${describeObject(m)}`);
+}
+
+/** Applies one HelmChart and waits for its install Job and its workloads (a changed chart: for the new Job). */
+async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOptions, progress: (line: string) => void): Promise<ApplyOutcome> {
+  const name = chart.manifest.metadata.name;
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: installJobName(name), namespace: CHART_NAMESPACE } };
+  const previous = await readObject(api, job);
+  const outcome = await applyObject(api, chart.manifest);
+  progress(`${outcome}; waiting for ${installJobName(name)} and the workloads`);
+  await waitForChart(api, { name, namespace: CHART_NAMESPACE, targetNamespace: chart.targetNamespace }, {
+    timeoutMs: options.config.platform.timeoutSeconds * 1000,
+    pollMs: options.pollMs,
+    staleJobUid: outcome === 'configured' ? (previous?.metadata as { uid?: string } | undefined)?.uid : undefined,
+  });
+  return outcome;
+}
+
+function chartTask(chart: ChartSpec, options: PlatformOptions, cluster: () => Promise<Cluster>, failures: Error[]): ListrTask {
+  const pin = CHART_PINS[chart.key];
+  const title = `${CHART_TITLES[chart.key]} (${pin.chart} ${pin.version})`;
+  return {
+    title,
+    task: async (_, task) => {
+      try {
+        const outcome = await installChart(await cluster(), chart, options, (line) => (task.output = line));
+        task.title = `${title}: ${outcome === 'unchanged' ? 'unchanged' : `${outcome}, ready`}`;
+      } catch (error) {
+        failures.push(error as Error);
+        throw error;
+      }
+    },
+  };
+}
+
+function platformTask(options: PlatformOptions): ListrTask {
+  const charts = renderCharts(options.config);
+  return {
+    title: 'Platform: Redis, KEDA, Gitea, Flux',
+    task: (_, task) => {
+      if (options.dryRun) {
+        for (const line of applyLines([...namespaces(), ...renderSecrets(options.config, choosePlatformSecrets({}, {}, () => ''))])) options.say(line);
+        for (const c of charts) options.say(`would install chart ${c.manifest.metadata.name}: ${CHART_PINS[c.key].chart} ${CHART_PINS[c.key].version} into ${c.targetNamespace}, and wait for it`);
+        return;
+      }
+      let api: Cluster | undefined;
+      const cluster = async () => (api ??= await options.cluster());
+      const failures: Error[] = [];
+      return task.newListr(
+        [
+          {
+            title: 'Namespaces and Secrets',
+            task: async (_, sub) => {
+              const c = await cluster();
+              const helmController = await ensureHelmController(c, options);
+              const secrets = choosePlatformSecrets(options.given, await existingSecrets(c));
+              const summary = await applyAll(c, [...namespaces(), ...renderSecrets(options.config, secrets)]);
+              sub.title = `Namespaces and Secrets: ${formatSummary(summary)}${helmController ? '; helm-controller installed' : ''}`;
+            },
+          },
+          {
+            title: 'Charts',
+            // all charts install at once; one failing does not stop the others' waits
+            task: (_, sub) => sub.newListr(charts.map((chart) => chartTask(chart, options, cluster, failures)), { concurrent: true, exitOnError: false }),
+          },
+          {
+            title: 'Charts ready',
+            task: () => {
+              if (failures.length === 1) throw failures[0];
+              if (failures.length > 1) throw failure(failures.map((f) => f.message).join('\n'), (failures[0] as UserError).hint);
+            },
+          },
+        ],
+        { concurrent: false, exitOnError: true },
+      );
+    },
+  };
+}
+
+function giteaTask(options: PlatformOptions): ListrTask {
+  const { config } = options;
+  return {
+    title: 'Gitea setup',
+    task: async (_, task) => {
+      const url = giteaUrl(config);
+      if (!url) throw new UserError('no Gitea URL: set gitea.url (or host.address, which it defaults to)', { hint: 'gitea.url: http://gitea.spark-1.local' });
+      if (options.dryRun) {
+        options.say(`would wait for Gitea at ${url}, create the token ${config.gitea.adminUser}/raibid-task, org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`);
+        return;
+      }
+      const cluster = await options.cluster();
+      const [admin, webhook, kept] = await Promise.all([
+        readSecret(cluster, SECRETS.giteaAdmin, NAMESPACE),
+        readSecret(cluster, SECRETS.webhook, NAMESPACE),
+        readSecret(cluster, SECRETS.giteaToken, NAMESPACE),
+      ]);
+      if (!admin?.password || !webhook?.secret) throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
+      const hookHash = createHash('sha256').update(webhook.secret).digest('hex').slice(0, 16);
+      const result = await setupGitea({
+        url,
+        admin: { username: admin.username ?? config.gitea.adminUser, password: admin.password },
+        token: kept?.token,
+        org: config.gitea.org,
+        repo: CONFIG_REPO,
+        seed: configRepoSeed(),
+        hook: { url: DISPATCH_HOOK_URL, secret: webhook.secret, rotated: kept?.hook !== hookHash },
+        timeoutMs: config.platform.timeoutSeconds * 1000,
+        pollMs: options.pollMs,
+      });
+      const summary = await applyAll(cluster, [
+        secret(SECRETS.giteaToken, NAMESPACE, { token: result.token, hook: hookHash }),
+        secret(SECRETS.fluxGit, FLUX_NAMESPACE, { username: admin.username ?? config.gitea.adminUser, password: result.token }),
+      ]);
+      const changed = [...result.changes, ...(summary.created + summary.configured > 0 ? ['token Secrets written'] : [])];
+      task.title = `Gitea setup at ${url}: ${changed.length > 0 ? changed.join(', ') : 'unchanged'}`;
+    },
+  };
+}
+
+function applyTask(title: string, render: () => Manifest[], options: PlatformOptions, hint: string): ListrTask {
+  return {
+    title,
+    task: async (_, task) => {
+      const manifests = render();
+      if (options.dryRun) {
+        for (const line of applyLines(manifests)) options.say(line);
+        return;
+      }
+      try {
+        task.title = `${title}: ${formatSummary(await applyAll(await options.cluster(), manifests))}`;
+      } catch (error) {
+        if (error instanceof UserError && /Unrecognized API version and kind/.test(error.message)) throw failure(`${title}: ${error.message}`, hint);
+        throw error;
+      }
+    },
+  };
+}
+
+/** The platform's bootstrap steps: charts (waited for), Gitea through its API, Flux's sync objects, the agents. */
+export function platformSteps(options: PlatformOptions): Record<PlatformStep, ListrTask> {
+  return {
+    platform: platformTask(options),
+    gitea: giteaTask(options),
+    flux: applyTask(`Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`, () => renderFlux(options.config), options, 'Flux is not installed yet: run `raibid-task bootstrap --only platform`'),
+    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max})`, () => renderAgents(options.config, agentBundle()), options, 'KEDA is not installed yet: run `raibid-task bootstrap --only platform`'),
+  };
+}
