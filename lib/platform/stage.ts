@@ -203,7 +203,10 @@ function applyTask(title: string, render: () => Manifest[], options: PlatformOpt
       try {
         task.title = `${title}: ${formatSummary(await applyAll(await options.cluster(), manifests))}`;
       } catch (error) {
-        if (error instanceof UserError && /Unrecognized API version and kind/.test(error.message)) throw failure(`${title}: ${error.message}`, hint);
+        // a kind not served yet, or the namespace missing: the platform stage has not run
+        if (error instanceof UserError && /Unrecognized API version and kind|Failed to fetch resource metadata|namespaces "[^"]+" not found/.test(error.message)) {
+          throw failure(error.message, hint);
+        }
         throw error;
       }
     },
@@ -215,7 +218,7 @@ export function platformSteps(options: PlatformOptions): Record<PlatformStep, Li
   return {
     platform: platformTask(options),
     gitea: giteaTask(options),
-    flux: applyTask(`Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`, () => renderFlux(options.config), options, 'Flux is not installed yet: run `raibid-task bootstrap --only platform`'),
-    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max})`, () => renderAgents(options.config, agentBundle()), options, 'KEDA is not installed yet: run `raibid-task bootstrap --only platform`'),
+    flux: applyTask(`Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`, () => renderFlux(options.config), options, 'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
+    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max})`, () => renderAgents(options.config, agentBundle()), options, 'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
   };
 }

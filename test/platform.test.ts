@@ -1,0 +1,195 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
+import { runCli } from './fixtures/cli.js';
+import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
+import { writeKubeconfig } from './fixtures/kubeconfig.js';
+
+const test = suite('platform on a cluster of ones own (fake Kubernetes API and Gitea)');
+let dir: string;
+let kube: FakeKube;
+let gitea: FakeGitea;
+const extra: { close(): Promise<void> }[] = [];
+
+function configFile(name: string, overrides: Record<string, unknown> = {}, url = gitea.url): string {
+  const file = join(dir, `${name}.yaml`);
+  const platform = { timeoutSeconds: 10, pollSeconds: 0.05, ...((overrides.platform as object | undefined) ?? {}) };
+  writeFileSync(file, stringify({ gitea: { url, ...((overrides.gitea as object | undefined) ?? {}) }, ...overrides, platform }));
+  return file;
+}
+
+async function bootstrap(on: FakeKube, config: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  return runCli(['bootstrap', '--skip', 'preflight,k3s', '--kubeconfig', writeKubeconfig(dir, on), ...args], { env: { RAIBID_CONFIG: config, ...env } });
+}
+
+const giteaFor = (on: FakeKube) => startFakeGitea({ admin: { username: 'raibid-admin', password: () => on.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
+const jobOf = (on: FakeKube, chart: string) => on.store.find('Job', 'kube-system', `helm-install-${chart}`);
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'raibid-platform-'));
+  kube = await startFakeKube();
+  gitea = await giteaFor(kube);
+});
+test.after(async () => {
+  await Promise.all([kube.close(), gitea.close(), ...extra.map((x) => x.close())]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the platform comes up on an existing cluster; secrets are generated, used by reference, never printed', async () => {
+  const result = await bootstrap(kube, configFile('base'));
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  const redis = kube.secretValue('raibid', 'raibid-redis', 'password')!;
+  const admin = kube.secretValue('raibid', 'raibid-gitea-admin', 'password')!;
+  const webhook = kube.secretValue('raibid', 'raibid-webhook', 'secret')!;
+  const token = kube.secretValue('raibid', 'raibid-gitea-token', 'token')!;
+  assert.ok(redis.length >= 32 && admin.length >= 32 && webhook.length >= 32, 'generated, long');
+  assert.is(kube.secretValue('raibid', 'raibid-redis', 'url'), `redis://:${redis}@raibid-redis.raibid.svc.cluster.local:6379`);
+  for (const value of [redis, admin, webhook, token]) {
+    assert.not.ok(result.stdout.includes(value) || result.stderr.includes(value), 'no secret in the output');
+  }
+  const charts = kube.store.all().filter((o) => o.kind === 'HelmChart');
+  assert.equal(charts.map((c) => c.metadata.name).sort(), ['flux2', 'gitea', 'keda', 'raibid-redis']);
+  for (const value of [redis, admin, webhook, token]) assert.not.ok(JSON.stringify(charts).includes(value), 'no secret in a HelmChart');
+  assert.equal(kube.store.managers('HelmChart', 'kube-system', 'gitea'), ['raibid-task'], 'server-side apply as raibid-task');
+  assert.equal(kube.store.managers('ScaledJob', 'raibid', 'raibid-agent'), ['raibid-task']);
+  // Gitea: the token is scoped and works; the webhook is system-wide with the cluster's secret
+  const kept = gitea.tokens.find((t) => t.name === 'raibid-task')!;
+  assert.is(kept.sha1, token);
+  assert.equal(kept.scopes, ['write:admin', 'write:organization', 'write:repository', 'write:user']);
+  assert.is(kube.secretValue('flux-system', 'raibid-flux-git', 'password'), token);
+  assert.is(gitea.hooks.length, 1);
+  assert.equal([gitea.hooks[0]!.config.url, gitea.hooks[0]!.events, gitea.hooks[0]!.system, gitea.hooks[0]!.secret], ['http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', ['push'], true, webhook]);
+  assert.ok(gitea.orgs.has('raibid'));
+});
+
+test('the config repo is seeded over git HTTP with what Flux syncs, and Flux points at it', async () => {
+  const clone = join(dir, 'clone');
+  const token = kube.secretValue('raibid', 'raibid-gitea-token', 'token')!;
+  const header = `Authorization: Basic ${Buffer.from(`raibid-admin:${token}`).toString('base64')}`;
+  // not execFileSync: the fake Gitea answers from this process
+  await promisify(execFile)('git', ['-c', `http.extraHeader=${header}`, 'clone', '--quiet', `${gitea.url}/raibid/cluster-config.git`, clone]);
+  const kustomization = parse(readFileSync(join(clone, 'kustomization.yaml'), 'utf8'));
+  assert.equal(kustomization.resources, ['flux-sync.yaml']);
+  assert.is(parse(readFileSync(join(clone, 'flux-sync.yaml'), 'utf8')).kind, 'ConfigMap');
+  assert.is(execFileSync('git', ['-C', clone, 'branch', '--show-current'], { encoding: 'utf8' }).trim(), 'main');
+  const source = kube.store.find('GitRepository', 'flux-system', 'cluster-config')!;
+  assert.equal(source.spec, {
+    url: 'http://gitea-http.raibid.svc.cluster.local:3000/raibid/cluster-config.git',
+    ref: { branch: 'main' },
+    interval: '1m',
+    timeout: '60s',
+    secretRef: { name: 'raibid-flux-git' },
+  });
+  assert.is((kube.store.find('Kustomization', 'flux-system', 'cluster-config')!.spec as { sourceRef: { name: string } }).sourceRef.name, 'cluster-config');
+});
+
+test('a re-run changes nothing, keeps every secret, and leaves the seeded repo alone', async () => {
+  const config = configFile('base');
+  const before = { writes: kube.writes.length, gitea: gitea.requests.length, redis: kube.secretValue('raibid', 'raibid-redis', 'password') };
+  const again = await bootstrap(kube, config);
+  assert.is(again.code, 0, again.stderr);
+  assert.equal(kube.writes.slice(before.writes), []);
+  assert.equal(gitea.requests.slice(before.gitea).filter((r) => r.method !== 'GET'), []);
+  assert.is(kube.secretValue('raibid', 'raibid-redis', 'password'), before.redis);
+  for (const chart of ['Redis (Valkey)', 'KEDA', 'Gitea', 'Flux']) assert.match(again.stdout, new RegExp(`${chart.replace(/[()]/g, '\\$&')} \\([^)]*\\): unchanged`));
+});
+
+test('a changed value re-installs only that chart, waiting for its new install Job', async () => {
+  const oldJob = jobOf(kube, 'gitea')!.metadata.uid;
+  const redisJob = jobOf(kube, 'raibid-redis')!.metadata.uid;
+  const result = await bootstrap(kube, configFile('bigger', { gitea: { storage: '40Gi' } }), ['--only', 'platform']);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, 'Gitea (gitea 12.4.0): configured, ready');
+  assert.is.not(jobOf(kube, 'gitea')!.metadata.uid, oldJob, 'a new helm-install Job ran');
+  assert.is(jobOf(kube, 'raibid-redis')!.metadata.uid, redisJob);
+  assert.match(String((kube.store.find('HelmChart', 'kube-system', 'gitea')!.spec as { valuesContent: string }).valuesContent), 'size: 40Gi');
+});
+
+test('a webhook secret given in the environment replaces the old one in the cluster and in Gitea', async () => {
+  const result = await bootstrap(kube, configFile('base'), ['--only', 'platform,gitea'], { RAIBID_WEBHOOK_SECRET: 'rotated-webhook-secret-0123456789' });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(kube.secretValue('raibid', 'raibid-webhook', 'secret'), 'rotated-webhook-secret-0123456789');
+  assert.is(gitea.hooks.length, 1);
+  assert.is(gitea.hooks[0]!.secret, 'rotated-webhook-secret-0123456789');
+  assert.match(result.stdout, 'push webhook to http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea updated');
+  assert.not.match(result.stdout, 'rotated-webhook-secret');
+});
+
+test('a chart whose install Job fails: the error names it with the tail of its log; the others still finish', async () => {
+  const fresh = await startFakeKube();
+  extra.push(fresh);
+  const log = Array.from({ length: 30 }, (_, i) => `helm line ${i + 1}`).concat('Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found').join('\n');
+  fresh.controllers.knobs.outcomes.set('keda', { fail: log });
+  const result = await bootstrap(fresh, configFile('base'), ['--only', 'platform']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'chart keda: helm-install-keda failed; last lines of its log:');
+  assert.match(result.stderr, 'Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found');
+  assert.match(result.stderr, 'helm line 12');
+  assert.not.match(result.stderr, 'helm line 11\n', 'only the tail');
+  assert.match(result.stderr, 'kubectl -n kube-system logs job/helm-install-keda');
+  assert.is((jobOf(fresh, 'gitea')?.status as { succeeded?: number } | undefined)?.succeeded, 1, 'Gitea went on installing');
+});
+
+test('a workload that never becomes available: the stage times out naming what it waited for', async () => {
+  const fresh = await startFakeKube();
+  extra.push(fresh);
+  fresh.controllers.knobs.stuck.add('gitea');
+  const result = await bootstrap(fresh, configFile('short', { platform: { timeoutSeconds: 1 } }), ['--only', 'platform']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'chart gitea: not ready after 1 s, waiting for Deployment raibid/gitea: 0 of 1 replicas available');
+  assert.match(result.stderr, 'platform.timeoutSeconds');
+});
+
+test('agents before KEDA is installed: a clear error with the stage to run', async () => {
+  const fresh = await startFakeKube();
+  extra.push(fresh);
+  const result = await bootstrap(fresh, configFile('base'), ['--only', 'agents']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'namespaces "raibid" not found');
+  assert.match(result.stderr, 'run `raibid-task bootstrap --only platform` first');
+});
+
+test('Gitea that never answers: the setup gives up naming the URL', async () => {
+  gitea.up = false;
+  const result = await bootstrap(kube, configFile('short', { platform: { timeoutSeconds: 1 } }), ['--only', 'gitea']);
+  gitea.up = true;
+  assert.is(result.code, 1);
+  assert.match(result.stderr, `Gitea at ${gitea.url} did not answer within 1 s`);
+});
+
+test('a cluster that is not k3s gets helm-controller first, then the same HelmCharts', async () => {
+  const kubeadm = await startFakeKube({ distribution: 'kubeadm' });
+  const ownGitea = await giteaFor(kubeadm);
+  extra.push(kubeadm, ownGitea);
+  const result = await bootstrap(kubeadm, configFile('kubeadm', {}, ownGitea.url));
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.match(result.stdout, 'no helmcharts.helm.cattle.io on this cluster (not k3s?): installing helm-controller on its own');
+  const controller = kubeadm.store.find('Deployment', 'kube-system', 'helm-controller')!;
+  assert.match(JSON.stringify(controller.spec), 'rancher/helm-controller:v0.16.18');
+  for (const chart of ['raibid-redis', 'keda', 'gitea', 'flux2']) assert.is((jobOf(kubeadm, chart)?.status as { succeeded?: number }).succeeded, 1, chart);
+  assert.ok(kubeadm.store.find('ScaledJob', 'raibid', 'raibid-agent'));
+  const again = await bootstrap(kubeadm, configFile('kubeadm', {}, ownGitea.url));
+  assert.is(again.code, 0, again.stderr);
+  assert.not.match(again.stdout, 'installing helm-controller');
+});
+
+test('--dry-run talks to no cluster and prints no secret', async () => {
+  const writes = kube.writes.length;
+  const requests = kube.requests.length;
+  const result = await bootstrap(kube, configFile('base'), ['--dry-run'], { GITEA_ADMIN_PASSWORD: 'given-admin-password-xyz' });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, 'would install chart keda: keda 2.18.1 into keda');
+  assert.match(result.stdout, 'would apply GitRepository flux-system/cluster-config');
+  assert.not.match(result.stdout, 'given-admin-password-xyz');
+  assert.is(kube.writes.length, writes);
+  assert.is(kube.requests.length, requests);
+  assert.not.ok(existsSync(join(dir, 'nothing')));
+});
+
+test.run();
