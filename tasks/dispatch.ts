@@ -35,7 +35,7 @@ const task: Task = {
       return 0;
     }
     const { config } = input.config();
-    const { id, created } = await withQueue(config, ({ queue }) => queue.enqueue(job));
+    const { id, created } = await withQueue(config, input.io.env, ({ queue }) => queue.enqueue(job));
     if (flag(input, 'json')) printJson(io, { id, created, repo: job.repo, ref: job.ref, sha: job.sha ?? null });
     else {
       print(io, id);

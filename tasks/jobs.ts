@@ -83,7 +83,7 @@ const task: Task = {
     const { io } = input;
     const json = flag(input, 'json');
     const { config } = input.config();
-    return withQueue(config, async ({ queue }) => {
+    return withQueue(config, input.io.env, async ({ queue }) => {
       if (action === 'cancel' || action === 'retry') return change(input, queue, action);
       if (action === 'show') {
         const job = await mustGet(queue, jobId(input, 'show'));

@@ -30,7 +30,7 @@ const task: Task = {
       else print(io, formatLogLine(paint, l));
     };
     const { config } = input.config();
-    return withQueue(config, async ({ queue, connect }) => {
+    return withQueue(config, input.io.env, async ({ queue, connect }) => {
       let job = await queue.get(id);
       if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
       let after = '-';

@@ -28,7 +28,7 @@ const task: Task = {
     const redraw = Boolean(io.stdout.isTTY) && !json;
     const paint = painter(io.stdout, io.env);
     const { config } = input.config();
-    return withQueue(config, async ({ queue }) => {
+    return withQueue(config, input.io.env, async ({ queue }) => {
       for (let first = true; first || (watch && !input.interrupted.aborted); first = false) {
         if (!first) await waitOrInterrupt(intervalMs, input.interrupted);
         if (input.interrupted.aborted) break;

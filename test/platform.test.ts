@@ -10,6 +10,7 @@ import { runCli } from './fixtures/cli.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { writeKubeconfig } from './fixtures/kubeconfig.js';
+import { startRedis } from './fixtures/redis.js';
 
 const test = suite('platform on a cluster of ones own (fake Kubernetes API and Gitea)');
 let dir: string;
@@ -98,6 +99,25 @@ test('a re-run changes nothing, keeps every secret, and leaves the seeded repo a
   assert.equal(gitea.requests.slice(before.gitea).filter((r) => r.method !== 'GET'), []);
   assert.is(kube.secretValue('raibid', 'raibid-redis', 'password'), before.redis);
   for (const chart of ['Redis (Valkey)', 'KEDA', 'Gitea', 'Flux']) assert.match(again.stdout, new RegExp(`${chart.replace(/[()]/g, '\\$&')} \\([^)]*\\): unchanged`));
+});
+
+test('from the workstation, dispatch and status reach the cluster\'s Redis through a port-forward', async () => {
+  const redis = await startRedis();
+  extra.push({ close: () => redis.stop() });
+  const password = kube.secretValue('raibid', 'raibid-redis', 'password')!;
+  const admin = redis.client();
+  await admin.config('SET', 'requirepass', password);
+  const pod = kube.store.list(kube.store.typeOf('v1', 'Pod')!, 'raibid', 'app.kubernetes.io/instance=raibid-redis')[0]!;
+  kube.forwards.set(`raibid/${pod.metadata.name}`, redis.port);
+  const env = { RAIBID_CONFIG: configFile('base'), KUBECONFIG: writeKubeconfig(dir, kube), RAIBID_REDIS_URL: undefined };
+  const dispatched = await runCli(['dispatch', '--repo', 'http://gitea/raibid/app.git', '--ref', 'main', '--json'], { env });
+  assert.is(dispatched.code, 0, dispatched.stderr);
+  assert.is(await admin.xlen('raibid:jobs'), 1, 'the job is in the cluster\'s Redis');
+  const status = await runCli(['status', '--json'], { env });
+  assert.is(status.code, 0, status.stderr);
+  assert.is(JSON.parse(status.stdout).queue.lag, 1, 'status read the same queue');
+  assert.ok(kube.requests.includes(`GET /api/v1/namespaces/raibid/pods/${pod.metadata.name}/portforward`));
+  assert.not.match(dispatched.stdout + dispatched.stderr + status.stdout + status.stderr, password);
 });
 
 test('a changed value re-installs only that chart, waiting for its new install Job', async () => {

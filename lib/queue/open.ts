@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { redisUrl, type Config } from '../config.js';
+import { reachRedis } from '../platform/redis-access.js';
 import { connectRedis } from '../redis.js';
 import { JobQueue, queueOptions } from './queue.js';
 
@@ -12,8 +13,7 @@ export interface OpenQueue {
   close(): Promise<void>;
 }
 
-export async function openQueue(config: Config, name = 'raibid-task'): Promise<OpenQueue> {
-  const url = redisUrl(config);
+export async function openQueue(config: Config, name = 'raibid-task', url = redisUrl(config)): Promise<OpenQueue> {
   const redis = await connectRedis(url, { name });
   return {
     queue: new JobQueue(redis, queueOptions(config)),
@@ -26,11 +26,17 @@ export async function openQueue(config: Config, name = 'raibid-task'): Promise<O
   };
 }
 
-export async function withQueue<T>(config: Config, use: (open: OpenQueue) => Promise<T>): Promise<T> {
-  const open = await openQueue(config);
+/** The workstation tasks' way in: redis.url, or the cluster's Redis through a port-forward (lib/platform/redis-access). */
+export async function withQueue<T>(config: Config, env: NodeJS.ProcessEnv, use: (open: OpenQueue) => Promise<T>): Promise<T> {
+  const access = await reachRedis(config, env);
   try {
-    return await use(open);
+    const open = await openQueue(config, 'raibid-task', access.url);
+    try {
+      return await use(open);
+    } finally {
+      await open.close();
+    }
   } finally {
-    await open.close();
+    await access.close();
   }
 }
