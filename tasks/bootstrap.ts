@@ -3,14 +3,17 @@ import { flag, stringOption } from '../lib/options.js';
 import type { Task } from '../lib/task.js';
 
 const task: Task = {
-  summary: 'install k3s on the host and workers over SSH and fetch the kubeconfig',
+  summary: 'install k3s over SSH, then Gitea, Redis, KEDA, Flux and the agents on it',
   usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>]'],
   details:
-    `Stages, in order: ${STAGES.join(', ')} (k3s: install and join, merge the kubeconfig, wait for\n` +
-    'every node to be Ready). Each host already as planned is left alone, so a re-run on a\n' +
-    'converged cluster changes nothing. --dry-run prints every remote step (secrets\n' +
-    'left out) and changes nothing. (The platform stages — Gitea, Redis, KEDA, Flux, agents —\n' +
-    'are not in this release yet.)',
+    `Stages, in order: ${STAGES.join(', ')}.\n` +
+    'k3s: install and join over SSH, merge the kubeconfig, wait for every node to be Ready.\n' +
+    'platform: Redis (Valkey), KEDA, Gitea and Flux as HelmCharts, each waited for (install Job\n' +
+    'and workloads). gitea: token, org, config repo and webhook through its API. flux: the sync of\n' +
+    'the config repo. agents: the KEDA ScaledJob. Without the k3s stage the platform goes onto the\n' +
+    "kubeconfig's k3s.context (any cluster: one without k3s gets helm-controller first).\n" +
+    'What is already as planned is left alone, so a re-run on a converged cluster changes nothing.\n' +
+    '--dry-run prints every remote step and object (no secret values) and changes nothing.',
   options: {
     only: { type: 'string', value: 'stages', description: `run only these stages, comma-separated (${STAGES.join(', ')})` },
     skip: { type: 'string', value: 'stages', description: 'leave these stages out' },

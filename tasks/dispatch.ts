@@ -1,5 +1,5 @@
 import { flag, requiredOption, stringOption } from '../lib/options.js';
-import { withQueue } from '../lib/queue/open.js';
+import { withQueue } from '../lib/platform/redis-access.js';
 import { validateJobInput } from '../lib/queue/validate.js';
 import { type Task, print, printJson } from '../lib/task.js';
 

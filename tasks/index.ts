@@ -1,7 +1,7 @@
 import type { TaskEntry } from '../lib/task.js';
 
 export const TASKS: TaskEntry[] = [
-  { name: 'bootstrap', summary: 'install k3s on the host and workers over SSH, fetch the kubeconfig', load: () => import('./bootstrap.js') },
+  { name: 'bootstrap', summary: 'install k3s over SSH, then Gitea, Redis, KEDA, Flux and the agents on it', load: () => import('./bootstrap.js') },
   { name: 'render', summary: 'print the Kubernetes objects bootstrap applies, as YAML', load: () => import('./render.js') },
   { name: 'kubeconfig', summary: "fetch the cluster's kubeconfig and merge it into yours", load: () => import('./kubeconfig.js') },
   { name: 'dispatch', summary: 'queue a CI job for a repository at a ref', load: () => import('./dispatch.js') },

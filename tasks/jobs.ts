@@ -1,7 +1,7 @@
 import { UserError } from '../lib/errors.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
 import { JOB_STATES, type Job, type JobState, durationMs, jobView } from '../lib/queue/job.js';
-import { withQueue } from '../lib/queue/open.js';
+import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { type Task, type TaskInput, print, printJson } from '../lib/task.js';
 import { formatDuration, painter, paintState, shortRepo, table } from '../lib/ui/format.js';

@@ -2,7 +2,7 @@ import { UserError } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { isFinal } from '../lib/queue/job.js';
 import { logKey } from '../lib/queue/names.js';
-import { withQueue } from '../lib/queue/open.js';
+import { withQueue } from '../lib/platform/redis-access.js';
 import type { LogLine } from '../lib/queue/queue.js';
 import { type Task, print } from '../lib/task.js';
 import { formatLogLine, painter, paintState } from '../lib/ui/format.js';

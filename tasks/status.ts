@@ -1,5 +1,5 @@
 import { flag, numberOption } from '../lib/options.js';
-import { withQueue } from '../lib/queue/open.js';
+import { withQueue } from '../lib/platform/redis-access.js';
 import { snapshot } from '../lib/queue/snapshot.js';
 import { type Task, print, printJson } from '../lib/task.js';
 import { painter } from '../lib/ui/format.js';

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { type Config, DEFAULT_REDIS_URL } from '../config.js';
 import { failure } from '../errors.js';
-import { apiMessage, connectCluster, kubeconfigFromFile } from '../kube/client.js';
-import { forwardPort } from '../kube/port-forward.js';
 import { defaultKubeconfig } from '../paths.js';
+import { type OpenQueue, openQueue } from '../queue/open.js';
 import { NAMESPACE, REDIS_PORT, RELEASES, SECRETS } from './names.js';
 
 export interface RedisAccess {
@@ -34,6 +32,8 @@ export async function reachRedis(config: Config, env: NodeJS.ProcessEnv): Promis
   if (config.redis.url) return { url: config.redis.url, via: new URL(config.redis.url).host, ...local };
   const kubeconfig = defaultKubeconfig(env);
   if (!hasContext(kubeconfig, config.k3s.context)) return { url: DEFAULT_REDIS_URL, via: '127.0.0.1:6379', ...local };
+  // the Kubernetes client takes a second to load: only when the cluster is the way in
+  const [{ apiMessage, connectCluster, kubeconfigFromFile }, { forwardPort }] = await Promise.all([import('../kube/client.js'), import('../kube/port-forward.js')]);
   const cluster = connectCluster(kubeconfigFromFile(kubeconfig, config.k3s.context));
   const hint = 'set redis.url to reach Redis directly, or check the platform with `raibid-task bootstrap --only platform`';
   try {
@@ -47,5 +47,20 @@ export async function reachRedis(config: Config, env: NodeJS.ProcessEnv): Promis
   } catch (error) {
     if ((error as { exitCode?: number }).exitCode !== undefined) throw error;
     throw failure(`reaching Redis through context ${config.k3s.context}: ${apiMessage(error)}`, hint);
+  }
+}
+
+/** The workstation tasks' way to the queue: opened through reachRedis, closed with it. */
+export async function withQueue<T>(config: Config, env: NodeJS.ProcessEnv, use: (open: OpenQueue) => Promise<T>): Promise<T> {
+  const access = await reachRedis(config, env);
+  try {
+    const open = await openQueue(config, 'raibid-task', access.url);
+    try {
+      return await use(open);
+    } finally {
+      await open.close();
+    }
+  } finally {
+    await access.close();
   }
 }

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { redisUrl, type Config } from '../config.js';
-import { reachRedis } from '../platform/redis-access.js';
 import { connectRedis } from '../redis.js';
 import { JobQueue, queueOptions } from './queue.js';
 
@@ -24,19 +23,4 @@ export async function openQueue(config: Config, name = 'raibid-task', url = redi
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** The workstation tasks' way in: redis.url, or the cluster's Redis through a port-forward (lib/platform/redis-access). */
-export async function withQueue<T>(config: Config, env: NodeJS.ProcessEnv, use: (open: OpenQueue) => Promise<T>): Promise<T> {
-  const access = await reachRedis(config, env);
-  try {
-    const open = await openQueue(config, 'raibid-task', access.url);
-    try {
-      return await use(open);
-    } finally {
-      await open.close();
-    }
-  } finally {
-    await access.close();
-  }
 }
