@@ -16,7 +16,6 @@ export interface WaitOptions {
   pollMs: number;
   /** The install Job seen before the chart changed: wait for its successor instead. */
   staleJobUid?: string;
-  signal?: AbortSignal;
 }
 
 const LOG_LINES = 20;
@@ -55,16 +54,22 @@ async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUid: stri
   return undefined;
 }
 
-/** Polls until the chart is installed and its workloads are available; a timeout names what it waited for. */
-export async function waitForChart(cluster: Cluster, chart: ChartRef, options: WaitOptions): Promise<void> {
+/**
+ * Calls `pending` every pollMs until it answers undefined; past the deadline fails with what it
+ * still waited for (`<what>: not ready after N s, waiting for <pending>`).
+ */
+export async function pollUntil(what: string, options: { timeoutMs: number; pollMs: number; hint?: string }, pending: () => Promise<string | undefined>): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const pending = await chartPending(cluster, chart, options.staleJobUid);
-    if (!pending) return;
-    if (Date.now() >= deadline) {
-      throw failure(`chart ${chart.name}: not ready after ${Math.round(options.timeoutMs / 1000)} s, waiting for ${pending}`, `look closer: kubectl -n ${chart.targetNamespace} get pods; raise platform.timeoutSeconds if it is only slow`);
-    }
-    if (options.signal?.aborted) throw failure(`chart ${chart.name}: interrupted while waiting for ${pending}`);
+    const waiting = await pending();
+    if (!waiting) return;
+    if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(options.timeoutMs / 1000)} s, waiting for ${waiting}`, options.hint);
     await new Promise((r) => setTimeout(r, options.pollMs));
   }
+}
+
+/** Polls until the chart is installed and its workloads are available. */
+export function waitForChart(cluster: Cluster, chart: ChartRef, options: WaitOptions): Promise<void> {
+  const hint = `look closer: kubectl -n ${chart.targetNamespace} get pods; raise platform.timeoutSeconds if it is only slow`;
+  return pollUntil(`chart ${chart.name}`, { ...options, hint }, () => chartPending(cluster, chart, options.staleJobUid));
 }

@@ -6,7 +6,7 @@ import { setupGitea } from '../gitea/setup.js';
 import { type ApplyOutcome, type Manifest, applyAll, applyObject, describeObject, formatSummary, readObject } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
 import { rolloutPending, type Workload } from '../kube/rollout.js';
-import { installJobName, waitForChart } from '../kube/wait.js';
+import { installJobName, pollUntil, waitForChart } from '../kube/wait.js';
 import { agentBundle, renderAgents } from './agents.js';
 import { type ChartSpec, CHART_PINS, giteaUrl, renderCharts } from './charts.js';
 import { FLUX_CHECK, configRepoSeed } from './config-repo.js';
@@ -44,16 +44,6 @@ async function existingSecrets(cluster: Cluster): Promise<Partial<PlatformSecret
   return { redisPassword: redis?.password, giteaAdminPassword: admin?.password, webhookSecret: webhook?.secret };
 }
 
-async function waitUntil(what: string, timeoutMs: number, pollMs: number, pending: () => Promise<string | undefined>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const waiting = await pending();
-    if (!waiting) return;
-    if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s, waiting for ${waiting}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
 /** A cluster without k3s's HelmChart CRD gets helm-controller on its own first, which then serves it. */
 async function ensureHelmController(cluster: Cluster, options: PlatformOptions): Promise<boolean> {
   const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: HELM_CHART_CRD } };
@@ -62,7 +52,7 @@ async function ensureHelmController(cluster: Cluster, options: PlatformOptions):
   const manifests = renderHelmController();
   await applyAll(cluster, manifests);
   const deployment = manifests.find((m) => m.kind === 'Deployment')!;
-  await waitUntil('helm-controller', options.config.platform.timeoutSeconds * 1000, options.pollMs, async () => {
+  await pollUntil('helm-controller', { timeoutMs: options.config.platform.timeoutSeconds * 1000, pollMs: options.pollMs }, async () => {
     const object = (await readObject(cluster, deployment)) as Workload | undefined;
     const pending = object ? rolloutPending(object) : 'its Deployment';
     if (pending) return `Deployment ${CHART_NAMESPACE}/helm-controller: ${pending}`;
@@ -134,14 +124,12 @@ function platformTask(options: PlatformOptions): ListrTask {
           },
           {
             title: 'Charts',
-            // all charts install at once; one failing does not stop the others' waits
-            task: (_, sub) => sub.newListr(charts.map((chart) => chartTask(chart, options, cluster, failures)), { concurrent: true, exitOnError: false }),
-          },
-          {
-            title: 'Charts ready',
-            task: () => {
+            task: async (_, sub) => {
+              // all four install at once; one failing does not stop the others' waits
+              await sub.newListr(charts.map((chart) => chartTask(chart, options, cluster, failures)), { concurrent: true, exitOnError: false }).run();
               if (failures.length === 1) throw failures[0];
               if (failures.length > 1) throw failure(failures.map((f) => f.message).join('\n'), (failures[0] as UserError).hint);
+              sub.title = `Charts: ${charts.length} ready`;
             },
           },
         ],
