@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -68,6 +68,13 @@ export const configSchema = z.strictObject({
       storage: quantity.default('20Gi'),
     })
     .prefault({}),
+  webhook: z
+    .strictObject({
+      /** Where GitHub reaches `serve` (its /hooks/github), for `mirror hooks install`. */
+      publicUrl: z.string().url().optional(),
+      port: port.default(8080),
+    })
+    .prefault({}),
   platform: z
     .strictObject({
       timeoutSeconds: z.number().positive().default(600),
@@ -86,6 +93,13 @@ export const configSchema = z.strictObject({
       users: z.array(ownerSelection).default([]),
       targetOrg: z.string().optional(),
       intervalMinutes: z.number().int().min(10).default(480),
+      wiki: z.boolean().default(false),
+      lfs: z.boolean().default(false),
+      /** What happens to a mirror whose GitHub repo was deleted: reported, or archived too. */
+      whenDeleted: z.enum(['report', 'archive']).default('report'),
+      /** What happens to a mirror whose GitHub repo was renamed: reported, or renamed too. */
+      whenRenamed: z.enum(['report', 'rename']).default('report'),
+      concurrency: z.number().int().min(1).max(32).default(4),
     })
     .prefault({}),
   agents: z
@@ -168,17 +182,37 @@ export function loadConfig(
   }
   const config = parseConfig(raw, path ?? 'config');
   if (env.RAIBID_REDIS_URL) config.redis.url = env.RAIBID_REDIS_URL;
+  const fromFile = readSecretsFile(env.RAIBID_SECRETS ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid', 'secrets.env'));
+  const secret = (name: string) => env[name] || fromFile[name] || undefined;
   return {
     config,
     path,
     secrets: {
-      githubToken: env.GITHUB_TOKEN || undefined,
-      giteaToken: env.GITEA_TOKEN || undefined,
-      redisPassword: env.RAIBID_REDIS_PASSWORD || undefined,
-      giteaAdminPassword: env.GITEA_ADMIN_PASSWORD || undefined,
-      webhookSecret: env.RAIBID_WEBHOOK_SECRET || undefined,
+      githubToken: secret('GITHUB_TOKEN'),
+      giteaToken: secret('GITEA_TOKEN'),
+      redisPassword: secret('RAIBID_REDIS_PASSWORD'),
+      giteaAdminPassword: secret('GITEA_ADMIN_PASSWORD'),
+      webhookSecret: secret('RAIBID_WEBHOOK_SECRET'),
     },
   };
+}
+
+/**
+ * Secrets kept for runs without a shell's environment (cron): KEY=value lines in a file only
+ * its owner may read. The environment wins over it.
+ */
+export function readSecretsFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    throw new UserError(`${path}: readable by others (mode ${mode.toString(8).padStart(4, '0')}); it holds secrets`, { hint: `chmod 600 ${path}` });
+  }
+  const entries = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => line.match(/^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => [m[1]!, m[2]!.replace(/^(['"])(.*)\1$/, '$2')]);
+  return Object.fromEntries(entries);
 }
 
 export function redisUrl(config: Config): string {

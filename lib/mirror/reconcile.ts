@@ -1,0 +1,157 @@
+import type { Config } from '../config.js';
+import { GiteaApiError, type GiteaClient } from '../gitea/client.js';
+import { GitHubApiError, type GitHubClient } from '../github/client.js';
+import { mapLimited } from '../limit.js';
+import { type GiteaRepo, type MirrorAction, goDuration } from './plan.js';
+import type { Selected } from './select.js';
+
+export interface MirrorSummary {
+  created: number;
+  synced: number;
+  unchanged: number;
+  failed: number;
+  /** Lines worth a person's attention: failures, gone or renamed sources, what was done about them. */
+  notes: string[];
+}
+
+interface GiteaRepoJson {
+  name: string;
+  owner: { login: string };
+  mirror: boolean;
+  mirror_interval: string;
+  mirror_updated: string;
+  original_url: string;
+  archived: boolean;
+}
+
+/** What Gitea has in the orgs the mirrors go to (a missing org is simply absent). */
+export async function readGitea(gitea: GiteaClient, orgs: string[]): Promise<{ orgs: Set<string>; repos: GiteaRepo[] }> {
+  const found = new Set<string>();
+  const repos: GiteaRepo[] = [];
+  for (const org of [...new Set(orgs)]) {
+    for (let page = 1; ; page++) {
+      const answer = await gitea.request<GiteaRepoJson[]>('GET', `/orgs/${encodeURIComponent(org)}/repos?limit=50&page=${page}`, undefined, [404]);
+      if (answer.status === 404) break;
+      found.add(org.toLowerCase());
+      repos.push(
+        ...answer.body.map((r) => ({
+          owner: r.owner.login,
+          name: r.name,
+          mirror: r.mirror,
+          mirrorInterval: r.mirror_interval,
+          mirrorUpdated: r.mirror_updated,
+          originalUrl: r.original_url,
+          archived: r.archived,
+        })),
+      );
+      if (answer.body.length < 50) break;
+    }
+  }
+  return { orgs: found, repos };
+}
+
+export interface ReconcileContext {
+  gitea: GiteaClient;
+  github: GitHubClient;
+  config: Config;
+  githubToken: string | undefined;
+  prune: boolean;
+}
+
+const repoPath = (owner: string, name: string) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+
+function migrateBody(item: Selected, ctx: ReconcileContext) {
+  const { mirror } = ctx.config;
+  // credentials travel in the auth fields, never in the clone URL (Gitea would keep and show it)
+  const auth = item.source.private && ctx.githubToken ? { auth_username: 'x-access-token', auth_password: ctx.githubToken } : {};
+  return {
+    clone_addr: item.source.cloneUrl,
+    repo_owner: item.org,
+    repo_name: item.source.name,
+    mirror: true,
+    mirror_interval: goDuration(mirror.intervalMinutes),
+    private: item.source.private,
+    wiki: mirror.wiki,
+    lfs: mirror.lfs,
+    service: 'git',
+    description: `Mirror of ${item.source.owner}/${item.source.name}`,
+    ...auth,
+  };
+}
+
+/** A mirror nothing selects any more: gone from GitHub, renamed, or just left out of the config. */
+async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<string> {
+  const name = `${mirror.owner}/${mirror.name}`;
+  const source = mirror.originalUrl.match(/([^/:]+)\/([^/]+?)(?:\.git)?\/?$/);
+  let fate: 'deleted' | 'renamed' | 'unselected' = 'unselected';
+  let newName: string | undefined;
+  if (source) {
+    try {
+      await ctx.github.get(`/repos/${source[1]}/${source[2]}`);
+    } catch (error) {
+      if (!(error instanceof GitHubApiError)) throw error;
+      if (error.status === 404) fate = 'deleted';
+      else if (error.status === 301 && error.location) {
+        fate = 'renamed';
+        newName = (await ctx.github.get<{ name: string }>(error.location)).body.name;
+      } else throw error;
+    }
+  }
+  if (ctx.prune) {
+    await ctx.gitea.request('DELETE', repoPath(mirror.owner, mirror.name));
+    return `${name}: ${fate} on GitHub; mirror deleted (--prune)`;
+  }
+  if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
+    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { archived: true });
+    return `${name}: deleted on GitHub; mirror archived`;
+  }
+  if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
+    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
+    return `${name}: renamed on GitHub to ${newName}; mirror renamed`;
+  }
+  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : 'deleted on GitHub';
+  return `${name}: ${advice}; kept (--prune deletes it)`;
+}
+
+/** Carries out the plan against Gitea, a few at a time; each failure is counted and named, the rest go on. */
+export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext): Promise<MirrorSummary> {
+  const summary: MirrorSummary = { created: 0, synced: 0, unchanged: 0, failed: 0, notes: [] };
+  const fail = (what: string, error: unknown) => {
+    summary.failed += 1;
+    summary.notes.push(`${what}: failed: ${error instanceof GiteaApiError || error instanceof GitHubApiError ? error.message : (error as Error).message}`);
+  };
+  for (const action of actions.filter((a) => a.kind === 'create-org')) {
+    await ctx.gitea.request('POST', '/orgs', { username: action.org, visibility: 'private' }).catch((error) => fail(`org ${action.org}`, error));
+  }
+  await mapLimited(actions, ctx.config.mirror.concurrency, async (action) => {
+    const target = 'item' in action ? `${action.item.org}/${action.item.source.name}` : '';
+    try {
+      switch (action.kind) {
+        case 'create':
+          await ctx.gitea.request('POST', '/repos/migrate', migrateBody(action.item, ctx));
+          summary.created += 1;
+          return;
+        case 'update':
+          if (action.interval) await ctx.gitea.request('PATCH', repoPath(action.item.org, action.item.source.name), { mirror_interval: action.interval });
+          if (action.sync) await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`);
+          if (action.sync) summary.synced += 1;
+          else summary.unchanged += 1;
+          if (action.interval) summary.notes.push(`${target}: interval set to ${action.interval}`);
+          return;
+        case 'unchanged':
+          summary.unchanged += 1;
+          return;
+        case 'conflict':
+          summary.failed += 1;
+          summary.notes.push(`${target}: failed: ${action.reason}`);
+          return;
+        case 'orphan':
+          summary.notes.push(await handleOrphan(action.mirror, ctx));
+          return;
+      }
+    } catch (error) {
+      fail(target || (action.kind === 'orphan' ? `${action.mirror.owner}/${action.mirror.name}` : action.kind), error);
+    }
+  });
+  return summary;
+}

@@ -1,0 +1,47 @@
+import type { Config } from '../config.js';
+import type { GiteaClient } from '../gitea/client.js';
+import { type Rules, isSelected, targetOrg } from '../mirror/select.js';
+import { CONFIG_REPO } from '../platform/names.js';
+import type { JobQueue } from '../queue/queue.js';
+import type { HookAnswer, Push } from './server.js';
+
+export interface DispatchContext {
+  config: Config;
+  rules: Rules;
+  /** Gitea's own URL (its ROOT_URL), so jobs from either webhook name the same clone URL and dedupe. */
+  giteaUrl: string;
+  gitea: GiteaClient | undefined;
+  queue: JobQueue;
+}
+
+const accepted = (body: Record<string, unknown>): HookAnswer => ({ status: 202, body });
+
+/**
+ * What a push does. On GitHub: for a mirrored repository, Gitea syncs that mirror at once, then
+ * the commit is queued (the Gitea push that the sync fires dedupes into the same job). On Gitea:
+ * queued as it is.
+ */
+export function pushHandlers(ctx: DispatchContext) {
+  const enqueue = async (repo: string, push: Push, giteaRepo: string, source: string) => {
+    const { id, created } = await ctx.queue.enqueue({ repo, ref: push.ref, sha: push.sha, meta: { source, 'gitea.repo': giteaRepo } });
+    return accepted({ queued: id, created, repo: giteaRepo });
+  };
+  return {
+    async onGitHubPush(push: Push): Promise<HookAnswer> {
+      const [owner = '', name = ''] = push.repo.split('/');
+      const source = { owner, name, fork: push.fork, archived: push.archived, private: false, pushedAt: '', cloneUrl: push.cloneUrl };
+      if (!isSelected(ctx.rules, source)) return accepted({ ignored: `${push.repo} is not mirrored here` });
+      if (!ctx.gitea) return { status: 503, body: { error: 'GITEA_TOKEN is not set: cannot sync the mirror' } };
+      const org = targetOrg(ctx.rules, owner);
+      const mirror = `${org}/${name}`;
+      const sync = await ctx.gitea.request('POST', `/repos/${encodeURIComponent(org)}/${encodeURIComponent(name)}/mirror-sync`, undefined, [404]);
+      if (sync.status === 404) return accepted({ ignored: `no mirror ${mirror} yet: the next mirror sync creates it` });
+      return enqueue(`${ctx.giteaUrl.replace(/\/+$/, '')}/${mirror}.git`, push, mirror, 'github');
+    },
+    async onGiteaPush(push: Push): Promise<HookAnswer> {
+      if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
+      if (!push.cloneUrl) return { status: 400, body: { error: 'repository.clone_url missing' } };
+      return enqueue(push.cloneUrl, push, push.repo, 'gitea');
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { verifyGitHub, verifyGitea } from './signature.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface Push {
+  /** owner/name where it was pushed. */
+  repo: string;
+  cloneUrl: string;
+  ref: string;
+  sha: string;
+  fork: boolean;
+  archived: boolean;
+}
+
+export interface HookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface WebhookHandlers {
+  secret: string;
+  onGitHubPush(push: Push): Promise<HookAnswer>;
+  onGiteaPush(push: Push): Promise<HookAnswer>;
+  log?: (line: string) => void;
+}
+
+interface PushPayload {
+  ref?: string;
+  after?: string;
+  deleted?: boolean;
+  repository?: { full_name?: string; clone_url?: string; fork?: boolean; archived?: boolean };
+}
+
+const DELETED = /^0+$/;
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toPush(payload: PushPayload): Push | string {
+  const repo = payload.repository?.full_name;
+  if (!repo || !payload.ref || !payload.after) return 'not a push payload (repository.full_name, ref, after)';
+  if (payload.deleted || DELETED.test(payload.after)) return `${payload.ref} deleted: nothing to build`;
+  return { repo, cloneUrl: payload.repository?.clone_url ?? '', ref: payload.ref, sha: payload.after, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived) };
+}
+
+/**
+ * The webhook receiver: POST /hooks/github (X-Hub-Signature-256) and POST /hooks/gitea
+ * (X-Gitea-Signature), GET /healthz. Every rejection happens before any handler runs: body over
+ * 1 MiB 413, bad signature 401, malformed JSON 400; GitHub's ping is answered.
+ */
+export function webhookServer(handlers: WebhookHandlers): Server {
+  const answer = (res: ServerResponse, status: number, body: Record<string, unknown>) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify(body)}\n`);
+  };
+  return createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method === 'GET' && path === '/healthz') return answer(res, 200, { ok: true });
+    const source = path === '/hooks/github' ? 'github' : path === '/hooks/gitea' ? 'gitea' : undefined;
+    if (!source) return answer(res, 404, { error: 'not found: webhooks go to /hooks/github or /hooks/gitea' });
+    if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
+    const handle = async () => {
+      const body = await readBody(req);
+      if (!body) {
+        res.setHeader('Connection', 'close');
+        return answer(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` });
+      }
+      const signed =
+        source === 'github'
+          ? verifyGitHub(handlers.secret, body, req.headers['x-hub-signature-256'] as string | undefined)
+          : verifyGitea(handlers.secret, body, req.headers['x-gitea-signature'] as string | undefined);
+      if (!signed) return answer(res, 401, { error: 'signature does not match' });
+      let payload: PushPayload;
+      try {
+        payload = JSON.parse(body.toString('utf8')) as PushPayload;
+      } catch {
+        return answer(res, 400, { error: 'body is not JSON' });
+      }
+      const event = String(req.headers[source === 'github' ? 'x-github-event' : 'x-gitea-event'] ?? '');
+      if (event === 'ping') return answer(res, 200, { ok: true, pong: true });
+      if (event !== 'push') return answer(res, 202, { ignored: `event ${event || '(none)'}` });
+      const push = toPush(payload);
+      if (typeof push === 'string') return answer(res, 202, { ignored: push });
+      const result = await (source === 'github' ? handlers.onGitHubPush(push) : handlers.onGiteaPush(push));
+      handlers.log?.(`${source} push ${push.repo} ${push.ref} ${push.sha.slice(0, 12)}: ${result.status} ${JSON.stringify(result.body)}`);
+      return answer(res, result.status, result.body);
+    };
+    handle().catch((error: unknown) => {
+      handlers.log?.(`${source} webhook failed: ${(error as Error).message}`);
+      if (!res.headersSent) answer(res, 500, { error: (error as Error).message });
+    });
+  });
+}

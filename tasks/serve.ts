@@ -1,0 +1,53 @@
+import { UserError } from '../lib/errors.js';
+import { GiteaClient } from '../lib/gitea/client.js';
+import { compileRules } from '../lib/mirror/select.js';
+import { numberOption } from '../lib/options.js';
+import { giteaUrl } from '../lib/platform/charts.js';
+import { openQueue } from '../lib/queue/open.js';
+import { type Task, print } from '../lib/task.js';
+import { pushHandlers } from '../lib/webhook/dispatch.js';
+import { webhookServer } from '../lib/webhook/server.js';
+
+const task: Task = {
+  summary: 'receive GitHub and Gitea push webhooks: sync the mirror, queue the build',
+  usage: ['serve [--port <n>]'],
+  details:
+    'POST /hooks/github (X-Hub-Signature-256) and POST /hooks/gitea (X-Gitea-Signature), both\n' +
+    'signed with RAIBID_WEBHOOK_SECRET; GET /healthz. A GitHub push to a mirrored repository syncs\n' +
+    "its Gitea mirror at once and queues the commit; a Gitea push queues it. Unknown repositories\n" +
+    'are answered 202 with the reason; a bad signature 401, a body over 1 MiB 413, malformed JSON\n' +
+    '400, and nothing is queued then. Needs GITEA_TOKEN for syncing and Redis (redis.url).',
+  options: {
+    port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
+  },
+  async run(input) {
+    const loaded = input.config();
+    const { config, secrets } = loaded;
+    const port = numberOption(input, 'serve', 'port', { min: 0, max: 65535, integer: true }) ?? config.webhook.port;
+    if (!secrets.webhookSecret) throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', { hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)' });
+    const url = giteaUrl(config);
+    if (!url) throw new UserError('serve: no Gitea URL: set gitea.url', { hint: 'gitea.url: http://gitea.spark-1.local' });
+    const rules = compileRules(config.mirror);
+    const open = await openQueue(config, 'raibid-serve');
+    const gitea = secrets.giteaToken ? new GiteaClient(url, { token: secrets.giteaToken }) : undefined;
+    const server = webhookServer({
+      secret: secrets.webhookSecret,
+      ...pushHandlers({ config, rules, giteaUrl: url, gitea, queue: open.queue }),
+      log: (line) => print(input.io, line),
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, resolve);
+    });
+    const address = server.address();
+    print(input.io, `serve: listening on port ${typeof address === 'object' && address ? address.port : port}`);
+    await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await open.close();
+    return 0;
+  },
+};
+
+export default task;

@@ -1,0 +1,115 @@
+import type { ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { stringify } from 'yaml';
+import { jobKey } from '../lib/queue/names.js';
+import { exited, killStragglers, spawnCli, waitForOutput } from './fixtures/cli.js';
+import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { commitFiles } from './fixtures/git.js';
+import { type RedisServer, startRedis } from './fixtures/redis.js';
+
+const test = suite('serve: GitHub and Gitea push webhooks');
+const SECRET = 'webhook-secret-for-tests';
+let dir: string;
+let redis: RedisServer;
+let gitea: FakeGitea;
+let serve: ChildProcess;
+let base: string;
+let sha: string;
+
+const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
+const pushPayload = (repo: string, after = sha) =>
+  JSON.stringify({ ref: 'refs/heads/main', before: '0'.repeat(40), after, repository: { full_name: repo, clone_url: `https://github.com/${repo}.git`, fork: false, archived: false } });
+
+async function github(body: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}/hooks/github`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(body)}`, ...headers },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function giteaHook(body: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}/hooks/gitea`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body), ...headers }, body });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const queued = () => redis.client().xlen('raibid:jobs');
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'raibid-webhook-'));
+  [redis, gitea] = await Promise.all([startRedis(), startFakeGitea()]);
+  sha = commitFiles(join(dir, 'api-one'), { 'README.md': 'one\n' });
+  const token = { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json' };
+  await fetch(`${gitea.url}/api/v1/orgs`, { method: 'POST', headers: token, body: JSON.stringify({ username: 'acme' }) });
+  await fetch(`${gitea.url}/api/v1/repos/migrate`, { method: 'POST', headers: token, body: JSON.stringify({ clone_addr: join(dir, 'api-one'), repo_owner: 'acme', repo_name: 'api-one', mirror: true }) });
+  const config = join(dir, 'raibid.yaml');
+  writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] } }));
+  serve = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
+  const line = await waitForOutput(serve, /listening on port (\d+)/);
+  base = `http://127.0.0.1:${line.match(/port (\d+)/)![1]}`;
+});
+
+test.after(async () => {
+  killStragglers();
+  await Promise.all([redis.stop(), gitea.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('/healthz answers, and GitHub ping gets a pong', async () => {
+  assert.is((await fetch(`${base}/healthz`)).status, 200);
+  const ping = await github('{"zen":"Keep it logically awesome."}', { 'X-GitHub-Event': 'ping' });
+  assert.equal([ping.status, ping.body.pong], [200, true]);
+});
+
+test('a GitHub push to a mirrored repo syncs its mirror once and queues the commit; the Gitea push of it dedupes', async () => {
+  const answer = await github(pushPayload('acme/api-one'));
+  assert.is(answer.status, 202, JSON.stringify(answer.body));
+  assert.is(answer.body.created, true);
+  assert.is(gitea.syncs.get('acme/api-one'), 1);
+  const job = await redis.client().hgetall(jobKey(String(answer.body.queued)));
+  assert.equal([job.repo, job.ref, job.sha], [`${gitea.url}/acme/api-one.git`, 'refs/heads/main', sha]);
+  const again = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` } }));
+  assert.equal([again.status, again.body.created, again.body.queued], [202, false, answer.body.queued]);
+  assert.is(await queued(), 1);
+});
+
+test('a repo the config does not mirror: 202 with the reason, nothing synced or queued', async () => {
+  const before = await queued();
+  const answer = await github(pushPayload('acme/web-site'));
+  assert.is(answer.status, 202);
+  assert.match(String(answer.body.ignored), 'acme/web-site is not mirrored here');
+  assert.is(await queued(), before);
+  assert.is(gitea.syncs.get('acme/web-site'), undefined);
+});
+
+test('rejections: bad signature 401, over 1 MiB 413, malformed JSON 400, a deleted branch 202; nothing queued', async () => {
+  const before = await queued();
+  const body = pushPayload('acme/api-one', 'b'.repeat(40));
+  const forged = await github(body, { 'X-Hub-Signature-256': `sha256=${sign(body, 'wrong-secret')}` });
+  assert.is(forged.status, 401);
+  assert.is((await github(body, { 'X-Hub-Signature-256': '' })).status, 401);
+  assert.is((await giteaHook(body, { 'X-Gitea-Signature': sign(body, 'nope') })).status, 401);
+  const huge = JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 10) });
+  const big = await fetch(`${base}/hooks/github`, { method: 'POST', headers: { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(huge)}` }, body: huge });
+  assert.is(big.status, 413);
+  const malformed = await github('{"ref": "refs/heads/main", ');
+  assert.is(malformed.status, 400);
+  const deleted = await github(pushPayload('acme/api-one', '0'.repeat(40)));
+  assert.equal([deleted.status, deleted.body.ignored], [202, 'refs/heads/main deleted: nothing to build']);
+  assert.is(await queued(), before);
+});
+
+test('the config repo is not built; SIGINT stops serve cleanly', async () => {
+  const answer = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: 'c'.repeat(40), repository: { full_name: 'raibid/cluster-config', clone_url: `${gitea.url}/raibid/cluster-config.git` } }));
+  assert.is(answer.status, 202);
+  serve.kill('SIGINT');
+  assert.is(await exited(serve), 0);
+});
+
+test.run();
