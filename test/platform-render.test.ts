@@ -4,7 +4,8 @@ import { ScaledJob, TriggerAuthentication } from '@kubernetes-models/keda/keda.s
 import { Ajv } from 'ajv';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, ServiceAccount } from 'kubernetes-models/v1';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
@@ -20,7 +21,7 @@ import { HELM_CHART_SCHEMA } from './fixtures/helmchart-crd.js';
 const test = suite('render: every platform object, validated');
 
 const MODELS: Record<string, { validate(): void } & (new (o: never) => { validate(): void })> = {
-  Namespace, Secret, ConfigMap, PersistentVolumeClaim, ServiceAccount, Deployment, ClusterRoleBinding,
+  Namespace, Secret, ConfigMap, PersistentVolumeClaim, ServiceAccount, Service, Ingress, Deployment, ClusterRoleBinding,
   ScaledJob, TriggerAuthentication, GitRepository, Kustomization,
 } as never;
 const validateHelmChart = new Ajv({ strict: false }).compile(HELM_CHART_SCHEMA);
@@ -85,7 +86,7 @@ test('`render` prints multi-document YAML that validates, with Secrets redacted'
   const result = await runCli(['render'], { env: { RAIBID_CONFIG: '', GITEA_ADMIN_PASSWORD: 'given-password-123', RAIBID_REDIS_PASSWORD: 'given-redis-456' } });
   assert.is(result.code, 0, result.stderr);
   const documents = parseAllDocuments(result.stdout).map((d) => d.toJS() as Manifest);
-  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), ['ConfigMap', 'GitRepository', 'HelmChart', 'Kustomization', 'Namespace', 'PersistentVolumeClaim', 'ScaledJob', 'Secret', 'TriggerAuthentication']);
+  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), ['ConfigMap', 'Deployment', 'GitRepository', 'HelmChart', 'Ingress', 'Kustomization', 'Namespace', 'PersistentVolumeClaim', 'ScaledJob', 'Secret', 'Service', 'TriggerAuthentication']);
   for (const document of documents) validate(document);
   assert.not.match(result.stdout, 'given-password-123');
   assert.not.match(result.stdout, 'given-redis-456');
@@ -93,7 +94,7 @@ test('`render` prints multi-document YAML that validates, with Secrets redacted'
     assert.ok(Object.values(s.stringData as Record<string, string>).every((v) => v === '(redacted)'), s.metadata.name);
   }
   const agents = await runCli(['render', '--only', 'agents']);
-  assert.equal(parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind), ['ConfigMap', 'ConfigMap', 'PersistentVolumeClaim', 'TriggerAuthentication', 'ScaledJob']);
+  assert.equal(parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind), ['ConfigMap', 'ConfigMap', 'PersistentVolumeClaim', 'TriggerAuthentication', 'ScaledJob', 'ConfigMap', 'Deployment', 'Service', 'Ingress']);
   const bad = await runCli(['render', '--only', 'charts']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, "render: --only 'charts' is not a group");

@@ -5,6 +5,7 @@ import { type ChartSpec, renderCharts } from './charts.js';
 import { renderFlux } from './flux.js';
 import { FLUX_NAMESPACE, KEDA_NAMESPACE, NAMESPACE, PART_OF } from './names.js';
 import { type PlatformSecrets, renderSecrets } from './secrets.js';
+import { renderServe } from './serve.js';
 
 export const RENDER_GROUPS = ['platform', 'flux', 'agents'] as const;
 export type RenderGroup = (typeof RENDER_GROUPS)[number];
@@ -26,7 +27,7 @@ export function renderAll(config: Config, secrets: PlatformSecrets, bundle: Buff
     base: [...namespaces(), ...renderSecrets(config, secrets)],
     charts: renderCharts(config),
     flux: renderFlux(config),
-    agents: renderAgents(config, bundle),
+    agents: [...renderAgents(config, bundle), ...renderServe(config)],
   };
 }
 

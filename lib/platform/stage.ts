@@ -15,6 +15,7 @@ import { HELM_CHART_CRD, renderHelmController } from './helm-controller.js';
 import { CHART_NAMESPACE, CONFIG_REPO, DISPATCH_HOOK_URL, FLUX_NAMESPACE, NAMESPACE, SECRETS } from './names.js';
 import { namespaces } from './render.js';
 import { type PlatformSecrets, choosePlatformSecrets, renderSecrets, secret } from './secrets.js';
+import { renderServe } from './serve.js';
 
 export const PLATFORM_STEPS = ['platform', 'gitea', 'flux', 'agents'] as const;
 export type PlatformStep = (typeof PLATFORM_STEPS)[number];
@@ -207,6 +208,6 @@ export function platformSteps(options: PlatformOptions): Record<PlatformStep, Li
     platform: platformTask(options),
     gitea: giteaTask(options),
     flux: applyTask(`Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`, () => renderFlux(options.config), options, 'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
-    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max})`, () => renderAgents(options.config, agentBundle()), options, 'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
+    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max}) and the webhook receiver`, () => [...renderAgents(options.config, agentBundle()), ...renderServe(options.config)], options, 'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
   };
 }

@@ -1,0 +1,84 @@
+import { stringify } from 'yaml';
+import type { Config } from '../config.js';
+import type { Manifest } from '../kube/apply.js';
+import { giteaUrl } from './charts.js';
+import { NAMESPACE, PART_OF, SECRETS } from './names.js';
+
+const NAME = 'raibid-serve';
+const PORT = 8080;
+const secretEnv = (name: string, secret: string, key: string, optional = false) => ({ name, valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } } });
+
+/**
+ * The webhook receiver in the cluster, from the same bundle as the agents: Gitea's system push
+ * webhook reaches it inside the cluster, GitHub's through the ingress at /hooks/github.
+ */
+export function renderServe(config: Config): Manifest[] {
+  const labels = { ...PART_OF, 'app.kubernetes.io/name': NAME };
+  const host = new URL(giteaUrl(config) ?? 'http://localhost').hostname;
+  const named = !/^[\d.]+$/.test(host) && host !== 'localhost';
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${NAME}-config`, namespace: NAMESPACE, labels },
+      data: { 'config.yaml': stringify({ gitea: { url: giteaUrl(config) }, mirror: config.mirror, queue: config.queue, webhook: { port: PORT } }) },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: NAME, namespace: NAMESPACE, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': NAME } },
+        template: {
+          metadata: { labels },
+          spec: {
+            enableServiceLinks: false,
+            containers: [
+              {
+                name: 'serve',
+                image: 'docker.io/library/node:20-bookworm-slim',
+                command: ['sh', '-c', 'gunzip -c /bundle/raibid-pod.cjs.gz > /tmp/raibid-pod.cjs && exec node /tmp/raibid-pod.cjs serve'],
+                env: [
+                  { name: 'RAIBID_CONFIG', value: '/etc/raibid/config.yaml' },
+                  secretEnv('RAIBID_REDIS_URL', SECRETS.redis, 'url'),
+                  secretEnv('RAIBID_WEBHOOK_SECRET', SECRETS.webhook, 'secret'),
+                  secretEnv('GITEA_TOKEN', SECRETS.giteaToken, 'token', true),
+                  { name: 'NO_COLOR', value: '1' },
+                ],
+                ports: [{ name: 'http', containerPort: PORT }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
+                resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+                volumeMounts: [
+                  { name: 'bundle', mountPath: '/bundle', readOnly: true },
+                  { name: 'config', mountPath: '/etc/raibid', readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'bundle', configMap: { name: 'raibid-agent-bundle' } },
+              { name: 'config', configMap: { name: `${NAME}-config` } },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: NAME, namespace: NAMESPACE, labels },
+      spec: { selector: { 'app.kubernetes.io/name': NAME }, ports: [{ name: 'http', port: PORT, targetPort: 'http' }] },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: NAME, namespace: NAMESPACE, labels },
+      spec: {
+        ingressClassName: 'traefik',
+        rules: [{ ...(named ? { host } : {}), http: { paths: [{ path: '/hooks/github', pathType: 'Exact', backend: { service: { name: NAME, port: { name: 'http' } } } }] } }],
+      },
+    },
+  ];
+}
