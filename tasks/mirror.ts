@@ -41,14 +41,14 @@ async function sync(input: TaskInput): Promise<number> {
   const loaded = input.config();
   const json = flag(input, 'json');
   if (flag(input, 'dry-run')) {
-    const run = await planRun(loaded, input.io.env, giteaClient(loaded));
+    const run = await planRun(loaded, input.io.env, giteaClient(loaded), flag(input, 'full'));
     if (json) printJson(input.io, { dryRun: true, actions: run.actions.map(describe), problems: run.problems });
     else for (const line of [...run.actions.map(describe), ...run.problems.map((p) => `warning: ${p}`)]) print(input.io, line);
     return 0;
   }
-  const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune') });
+  const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune'), full: flag(input, 'full') });
   const { created, synced, unchanged, failed, notes, github } = result;
-  if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github });
+  if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github, fullCheck: result.fullCheck });
   else {
     for (const note of notes) print(input.io, note);
     print(input.io, `created ${created}, synced ${synced}, unchanged ${unchanged}, failed ${failed}`);
@@ -92,7 +92,7 @@ const task: Task = {
   summary: 'mirror GitHub repositories into Gitea: list, sync, cron, webhooks',
   usage: [
     'mirror list [--json]',
-    'mirror sync [--prune] [--dry-run] [--json]',
+    'mirror sync [--prune] [--full] [--dry-run] [--json]',
     'mirror cron install [--schedule "*/15 * * * *"] [--dry-run]',
     'mirror cron remove [--dry-run]',
     'mirror hooks install [--dry-run]',
@@ -100,7 +100,8 @@ const task: Task = {
   details:
     'list: the repositories mirror.repos, mirror.orgs and mirror.users select, and the Gitea org each\n' +
     'goes to; changes nothing. sync: creates missing orgs and pull mirrors, sets intervals, and asks\n' +
-    'Gitea to sync only the mirrors GitHub pushed to since their last sync; mirrors whose source is\n' +
+    'Gitea to sync only the mirrors GitHub pushed to since their last sync (after a clean run it\n' +
+    'remembers what Gitea holds and reads it in full once a day, or with --full); mirrors whose source is\n' +
     'gone or renamed are reported (mirror.whenDeleted / whenRenamed act on them, --prune deletes).\n' +
     'One sync at a time; it ends with "created N, synced N, unchanged N, failed N" and exits 1 when\n' +
     'anything failed. GitHub lists are read with ETags (a 304 costs no rate limit). cron: adds or\n' +
@@ -109,6 +110,7 @@ const task: Task = {
   options: {
     json: { type: 'boolean', description: 'print one JSON object' },
     prune: { type: 'boolean', description: 'delete mirrors whose source is gone or no longer selected' },
+    full: { type: 'boolean', description: 'read every mirror from Gitea, not only those GitHub pushed to (done daily anyway)' },
     'dry-run': { type: 'boolean', description: 'print what would change, change nothing' },
     schedule: { type: 'string', value: 'cron', description: `when cron runs sync (default: "${DEFAULT_SCHEDULE}")` },
   },

@@ -116,6 +116,7 @@ test('the first sync creates the org and pull mirrors with the sources\' content
 test('a second run creates and syncs nothing, and every GitHub list request is a 304', async () => {
   const config = configFile('org', ORG_RULE);
   const from = github.requests.length;
+  const giteaFrom = gitea.requests.length;
   const syncsBefore = [...gitea.syncs.values()].reduce((a, b) => a + b, 0);
   const result = await mirrorCli(['sync', '--json'], config);
   assert.is(result.code, 0, result.stderr);
@@ -124,6 +125,19 @@ test('a second run creates and syncs nothing, and every GitHub list request is a
   const lists = github.requests.slice(from).filter((r) => r.path.startsWith('/orgs/acme/repos'));
   assert.ok(lists.length > 0 && lists.every((r) => r.status === 304), JSON.stringify(lists));
   assert.is([...gitea.syncs.values()].reduce((a, b) => a + b, 0), syncsBefore);
+  assert.equal(gitea.requests.slice(giteaFrom), [], 'after a clean run Gitea is not even read');
+  const full = await mirrorCli(['sync', '--json', '--full'], config);
+  assert.equal([JSON.parse(full.stdout).fullCheck, JSON.parse(full.stdout).unchanged], [true, 3]);
+});
+
+test('a mirror removed in Gitea behind its back is made again when its source is pushed to', async () => {
+  const config = configFile('org', ORG_RULE);
+  await fetch(`${gitea.url}/api/v1/repos/acme/api-secret`, { method: 'DELETE', headers: { Authorization: `token ${gitea.token}` } });
+  pushTo('acme', 'api-secret', 'again.txt');
+  const result = await mirrorCli(['sync'], config);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, 'created 1, synced 0, unchanged 2, failed 0');
+  assert.is(refs(gitea.gitDir('acme', 'api-secret')), refs(join(dir, 'github', 'acme', 'api-secret.git')));
 });
 
 test('a push to one source repo: exactly one mirror-sync, and the mirror has the new commit', async () => {

@@ -12,6 +12,8 @@ export interface MirrorSummary {
   failed: number;
   /** Lines worth a person's attention: failures, gone or renamed sources, what was done about them. */
   notes: string[];
+  /** Mirrors nothing selects that were left in place (reported again next time). */
+  kept: GiteaRepo[];
 }
 
 interface GiteaRepoJson {
@@ -80,7 +82,7 @@ function migrateBody(item: Selected, ctx: ReconcileContext) {
 }
 
 /** A mirror nothing selects any more: gone from GitHub, renamed, or just left out of the config. */
-async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<string> {
+async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{ note: string; kept: boolean }> {
   const name = `${mirror.owner}/${mirror.name}`;
   const source = mirror.originalUrl.match(/([^/:]+)\/([^/]+?)(?:\.git)?\/?$/);
   let fate: 'deleted' | 'renamed' | 'unselected' = 'unselected';
@@ -99,23 +101,23 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<s
   }
   if (ctx.prune) {
     await ctx.gitea.request('DELETE', repoPath(mirror.owner, mirror.name));
-    return `${name}: ${fate} on GitHub; mirror deleted (--prune)`;
+    return { note: `${name}: ${fate === 'unselected' ? 'no longer selected' : `${fate} on GitHub`}; mirror deleted (--prune)`, kept: false };
   }
   if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { archived: true });
-    return `${name}: deleted on GitHub; mirror archived`;
+    return { note: `${name}: deleted on GitHub; mirror archived`, kept: true };
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
-    return `${name}: renamed on GitHub to ${newName}; mirror renamed`;
+    return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, kept: false };
   }
   const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : 'deleted on GitHub';
-  return `${name}: ${advice}; kept (--prune deletes it)`;
+  return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: true };
 }
 
 /** Carries out the plan against Gitea, a few at a time; each failure is counted and named, the rest go on. */
 export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext): Promise<MirrorSummary> {
-  const summary: MirrorSummary = { created: 0, synced: 0, unchanged: 0, failed: 0, notes: [] };
+  const summary: MirrorSummary = { created: 0, synced: 0, unchanged: 0, failed: 0, notes: [], kept: [] };
   const fail = (what: string, error: unknown) => {
     summary.failed += 1;
     summary.notes.push(`${what}: failed: ${error instanceof GiteaApiError || error instanceof GitHubApiError ? error.message : (error as Error).message}`);
@@ -133,9 +135,16 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
           return;
         case 'update':
           if (action.interval) await ctx.gitea.request('PATCH', repoPath(action.item.org, action.item.source.name), { mirror_interval: action.interval });
-          if (action.sync) await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`);
-          if (action.sync) summary.synced += 1;
-          else summary.unchanged += 1;
+          if (action.sync) {
+            const sync = await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`, undefined, [404]);
+            // the mirror was removed in Gitea since the last run: made again
+            if (sync.status === 404) {
+              await ctx.gitea.request('POST', '/repos/migrate', migrateBody(action.item, ctx));
+              summary.created += 1;
+              return;
+            }
+            summary.synced += 1;
+          } else summary.unchanged += 1;
           if (action.interval) summary.notes.push(`${target}: interval set to ${action.interval}`);
           return;
         case 'unchanged':
@@ -145,9 +154,12 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
           summary.failed += 1;
           summary.notes.push(`${target}: failed: ${action.reason}`);
           return;
-        case 'orphan':
-          summary.notes.push(await handleOrphan(action.mirror, ctx));
+        case 'orphan': {
+          const { note, kept } = await handleOrphan(action.mirror, ctx);
+          summary.notes.push(note);
+          if (kept) summary.kept.push(action.mirror);
           return;
+        }
       }
     } catch (error) {
       fail(target || (action.kind === 'orphan' ? `${action.mirror.owner}/${action.mirror.name}` : action.kind), error);

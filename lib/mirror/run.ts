@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheRoot } from '../agent/cache.js';
 import type { LoadedConfig } from '../config.js';
@@ -11,13 +12,18 @@ import { type MirrorAction, planMirrors } from './plan.js';
 import { type MirrorSummary, readGitea, reconcile } from './reconcile.js';
 import { type Selected, compileRules } from './select.js';
 import { listSources } from './sources.js';
+import { isFresh, readState, stateAfter, stateAsGitea, writeState } from './state.js';
 
 export interface MirrorRun {
   selected: Selected[];
   actions: MirrorAction[];
   problems: string[];
   github: GitHubClient;
+  /** Whether Gitea was read in full (else the state of the last clean run stood in for it). */
+  fullCheck: boolean;
 }
+
+const statePath = (env: NodeJS.ProcessEnv) => join(defaultCacheRoot(env), 'mirror-state.json');
 
 export function githubClient(loaded: LoadedConfig, env: NodeJS.ProcessEnv): GitHubClient {
   return new GitHubClient(loaded.config.github.apiUrl, loaded.secrets.githubToken, new EtagCache(join(defaultCacheRoot(env), 'github-etags.json')));
@@ -33,30 +39,39 @@ export function giteaClient(loaded: LoadedConfig): GiteaClient {
 }
 
 /** What GitHub selects and what Gitea should do about it; nothing changed yet. */
-export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gitea: GiteaClient | undefined): Promise<MirrorRun> {
+export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gitea: GiteaClient | undefined, full = false): Promise<MirrorRun> {
   const rules = compileRules(loaded.config.mirror);
   if (rules.repos.length === 0 && rules.owners.length === 0) {
     throw new UserError('nothing to mirror: mirror.repos, mirror.orgs and mirror.users are empty', { hint: 'e.g. mirror: { orgs: [{ name: my-org }] }' });
   }
   const github = githubClient(loaded, env);
   const { selected, problems } = await listSources(github, rules, loaded.secrets.githubToken);
-  const state = gitea ? await readGitea(gitea, selected.map((s) => s.org)) : { orgs: new Set<string>(), repos: [] };
+  const interval = loaded.config.mirror.intervalMinutes;
+  const remembered = readState(statePath(env));
+  const fullCheck = full || !isFresh(remembered, interval);
+  const orgs = selected.map((s) => s.org);
+  const state = !gitea ? { orgs: new Set<string>(), repos: [] } : fullCheck ? await readGitea(gitea, orgs) : stateAsGitea(remembered!, orgs);
   github.saveCache();
-  return { selected, actions: gitea ? planMirrors(selected, state, loaded.config.mirror.intervalMinutes) : [], problems, github };
+  return { selected, actions: gitea ? planMirrors(selected, state, interval) : [], problems, github, fullCheck };
 }
 
 /** `mirror sync`: one run at a time (a lock), the plan carried out, the ETag cache saved. */
-export async function syncMirrors(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: { prune: boolean }): Promise<MirrorSummary & { github: GitHubClient['stats'] }> {
+export async function syncMirrors(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: { prune: boolean; full?: boolean }): Promise<MirrorSummary & { github: GitHubClient['stats']; fullCheck: boolean }> {
   const gitea = giteaClient(loaded);
   const lock = tryLock(join(defaultCacheRoot(env), 'mirror-sync.lock'));
   if ('heldBy' in lock) throw failure(`another mirror sync is running (pid ${lock.heldBy}); this one stops`, 'runs that overlap are skipped: a cron schedule every 15 minutes or more is plenty');
   try {
-    const run = await planRun(loaded, env, gitea);
+    const startedAt = Date.now();
+    const run = await planRun(loaded, env, gitea, options.full);
     const summary = await reconcile(run.actions, { gitea, github: run.github, config: loaded.config, githubToken: loaded.secrets.githubToken, prune: options.prune });
     run.github.saveCache();
     summary.notes.unshift(...run.problems);
     summary.failed += run.problems.length;
-    return { ...summary, github: run.github.stats };
+    // only a clean run may stand in for Gitea next time; after a failure the next run reads it in full
+    const previous = readState(statePath(env));
+    if (summary.failed === 0) writeState(statePath(env), stateAfter(run.selected, summary.kept, loaded.config.mirror.intervalMinutes, run.fullCheck ? startedAt : previous!.checkedAt));
+    else rmSync(statePath(env), { force: true });
+    return { ...summary, github: run.github.stats, fullCheck: run.fullCheck };
   } finally {
     lock.release();
   }
