@@ -246,4 +246,17 @@ test('hooks install creates GitHub push webhooks once, with the secret', async (
   assert.not.ok(existsSync(join(dir, 'nothing')));
 });
 
+test('a source renamed on GitHub: its mirror is renamed when the config says so, not created twice', async () => {
+  const config = configFile('renames', { ...ORG_RULE, whenRenamed: 'rename' });
+  const settle = await mirrorCli(['sync'], config);
+  assert.is(settle.code, 0, settle.stderr + settle.stdout);
+  github.renameRepo('acme', 'api-two', 'api-two-next');
+  const result = await mirrorCli(['sync'], config);
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.match(result.stdout, 'acme/api-two: renamed on GitHub to api-two-next; mirror renamed');
+  assert.match(result.stdout, /created 0, synced 1,/);
+  assert.ok(gitea.repos.has('acme/api-two-next'));
+  assert.not.ok(gitea.repos.has('acme/api-two'));
+});
+
 test.run();

@@ -1,3 +1,5 @@
+import { GiteaClient } from './client.js';
+
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';
 
 export interface GiteaAccess {
@@ -21,13 +23,7 @@ export async function setCommitStatus(
   description: string,
   targetUrl?: string,
 ): Promise<void> {
-  const [owner, name] = target.repo.split('/');
-  const url = `${gitea.url.replace(/\/+$/, '')}/api/v1/repos/${encodeURIComponent(owner ?? '')}/${encodeURIComponent(name ?? '')}/statuses/${encodeURIComponent(target.sha)}`;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ state, context: STATUS_CONTEXT, description: description.slice(0, 255), target_url: targetUrl ?? '' }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!response.ok) throw new Error(`Gitea answered ${response.status} for the commit status of ${target.repo}@${target.sha.slice(0, 12)}`);
+  const [owner = '', name = ''] = target.repo.split('/');
+  const path = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/statuses/${encodeURIComponent(target.sha)}`;
+  await new GiteaClient(gitea.url, { token: gitea.token }).request('POST', path, { state, context: STATUS_CONTEXT, description: description.slice(0, 255), target_url: targetUrl ?? '' });
 }

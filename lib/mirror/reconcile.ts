@@ -82,7 +82,7 @@ function migrateBody(item: Selected, ctx: ReconcileContext) {
 }
 
 /** A mirror nothing selects any more: gone from GitHub, renamed, or just left out of the config. */
-async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{ note: string; kept: boolean }> {
+async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{ note: string; kept: boolean; renamedTo?: string }> {
   const name = `${mirror.owner}/${mirror.name}`;
   const source = mirror.originalUrl.match(/([^/:]+)\/([^/]+?)(?:\.git)?\/?$/);
   let fate: 'deleted' | 'renamed' | 'unselected' = 'unselected';
@@ -109,7 +109,7 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
-    return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, kept: false };
+    return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, kept: false, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
   }
   const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : 'deleted on GitHub';
   return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: true };
@@ -125,11 +125,29 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
   for (const action of actions.filter((a) => a.kind === 'create-org')) {
     await ctx.gitea.request('POST', '/orgs', { username: action.org, visibility: 'private' }).catch((error) => fail(`org ${action.org}`, error));
   }
+  // orphans first: a mirror renamed after its source is then the one the new name selects
+  const renamed = new Set<string>();
+  const orphans = actions.filter((a): a is Extract<MirrorAction, { kind: 'orphan' }> => a.kind === 'orphan');
+  await mapLimited(orphans, ctx.config.mirror.concurrency, async ({ mirror }) => {
+    try {
+      const { note, kept, renamedTo } = await handleOrphan(mirror, ctx);
+      summary.notes.push(note);
+      if (kept) summary.kept.push(mirror);
+      if (renamedTo) renamed.add(renamedTo);
+    } catch (error) {
+      fail(`${mirror.owner}/${mirror.name}`, error);
+    }
+  });
   await mapLimited(actions, ctx.config.mirror.concurrency, async (action) => {
     const target = 'item' in action ? `${action.item.org}/${action.item.source.name}` : '';
     try {
       switch (action.kind) {
         case 'create':
+          if (renamed.has(target.toLowerCase())) {
+            await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`);
+            summary.synced += 1;
+            return;
+          }
           await ctx.gitea.request('POST', '/repos/migrate', migrateBody(action.item, ctx));
           summary.created += 1;
           return;
@@ -154,15 +172,12 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
           summary.failed += 1;
           summary.notes.push(`${target}: failed: ${action.reason}`);
           return;
-        case 'orphan': {
-          const { note, kept } = await handleOrphan(action.mirror, ctx);
-          summary.notes.push(note);
-          if (kept) summary.kept.push(action.mirror);
+        case 'orphan':
+        case 'create-org':
           return;
-        }
       }
     } catch (error) {
-      fail(target || (action.kind === 'orphan' ? `${action.mirror.owner}/${action.mirror.name}` : action.kind), error);
+      fail(target, error);
     }
   });
   return summary;
