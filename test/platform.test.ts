@@ -180,7 +180,7 @@ test('Gitea that never answers: the setup gives up naming the URL', async () => 
   const result = await bootstrap(kube, configFile('short', { platform: { timeoutSeconds: 1 } }), ['--only', 'gitea']);
   gitea.up = true;
   assert.is(result.code, 1);
-  assert.match(result.stderr, `Gitea at ${gitea.url} did not answer within 1 s`);
+  assert.match(result.stderr, `Gitea at ${gitea.url}: not ready after 1 s, waiting for an answer (last: Gitea answered 503`);
 });
 
 test('a cluster that is not k3s gets helm-controller first, then the same HelmCharts', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failure } from '../errors.js';
+import { pollUntil } from '../poll.js';
 import { GiteaApiError, GiteaClient, authHeader } from './client.js';
 
 const run = promisify(execFile);
@@ -31,19 +32,14 @@ export interface GiteaSetupResult {
   changes: string[];
 }
 
-async function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      await client.request('GET', '/version');
-      return;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() >= deadline) throw failure(`Gitea at ${client.url} did not answer within ${Math.round(timeoutMs / 1000)} s: ${last}`, 'is gitea.url right, and the Gitea pod running? `kubectl -n raibid get pods`');
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Promise<void> {
+  const hint = 'is gitea.url right, and the Gitea pod running? `kubectl -n raibid get pods`';
+  return pollUntil(`Gitea at ${client.url}`, { timeoutMs, pollMs, hint }, () =>
+    client.request('GET', '/version').then(
+      () => undefined,
+      (error: Error) => `an answer (last: ${error.message})`,
+    ),
+  );
 }
 
 async function ensureToken(url: string, input: GiteaSetupInput, changes: string[]): Promise<string> {

@@ -1,6 +1,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { failure } from '../errors.js';
 import { readObject } from './apply.js';
+import { pollUntil } from '../poll.js';
 import type { Cluster } from './client.js';
 import { type Workload, releaseWorkloads, rolloutPending } from './rollout.js';
 
@@ -52,20 +53,6 @@ async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUid: stri
     if (pending) return `${w.kind} ${w.namespace}/${w.name}: ${pending}`;
   }
   return undefined;
-}
-
-/**
- * Calls `pending` every pollMs until it answers undefined; past the deadline fails with what it
- * still waited for (`<what>: not ready after N s, waiting for <pending>`).
- */
-export async function pollUntil(what: string, options: { timeoutMs: number; pollMs: number; hint?: string }, pending: () => Promise<string | undefined>): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const waiting = await pending();
-    if (!waiting) return;
-    if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(options.timeoutMs / 1000)} s, waiting for ${waiting}`, options.hint);
-    await new Promise((r) => setTimeout(r, options.pollMs));
-  }
 }
 
 /** Polls until the chart is installed and its workloads are available. */

@@ -1,0 +1,15 @@
+import { failure } from './errors.js';
+
+/**
+ * Calls `pending` every pollMs until it answers undefined; past the deadline fails with what it
+ * still waited for (`<what>: not ready after N s, waiting for <pending>`).
+ */
+export async function pollUntil(what: string, options: { timeoutMs: number; pollMs: number; hint?: string }, pending: () => Promise<string | undefined>): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const waiting = await pending();
+    if (!waiting) return;
+    if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(options.timeoutMs / 1000)} s, waiting for ${waiting}`, options.hint);
+    await new Promise((r) => setTimeout(r, options.pollMs));
+  }
+}
