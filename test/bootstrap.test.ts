@@ -150,4 +150,35 @@ test('an unreachable host fails within the connect timeout, naming it', async ()
   assert.ok(result.ms < 6000, `${result.ms} ms`);
 });
 
+test('teardown: --dry-run lists it all in reverse order; without a terminal it needs --yes', async () => {
+  const writes = kube.writes.length;
+  const dry = await runCli(['teardown', '--dry-run'], { env: env() });
+  assert.is(dry.code, 0, dry.stderr);
+  const order = ['Agents and the webhook receiver:', 'Flux:', 'KEDA:', 'Redis:', 'Gitea:', 'Secrets and namespaces:', '127.0.0.1 (agent): would run /usr/local/bin/k3s-agent-uninstall.sh', '127.0.0.1 (server): would run /usr/local/bin/k3s-uninstall.sh'];
+  const at = order.map((line) => dry.stdout.indexOf(line));
+  assert.ok(at.every((i, n) => i >= 0 && (n === 0 || i > at[n - 1]!)), dry.stdout);
+  assert.match(dry.stdout, 'would delete HelmChart kube-system/keda');
+  const asked = await runCli(['teardown'], { env: env() });
+  assert.is(asked.code, 2);
+  assert.match(asked.stderr, 'pass --yes');
+  assert.is(kube.writes.length, writes, 'nothing removed');
+  assert.ok(kube.store.find('ScaledJob', 'raibid', 'raibid-agent'));
+});
+
+test('teardown --yes removes the platform, then k3s on the worker and the server; a second run finishes quietly', async () => {
+  const result = await runCli(['teardown', '--yes'], { env: env() });
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  for (const [kind, ns, name] of [['ScaledJob', 'raibid', 'raibid-agent'], ['HelmChart', 'kube-system', 'gitea'], ['HelmChart', 'kube-system', 'keda'], ['Namespace', undefined, 'raibid'], ['GitRepository', 'flux-system', 'cluster-config']] as const) {
+    assert.not.ok(kube.store.find(kind, ns, name), `${kind} ${name} deleted`);
+  }
+  assert.ok(result.stdout.indexOf('ScaledJob raibid/raibid-agent deleted') < result.stdout.indexOf('HelmChart kube-system/keda deleted'));
+  assert.is(readFileSync(join(worker.root, 'uninstalls.log'), 'utf8'), 'agent\n');
+  assert.is(readFileSync(join(server.root, 'uninstalls.log'), 'utf8'), 'server\n');
+  assert.not.ok(installed(server) && existsSync(join(server.root, 'usr/local/bin/k3s')), 'k3s removed');
+  const again = await runCli(['teardown', '--yes'], { env: env() });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, 'HelmChart kube-system/gitea already gone');
+  assert.match(again.stdout, '127.0.0.1 (server): k3s not installed');
+});
+
 test.run();

@@ -1,0 +1,69 @@
+import type { Config } from './config.js';
+import { type Manifest, describeObject, readObject } from './kube/apply.js';
+import { type Cluster, apiMessage, isNotFound } from './kube/client.js';
+import { failure } from './errors.js';
+import { pollUntil } from './poll.js';
+import { NAMESPACE, RELEASES } from './platform/names.js';
+import { type Rendered, renderAll } from './platform/render.js';
+import { redactedSecrets } from './platform/secrets.js';
+import type { RemoteHost } from './k3s/remote.js';
+
+type Ref = Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>;
+
+export interface TeardownGroup {
+  title: string;
+  /** Deleted in this order; a HelmChart is waited for until helm-controller has uninstalled it. */
+  objects: Ref[];
+}
+
+const ref = (m: Manifest): Ref => ({ apiVersion: m.apiVersion, kind: m.kind, metadata: { name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) } });
+const pvc = (name: string): Ref => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: NAMESPACE } });
+/** Volumes the charts made: Valkey's (named after it), Gitea's (kept by Helm on uninstall). */
+const CHART_VOLUMES = { redis: pvc(RELEASES.redis), gitea: pvc('gitea-shared-storage') };
+
+/**
+ * What teardown removes from the cluster, in reverse order of bootstrap: agents and the webhook
+ * receiver, Flux, KEDA, Redis, Gitea, then Secrets and namespaces. With keepData, volumes, the
+ * Secrets that open them and the namespaces that hold them stay.
+ */
+export function teardownGroups(config: Config, keepData: boolean): TeardownGroup[] {
+  const rendered: Rendered = renderAll(config, redactedSecrets(), '');
+  const chart = (key: string) => ref(rendered.charts.find((c) => c.key === key)!.manifest);
+  const data = (refs: Ref[]) => (keepData ? [] : refs);
+  const fluxSecret: Ref = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'raibid-flux-git', namespace: 'flux-system' } };
+  return [
+    { title: 'Agents and the webhook receiver', objects: rendered.agents.map(ref).filter((r) => keepData ? r.kind !== 'PersistentVolumeClaim' : true).reverse() },
+    { title: 'Flux', objects: [...rendered.flux.map(ref).reverse(), fluxSecret, chart('flux')] },
+    { title: 'KEDA', objects: [chart('keda')] },
+    { title: 'Redis', objects: [chart('redis'), ...data([CHART_VOLUMES.redis])] },
+    { title: 'Gitea', objects: [chart('gitea'), ...data([CHART_VOLUMES.gitea])] },
+    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'raibid-gitea-token', namespace: NAMESPACE } }, ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
+  ];
+}
+
+/** Deletes one object; gone already is fine. HelmCharts and namespaces are waited for until gone. */
+export async function deleteObject(cluster: Cluster, object: Ref, options: { timeoutMs: number; pollMs: number }): Promise<'deleted' | 'gone'> {
+  try {
+    await cluster.objects.delete({ ...object, metadata: { ...object.metadata } }, undefined, undefined, undefined, undefined, 'Foreground');
+  } catch (error) {
+    if (isNotFound(error)) return 'gone';
+    throw failure(`deleting ${describeObject(object)}: ${apiMessage(error)}`);
+  }
+  if (object.kind === 'HelmChart' || object.kind === 'Namespace') {
+    await pollUntil(describeObject(object), { ...options, hint: object.kind === 'HelmChart' ? `its helm-delete Job: kubectl -n ${object.metadata.namespace} logs job/helm-delete-${object.metadata.name}` : undefined }, async () =>
+      (await readObject(cluster, object)) ? 'it to be removed' : undefined,
+    );
+  }
+  return 'deleted';
+}
+
+/** The uninstall script k3s's installer left on a host (none: k3s is not there). */
+export async function uninstallK3s(host: RemoteHost, role: 'server' | 'agent', dryRun: boolean): Promise<string> {
+  const script = role === 'server' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh';
+  const where = `${host.ssh.target.address} (${role})`;
+  if (!(await host.facts()).version) return `${where}: k3s not installed`;
+  if (dryRun) return `${where}: would run ${script}`;
+  await host.apply({ kind: 'run', argv: [script], env: {}, describe: `run ${script}` });
+  return `${where}: ran ${script}`;
+}
+

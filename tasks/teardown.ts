@@ -1,0 +1,96 @@
+import { createInterface } from 'node:readline/promises';
+import { connectHosts } from '../lib/bootstrap.js';
+import { UserError } from '../lib/errors.js';
+import { type Cluster, connectCluster, kubeconfigFromFile } from '../lib/kube/client.js';
+import { describeObject } from '../lib/kube/apply.js';
+import { flag, stringOption } from '../lib/options.js';
+import { defaultKubeconfig, expandHome } from '../lib/paths.js';
+import { type Task, type TaskInput, print } from '../lib/task.js';
+import { deleteObject, teardownGroups, uninstallK3s } from '../lib/teardown.js';
+
+async function confirmed(input: TaskInput, context: string): Promise<boolean> {
+  if (!input.io.stdout.isTTY || !process.stdin.isTTY) {
+    throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', { hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)' });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`This removes the raibid platform${flag(input, 'keep-data') ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `);
+  rl.close();
+  return answer.trim() === context;
+}
+
+const unreachable = (error: unknown) => /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND|socket hang up|fetch failed/.test(String((error as Error).message ?? error));
+
+const task: Task = {
+  summary: 'remove the agents, Flux, KEDA, Redis, Gitea and k3s again, in reverse order',
+  usage: ['teardown [--yes] [--keep-data] [--dry-run] [--kubeconfig <file>]'],
+  details:
+    'Deletes, in this order: the agents and the webhook receiver, Flux, KEDA, Redis, Gitea (each\n' +
+    "chart waited for until helm-controller has uninstalled it), the platform's Secrets and\n" +
+    'namespaces, then k3s on the workers (k3s-agent-uninstall.sh) and the server (k3s-uninstall.sh).\n' +
+    'What is gone already is skipped, so a half-finished teardown is finished off by running it\n' +
+    'again. --keep-data keeps the volumes (Gitea, Redis, the cargo cache), their namespaces and\n' +
+    "Secrets, and k3s, whose uninstall would delete them. Asks first unless --yes.",
+  options: {
+    yes: { type: 'boolean', short: 'y', description: 'do not ask' },
+    'keep-data': { type: 'boolean', description: 'keep volumes, their namespaces and Secrets, and k3s' },
+    'dry-run': { type: 'boolean', description: 'print what would be removed, remove nothing' },
+    kubeconfig: { type: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
+  },
+  async run(input) {
+    const { config } = input.config();
+    const { io } = input;
+    const dryRun = flag(input, 'dry-run');
+    const keepData = flag(input, 'keep-data');
+    const context = config.k3s.context;
+    if (!dryRun && !flag(input, 'yes') && !(await confirmed(input, context))) {
+      print(io, 'teardown: nothing removed');
+      return 1;
+    }
+    const uninstallsK3s = !keepData && config.host !== undefined;
+    const kubeconfig = expandHome(stringOption(input, 'teardown', 'kubeconfig') ?? defaultKubeconfig(io.env));
+    let cluster: Cluster | undefined;
+    try {
+      cluster = dryRun ? undefined : connectCluster(kubeconfigFromFile(kubeconfig, context));
+    } catch (error) {
+      if (!uninstallsK3s) throw error;
+      print(io, `no kubeconfig at ${kubeconfig}: the cluster's objects go with k3s`);
+    }
+    const wait = { timeoutMs: config.platform.timeoutSeconds * 1000, pollMs: config.platform.pollSeconds * 1000 };
+    let removed = 0;
+    groups: for (const group of teardownGroups(config, keepData)) {
+      if (group.objects.length === 0) continue;
+      print(io, `${group.title}:`);
+      for (const object of group.objects) {
+        if (dryRun) {
+          print(io, `  would delete ${describeObject(object)}`);
+          continue;
+        }
+        if (!cluster) break groups;
+        try {
+          const outcome = await deleteObject(cluster, object, wait);
+          if (outcome === 'deleted') removed += 1;
+          print(io, `  ${describeObject(object)} ${outcome === 'deleted' ? 'deleted' : 'already gone'}`);
+        } catch (error) {
+          if (!(uninstallsK3s && unreachable(error))) throw error;
+          print(io, `  the cluster does not answer: its objects go with k3s`);
+          break groups;
+        }
+      }
+    }
+    if (keepData) print(io, 'k3s kept (--keep-data): its uninstall would delete the volumes');
+    else if (!config.host) print(io, 'no host in the config: k3s left alone');
+    else {
+      const hosts = connectHosts(config);
+      try {
+        for (const worker of hosts.workers) print(io, await uninstallK3s(worker, 'agent', dryRun));
+        print(io, await uninstallK3s(hosts.server, 'server', dryRun));
+      } finally {
+        await hosts.close();
+      }
+    }
+    if (!dryRun) print(io, `teardown done: ${removed} objects deleted${uninstallsK3s ? ', k3s uninstalled where it was installed' : ''}`);
+    return 0;
+  },
+};
+
+export default task;
