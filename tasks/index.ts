@@ -2,6 +2,7 @@ import type { TaskEntry } from '../lib/task.js';
 
 export const TASKS: TaskEntry[] = [
   { name: 'bootstrap', summary: 'install k3s over SSH, then Gitea, Redis, KEDA, Flux and the agents on it', load: () => import('./bootstrap.js') },
+  { name: 'doctor', summary: 'check every part of the farm and say how to fix what is wrong', load: () => import('./doctor.js') },
   { name: 'teardown', summary: 'remove the agents, Flux, KEDA, Redis, Gitea and k3s again, in reverse order', load: () => import('./teardown.js') },
   { name: 'render', summary: 'print the Kubernetes objects bootstrap applies, as YAML', load: () => import('./render.js') },
   { name: 'kubeconfig', summary: "fetch the cluster's kubeconfig and merge it into yours", load: () => import('./kubeconfig.js') },

@@ -150,6 +150,20 @@ test('an unreachable host fails within the connect timeout, naming it', async ()
   assert.ok(result.ms < 6000, `${result.ms} ms`);
 });
 
+test('doctor checks each host over SSH and says what is broken, with a fix', async () => {
+  const result = await runCli(['doctor', '--json'], { env: { ...env(), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  assert.is(result.code, 1, 'Redis is down here');
+  const { checks } = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+  const named = (name: string) => checks.filter((c) => c.name === name);
+  assert.equal(named('127.0.0.1: ssh and sudo').map((c) => [c.ok, c.detail]), [[true, 'k3s v1.33.5+k3s1'], [true, 'k3s v1.33.5+k3s1']]);
+  assert.equal(named('127.0.0.1: k3s service').map((c) => c.detail), ['active']);
+  assert.equal(named('127.0.0.1: k3s-agent service').map((c) => c.detail), ['active']);
+  assert.is(named('127.0.0.1: free disk').length, 2);
+  assert.ok(named('nodes Ready')[0]!.ok);
+  const redis = named('Redis reachable, AOF on')[0]!;
+  assert.equal([redis.ok, redis.hint], [false, 'set redis.url, or check the platform (bootstrap --only platform)']);
+});
+
 test('teardown: --dry-run lists it all in reverse order; without a terminal it needs --yes', async () => {
   const writes = kube.writes.length;
   const dry = await runCli(['teardown', '--dry-run'], { env: env() });

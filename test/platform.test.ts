@@ -118,6 +118,14 @@ test('from the workstation, dispatch and status reach the cluster\'s Redis throu
   assert.is(JSON.parse(status.stdout).queue.lag, 1, 'status read the same queue');
   assert.ok(kube.requests.includes(`GET /api/v1/namespaces/raibid/pods/${pod.metadata.name}/portforward`));
   assert.not.match(dispatched.stdout + dispatched.stderr + status.stdout + status.stderr, password);
+  // the same world, healthy: doctor passes every check
+  kube.setNode({ name: 'spark-1', ready: true });
+  const doctor = await runCli(['doctor', '--json'], { env: { ...env, GITEA_TOKEN: kube.secretValue('raibid', 'raibid-gitea-token', 'token') } });
+  const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+  assert.is(doctor.code, 0, doctor.stdout);
+  assert.equal(report.checks.map((c) => c.name), ['kubeconfig', 'nodes Ready', 'chart raibid-redis', 'chart keda', 'chart gitea', 'chart flux2', 'pods healthy', 'agents ScaledJob', 'Redis reachable, AOF on', 'queue', 'Gitea API and token']);
+  assert.match(report.checks.find((c) => c.name === 'Redis reachable, AOF on')!.detail, 'appendonly yes, appendfsync always');
+  assert.is(report.checks.find((c) => c.name === 'queue')!.detail, '1 waiting, 0 running, 0 dead');
 });
 
 test('a changed value re-installs only that chart, waiting for its new install Job', async () => {
@@ -164,6 +172,13 @@ test('a workload that never becomes available: the stage times out naming what i
   assert.is(result.code, 1);
   assert.match(result.stderr, 'chart gitea: not ready after 1 s, waiting for Deployment raibid/gitea: 0 of 1 replicas available');
   assert.match(result.stderr, 'platform.timeoutSeconds');
+  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], { env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  assert.is(doctor.code, 1);
+  assert.match(doctor.stdout, 'FAIL chart gitea: waiting for Deployment raibid/gitea: 0 of 1 replicas available');
+  assert.match(doctor.stdout, 'fix: raibid-task bootstrap --only platform');
+  assert.match(doctor.stdout, 'ok   chart keda: installed, workloads available');
+  assert.match(doctor.stdout, 'FAIL Redis reachable, AOF on: cannot reach Redis at redis://127.0.0.1:1');
+  assert.match(doctor.stdout, /\d+ of \d+ checks failed/);
 });
 
 test('agents before KEDA is installed: a clear error with the stage to run', async () => {

@@ -33,7 +33,7 @@ async function jobLogTail(cluster: Cluster, job: V1Job): Promise<string> {
 }
 
 /** What the chart still waits for, or undefined once its Job is done and its workloads are rolled out. */
-async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUid: string | undefined): Promise<string | undefined> {
+export async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUid: string | undefined): Promise<string | undefined> {
   const jobName = installJobName(chart.name);
   const job = (await readObject(cluster, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: jobName, namespace: chart.namespace } })) as V1Job | undefined;
   if (!job || job.metadata?.uid === staleJobUid) return `Job ${chart.namespace}/${jobName} to start`;
