@@ -1,0 +1,96 @@
+import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseConfig } from '../lib/config.js';
+import { UserError, failure } from '../lib/errors.js';
+import { flag } from '../lib/options.js';
+import { expandHome } from '../lib/paths.js';
+import { QUESTIONS, readRaw, requireAnswers, setAt, shown, writeConfig, writeSecret } from '../lib/setup.js';
+import { SshSession } from '../lib/ssh.js';
+import { type Task, type TaskInput, print } from '../lib/task.js';
+import { ask } from '../lib/ui/prompt.js';
+
+function configDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid');
+}
+
+/** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
+async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
+  const response = await fetch(`${apiUrl.replace(/\/+$/, '')}/user`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.github+json', 'User-Agent': 'raibid-task' }, signal: AbortSignal.timeout(15_000) });
+  if (response.status === 401) throw new UserError('setup: GitHub refused the token (401 Bad credentials)', { hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens' });
+  if (!response.ok) throw failure(`setup: GitHub answered ${response.status} to GET /user`);
+  const login = ((await response.json()) as { login: string }).login;
+  const scopes = response.headers.get('x-oauth-scopes');
+  return `token of ${login}${scopes === null ? ' (fine-grained: permissions per repository)' : `, scopes: ${scopes || 'none'}`}`;
+}
+
+/** Logs in as bootstrap will, and shows the host key it accepted. */
+async function checkSsh(raw: Record<string, unknown>): Promise<string> {
+  const config = parseConfig(raw, 'setup');
+  const host = config.host!;
+  const knownHosts = config.ssh.knownHostsFile ? expandHome(config.ssh.knownHostsFile) : join(homedir(), '.ssh', 'known_hosts');
+  const session = new SshSession(
+    { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile && expandHome(host.identityFile) },
+    { connectTimeoutSeconds: config.ssh.connectTimeoutSeconds, configFile: config.ssh.configFile && expandHome(config.ssh.configFile), knownHostsFile: knownHosts },
+  );
+  try {
+    await session.run(['true']);
+  } finally {
+    await session.close();
+  }
+  const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
+  let fingerprint = '';
+  try {
+    fingerprint = execFileSync('ssh-keygen', ['-l', '-F', name, '-f', knownHosts], { encoding: 'utf8' }).match(/SHA256:\S+/)?.[0] ?? '';
+  } catch {
+    fingerprint = '';
+  }
+  return `${host.user}@${host.address}:${host.port} logged in${fingerprint ? `, host key ${fingerprint}` : ''}`;
+}
+
+const task: Task = {
+  summary: 'ask for (or take from flags and env) what the farm needs, and write the config',
+  usage: ['setup [--yes] [--skip-checks] [--host <address>] [--user <u>] [--port <n>] [--key <file>] [--nodes <a,b>] [--k3s-version <v>] [--gitea-url <url>] [--mirror-repos <o/r,…>] [--mirror-orgs <org[:regex],…>] [--agents-max <n>] [--agent-cpu <c>] [--agent-memory <m>] [--webhook-url <url>]'],
+  details:
+    'At a terminal it asks each question, starting from the current config; every answer can also\n' +
+    `come from its flag or env variable (${QUESTIONS.map((q) => q.env).join(', ')}).\n` +
+    '--yes asks nothing and lists every missing answer in one error. GITHUB_TOKEN (or the prompt)\n' +
+    'is checked against GitHub and kept in secrets.env (mode 0600) beside the config, never in it.\n' +
+    'The SSH login is tried before anything is written (--skip-checks leaves it out).',
+  options: {
+    yes: { type: 'boolean', short: 'y', description: 'ask nothing: flags, env and the current config only' },
+    'skip-checks': { type: 'boolean', description: 'do not try the SSH login and the GitHub token' },
+    ...Object.fromEntries(QUESTIONS.map((q) => [q.flag, { type: 'string' as const, value: 'value', description: `${q.message} ($${q.env})` }])),
+  },
+  async run(input: TaskInput) {
+    const { io } = input;
+    const env = io.env;
+    const path = resolve(String(input.values.config ?? env.RAIBID_CONFIG ?? join(configDir(env), 'config.yaml')));
+    const secretsPath = env.RAIBID_SECRETS ?? join(configDir(env), 'secrets.env');
+    const yes = flag(input, 'yes');
+    const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
+    if (!yes && !interactive) throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
+    const raw = readRaw(path);
+    for (const q of QUESTIONS) {
+      const given = input.values[q.flag] ?? env[q.env];
+      const text = typeof given === 'string' ? given : interactive ? await ask({ name: q.flag, message: q.message, initial: shown(q, raw) }) : undefined;
+      if (text !== undefined) setAt(raw, q.path, q.parse ? q.parse(text.trim()) : text.trim());
+    }
+    if (yes) requireAnswers(raw);
+    parseConfig(raw, path);
+    const checks = !flag(input, 'skip-checks');
+    const token = env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
+    if (checks && token) print(io, `GitHub: ${await checkGitHubToken(parseConfig(raw, path).github.apiUrl, token)}`);
+    if (checks) print(io, `ssh: ${await checkSsh(raw)}`);
+    writeConfig(path, raw);
+    print(io, `config written: ${path}`);
+    if (token) {
+      writeSecret(secretsPath, 'GITHUB_TOKEN', token);
+      print(io, `GitHub token kept in ${secretsPath} (mode 0600)`);
+    }
+    print(io, 'next: raibid-task bootstrap');
+    return 0;
+  },
+};
+
+export default task;

@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
+import { CLI, runCli } from './fixtures/cli.js';
+import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
+import { type SshHost, startSshd } from './fixtures/sshd.js';
+
+const test = suite('setup: the wizard, flags and env');
+let dir: string;
+let github: FakeGitHub;
+let sshd: SshHost;
+let home = 0;
+
+/** A fresh config home for each test: where setup writes config.yaml and secrets.env. */
+function world(initial?: Record<string, unknown>) {
+  const configHome = join(dir, `home-${home++}`);
+  mkdirSync(join(configHome, 'raibid'), { recursive: true });
+  if (initial) writeFileSync(join(configHome, 'raibid', 'config.yaml'), stringify(initial));
+  return {
+    env: { XDG_CONFIG_HOME: configHome, RAIBID_CONFIG: undefined, RAIBID_SECRETS: undefined, GITHUB_TOKEN: undefined, RAIBID_HOST: undefined },
+    config: join(configHome, 'raibid', 'config.yaml'),
+    secrets: join(configHome, 'raibid', 'secrets.env'),
+  };
+}
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'raibid-setup-'));
+  [github, sshd] = await Promise.all([startFakeGitHub(), startSshd()]);
+});
+test.after(async () => {
+  await Promise.all([github.close(), sshd.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('--yes with answers missing lists them all in one error and writes nothing', async () => {
+  const w = world();
+  const result = await runCli(['setup', '--yes'], { env: w.env });
+  assert.is(result.code, 2);
+  assert.match(result.stderr, 'setup --yes: missing DGX Spark address (host name or IP) (--host or RAIBID_HOST)');
+  assert.not.ok(existsSync(w.config));
+  const piped = await runCli(['setup'], { env: w.env });
+  assert.is(piped.code, 2);
+  assert.match(piped.stderr, 'no terminal to ask at');
+});
+
+test('answers from flags and env make a valid config (0600); a re-run starts from it', async () => {
+  const w = world();
+  const first = await runCli(['setup', '--yes', '--skip-checks', '--nodes', '10.0.0.2, 10.0.0.3', '--mirror-orgs', 'acme:^api-,octo', '--agents-max', '12'], { env: { ...w.env, RAIBID_HOST: 'spark.lan' } });
+  assert.is(first.code, 0, first.stderr);
+  assert.is(statSync(w.config).mode & 0o777, 0o600);
+  const written = parse(readFileSync(w.config, 'utf8'));
+  assert.equal(written.host, { address: 'spark.lan' });
+  assert.equal(written.nodes, [{ address: '10.0.0.2' }, { address: '10.0.0.3' }]);
+  assert.equal(written.mirror.orgs, [{ name: 'acme', include: '^api-' }, { name: 'octo' }]);
+  assert.is(written.agents.max, 12);
+  const again = await runCli(['setup', '--yes', '--skip-checks', '--agent-memory', '8Gi'], { env: w.env });
+  assert.is(again.code, 0, again.stderr);
+  const kept = parse(readFileSync(w.config, 'utf8'));
+  assert.equal([kept.host.address, kept.agents.max, kept.agents.memory, kept.nodes.length], ['spark.lan', 12, '8Gi', 2]);
+});
+
+test('a bad answer exits 2 naming the key, and the config stays as it was', async () => {
+  const w = world({ host: { address: 'spark.lan' } });
+  const before = readFileSync(w.config, 'utf8');
+  const result = await runCli(['setup', '--yes', '--skip-checks', '--agents-max', 'many'], { env: w.env });
+  assert.is(result.code, 2);
+  assert.match(result.stderr, 'agents.max');
+  assert.is(readFileSync(w.config, 'utf8'), before);
+});
+
+test('the GitHub token is checked, kept in secrets.env (0600), never printed; a refused one writes nothing', async () => {
+  const w = world({ host: { address: 'spark.lan' }, github: { apiUrl: github.url } });
+  const result = await runCli(['setup', '--yes', '--skip-checks'], { env: { ...w.env, GITHUB_TOKEN: github.token } });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(result.code, 0);
+  assert.ok(existsSync(w.secrets));
+  // --skip-checks leaves the GitHub check out too, yet keeps the token
+  assert.is(readFileSync(w.secrets, 'utf8'), `GITHUB_TOKEN=${github.token}\n`);
+  assert.is(statSync(w.secrets).mode & 0o777, 0o600);
+  const bad = world({ host: { address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile }, github: { apiUrl: github.url } });
+  const refused = await runCli(['setup', '--yes'], { env: { ...bad.env, GITHUB_TOKEN: 'ghp_wrong' } });
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, 'GitHub refused the token');
+  assert.not.ok(existsSync(bad.secrets));
+  assert.not.match(result.stdout + refused.stdout + refused.stderr, github.token);
+});
+
+test('with checks: the token\'s owner is shown and the SSH login is tried, showing the host key', async () => {
+  const w = world({
+    host: { address: sshd.address, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile },
+    ssh: { configFile: sshd.configFile, knownHostsFile: join(dir, 'known_hosts') },
+    github: { apiUrl: github.url },
+  });
+  const result = await runCli(['setup', '--yes'], { env: { ...w.env, GITHUB_TOKEN: github.token } });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, 'GitHub: token of fixture-user');
+  assert.match(result.stdout, new RegExp(`ssh: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} logged in, host key SHA256:`));
+  const down = world({ host: { address: '127.0.0.1', port: 1 }, ssh: { connectTimeoutSeconds: 2, knownHostsFile: join(dir, 'kh2') } });
+  const unreachable = await runCli(['setup', '--yes'], { env: down.env });
+  assert.is(unreachable.code, 1);
+  assert.match(unreachable.stderr, 'unreachable');
+  assert.not.ok(existsSync(down.config + '.new'));
+});
+
+test('at a terminal it asks each question, starting from the current values', async () => {
+  const w = world({ host: { address: 'old.lan' }, agents: { max: 4 } });
+  // a real pseudo-terminal: script(1) runs the CLI on one and relays what we type
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup --skip-checks`, '/dev/null'], { env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  let screen = '';
+  child.stdout.on('data', (d) => (screen += d));
+  const waitFor = async (text: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!screen.includes(text)) {
+      if (Date.now() > deadline) throw new Error(`no prompt "${text}"; screen:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const answers: [string, string][] = [
+    ['DGX Spark address', ''],
+    ['SSH user', 'dev'],
+    ['SSH port', ''],
+    ['SSH private key', ''],
+    ['worker nodes', '10.0.0.9'],
+    ['k3s version', ''],
+    ['Gitea URL', ''],
+    ['repositories to mirror', 'octocat/hello-world'],
+    ['whole organisations', ''],
+    ['most agents at once', ''],
+    ['CPU per agent', ''],
+    ['memory per agent', ''],
+    ['public URL', ''],
+    ['GitHub token', ''],
+  ];
+  for (const [prompt, answer] of answers) {
+    await waitFor(prompt);
+    const mark = screen.length;
+    child.stdin.write(`${answer}\r`);
+    // the next prompt only after this one took the answer
+    while (screen.length === mark) await new Promise((r) => setTimeout(r, 20));
+  }
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.is(code, 0, screen);
+  assert.match(screen, 'old.lan', 'the current value was offered');
+  const written = parse(readFileSync(w.config, 'utf8'));
+  assert.equal([written.host.address, written.host.user, written.agents.max, written.nodes, written.mirror.repos], ['old.lan', 'dev', 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']]);
+});
+
+test.run();
