@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseConfig } from '../lib/config.js';
+import { type Config, parseConfig } from '../lib/config.js';
+import { GitHubClient } from '../lib/github/client.js';
+import { compileRules } from '../lib/mirror/select.js';
+import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
@@ -22,6 +25,16 @@ async function checkGitHubToken(apiUrl: string, token: string): Promise<string> 
   const login = ((await response.json()) as { login: string }).login;
   const scopes = response.headers.get('x-oauth-scopes');
   return `token of ${login}${scopes === null ? ' (fine-grained: permissions per repository)' : `, scopes: ${scopes || 'none'}`}`;
+}
+
+/** What the mirror answers select on GitHub right now. */
+async function matchingRepos(config: Config, token: string): Promise<string> {
+  const rules = compileRules(config.mirror);
+  if (rules.repos.length === 0 && rules.owners.length === 0) return 'nothing selected yet (mirror.repos, mirror.orgs)';
+  const { selected, problems } = await listSources(new GitHubClient(config.github.apiUrl, token), rules, token);
+  const names = selected.map((s) => `${s.source.owner}/${s.source.name}`);
+  const shownNames = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length - 10} more)` : '');
+  return `${names.length} repositories match${names.length ? `: ${shownNames}` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`;
 }
 
 /** Logs in as bootstrap will, and shows the host key it accepted. */
@@ -80,7 +93,11 @@ const task: Task = {
     parseConfig(raw, path);
     const checks = !flag(input, 'skip-checks');
     const token = env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
-    if (checks && token) print(io, `GitHub: ${await checkGitHubToken(parseConfig(raw, path).github.apiUrl, token)}`);
+    if (checks && token) {
+      const config = parseConfig(raw, path);
+      print(io, `GitHub: ${await checkGitHubToken(config.github.apiUrl, token)}`);
+      print(io, `mirror: ${await matchingRepos(config, token)}`);
+    }
     if (checks) print(io, `ssh: ${await checkSsh(raw)}`);
     writeConfig(path, raw);
     print(io, `config written: ${path}`);

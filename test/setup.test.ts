@@ -95,9 +95,12 @@ test('with checks: the token\'s owner is shown and the SSH login is tried, showi
     ssh: { configFile: sshd.configFile, knownHostsFile: join(dir, 'known_hosts') },
     github: { apiUrl: github.url },
   });
-  const result = await runCli(['setup', '--yes'], { env: { ...w.env, GITHUB_TOKEN: github.token } });
+  github.addRepo({ owner: 'acme', name: 'api-one' });
+  github.addRepo({ owner: 'acme', name: 'web' });
+  const result = await runCli(['setup', '--yes', '--mirror-orgs', 'acme:^api-'], { env: { ...w.env, GITHUB_TOKEN: github.token } });
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, 'GitHub: token of fixture-user');
+  assert.match(result.stdout, 'mirror: 1 repositories match: acme/api-one');
   assert.match(result.stdout, new RegExp(`ssh: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} logged in, host key SHA256:`));
   const down = world({ host: { address: '127.0.0.1', port: 1 }, ssh: { connectTimeoutSeconds: 2, knownHostsFile: join(dir, 'kh2') } });
   const unreachable = await runCli(['setup', '--yes'], { env: down.env });
@@ -147,6 +150,18 @@ test('at a terminal it asks each question, starting from the current values', as
   assert.match(screen, 'old.lan', 'the current value was offered');
   const written = parse(readFileSync(w.config, 'utf8'));
   assert.equal([written.host.address, written.host.user, written.agents.max, written.nodes, written.mirror.repos], ['old.lan', 'dev', 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']]);
+});
+
+test('the README\'s first command: run on the sample crate from a fresh clone passes', async () => {
+  const sample = mkdtempSync(join(dir, 'sample-'));
+  for (const file of ['Cargo.toml', 'src/lib.rs']) {
+    mkdirSync(join(sample, file, '..'), { recursive: true });
+    writeFileSync(join(sample, file), readFileSync(new URL(`../../examples/hello-crate/${file}`, import.meta.url)));
+  }
+  const result = await runCli(['run', sample], { env: { XDG_CACHE_HOME: join(dir, 'cache'), RAIBID_CONFIG: undefined } });
+  assert.is(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, 'test tests::greets ... ok');
+  assert.match(result.stdout, 'passed: 3 steps');
 });
 
 test.run();
