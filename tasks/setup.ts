@@ -37,11 +37,40 @@ async function matchingRepos(config: Config, token: string): Promise<string> {
   return `${names.length} repositories match${names.length ? `: ${shownNames}` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`;
 }
 
-/** Logs in as bootstrap will, and shows the host key it accepted. */
-async function checkSsh(raw: Record<string, unknown>): Promise<string> {
+function knownFingerprint(name: string, knownHosts: string): string | undefined {
+  try {
+    return execFileSync('ssh-keygen', ['-l', '-F', name, '-f', knownHosts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).match(/SHA256:\S+/)?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host's keys as it offers them now (ssh-keyscan), as fingerprints. */
+function offeredFingerprints(address: string, port: number): string[] {
+  try {
+    const keys = execFileSync('ssh-keyscan', ['-T', '5', '-p', String(port), address], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return [...execFileSync('ssh-keygen', ['-l', '-f', '-'], { input: keys, encoding: 'utf8' }).matchAll(/(SHA256:\S+).*\((\w+)\)/g)].map((m) => `${m[1]} (${m[2]})`);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Logs in as bootstrap will. A host not yet in known_hosts shows its key first; at a terminal the
+ * user accepts it (with --yes it is accepted, as `accept-new` would).
+ */
+async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Promise<string> {
   const config = parseConfig(raw, 'setup');
   const host = config.host!;
   const knownHosts = config.ssh.knownHostsFile ? expandHome(config.ssh.knownHostsFile) : join(homedir(), '.ssh', 'known_hosts');
+  const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
+  if (interactive && !knownFingerprint(name, knownHosts)) {
+    const offered = offeredFingerprints(host.address, host.port);
+    if (offered.length > 0) {
+      const answer = await ask({ name: 'hostkey', message: `${host.address}:${host.port} offers host key ${offered.join(', ')}. Accept it? (yes/no)` });
+      if (!/^y(es)?$/i.test(answer)) throw new UserError(`setup: host key of ${host.address} not accepted; nothing written`, { hint: 'compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host' });
+    }
+  }
   const session = new SshSession(
     { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile && expandHome(host.identityFile) },
     { connectTimeoutSeconds: config.ssh.connectTimeoutSeconds, configFile: config.ssh.configFile && expandHome(config.ssh.configFile), knownHostsFile: knownHosts },
@@ -51,13 +80,7 @@ async function checkSsh(raw: Record<string, unknown>): Promise<string> {
   } finally {
     await session.close();
   }
-  const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
-  let fingerprint = '';
-  try {
-    fingerprint = execFileSync('ssh-keygen', ['-l', '-F', name, '-f', knownHosts], { encoding: 'utf8' }).match(/SHA256:\S+/)?.[0] ?? '';
-  } catch {
-    fingerprint = '';
-  }
+  const fingerprint = knownFingerprint(name, knownHosts);
   return `${host.user}@${host.address}:${host.port} logged in${fingerprint ? `, host key ${fingerprint}` : ''}`;
 }
 
@@ -98,7 +121,7 @@ const task: Task = {
       print(io, `GitHub: ${await checkGitHubToken(config.github.apiUrl, token)}`);
       print(io, `mirror: ${await matchingRepos(config, token)}`);
     }
-    if (checks) print(io, `ssh: ${await checkSsh(raw)}`);
+    if (checks) print(io, `ssh: ${await checkSsh(raw, interactive)}`);
     writeConfig(path, raw);
     print(io, `config written: ${path}`);
     if (token) {

@@ -152,6 +152,17 @@ test('a push to one source repo: exactly one mirror-sync, and the mirror has the
   assert.is(refs(gitea.gitDir('acme', 'api-two')), refs(join(dir, 'github', 'acme', 'api-two.git')));
 });
 
+test('doctor reports how fresh the mirrors are', async () => {
+  const config = configFile('org', ORG_RULE);
+  const result = await runCli(['doctor', '--json', '--kubeconfig', join(dir, 'no-kubeconfig')], { env: { ...env(config), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  const { checks } = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+  const fresh = checks.find((c) => c.name === 'mirrors fresh')!;
+  assert.ok(fresh.ok, fresh.detail);
+  assert.match(fresh.detail, /^3 mirrors, oldest acme\/api-\S+ synced \d+ min ago$/);
+  assert.is(checks.find((c) => c.name === 'kubeconfig')!.ok, false);
+  assert.is(result.code, 1, 'the failing checks make it exit 1');
+});
+
 test('a changed interval is set on the existing mirrors without syncing them', async () => {
   const config = configFile('interval', { ...ORG_RULE, intervalMinutes: 60 });
   const result = await mirrorCli(['sync'], config);

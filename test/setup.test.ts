@@ -109,10 +109,14 @@ test('with checks: the token\'s owner is shown and the SSH login is tried, showi
   assert.not.ok(existsSync(down.config + '.new'));
 });
 
-test('at a terminal it asks each question, starting from the current values', async () => {
-  const w = world({ host: { address: 'old.lan' }, agents: { max: 4 } });
+test('at a terminal it asks each question from the current values, and shows the host key to accept', async () => {
+  const w = world({
+    host: { address: sshd.address, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile },
+    ssh: { configFile: sshd.configFile, knownHostsFile: join(dir, 'known_hosts_pty') },
+    agents: { max: 4 },
+  });
   // a real pseudo-terminal: script(1) runs the CLI on one and relays what we type
-  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup --skip-checks`, '/dev/null'], { env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], { env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
   let screen = '';
   child.stdout.on('data', (d) => (screen += d));
   const waitFor = async (text: string) => {
@@ -124,7 +128,7 @@ test('at a terminal it asks each question, starting from the current values', as
   };
   const answers: [string, string][] = [
     ['DGX Spark address', ''],
-    ['SSH user', 'dev'],
+    ['SSH user', ''],
     ['SSH port', ''],
     ['SSH private key', ''],
     ['worker nodes', '10.0.0.9'],
@@ -137,6 +141,7 @@ test('at a terminal it asks each question, starting from the current values', as
     ['memory per agent', ''],
     ['public URL', ''],
     ['GitHub token', ''],
+    ['Accept it?', 'yes'],
   ];
   for (const [prompt, answer] of answers) {
     await waitFor(prompt);
@@ -147,9 +152,11 @@ test('at a terminal it asks each question, starting from the current values', as
   }
   const code = await new Promise<number | null>((r) => child.on('close', r));
   assert.is(code, 0, screen);
-  assert.match(screen, 'old.lan', 'the current value was offered');
+  assert.match(screen, String(sshd.port), 'the current values were offered');
+  assert.match(screen, /offers host key SHA256:\S+ \((ED25519|ECDSA|RSA)\)/);
+  assert.match(screen, /logged in, host key SHA256:/);
   const written = parse(readFileSync(w.config, 'utf8'));
-  assert.equal([written.host.address, written.host.user, written.agents.max, written.nodes, written.mirror.repos], ['old.lan', 'dev', 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']]);
+  assert.equal([written.host.port, written.agents.max, written.nodes, written.mirror.repos], [sshd.port, 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']]);
 });
 
 test('the README\'s first command: run on the sample crate from a fresh clone passes', async () => {
