@@ -3,7 +3,7 @@ import { type Manifest, describeObject, readObject } from './kube/apply.js';
 import { type Cluster, apiMessage, isNotFound } from './kube/client.js';
 import { failure } from './errors.js';
 import { pollUntil } from './poll.js';
-import { NAMESPACE, RELEASES } from './platform/names.js';
+import { FLUX_NAMESPACE, NAMESPACE, RELEASES, SECRETS } from './platform/names.js';
 import { type Rendered, renderAll } from './platform/render.js';
 import { redactedSecrets } from './platform/secrets.js';
 import type { RemoteHost } from './k3s/remote.js';
@@ -30,14 +30,15 @@ export function teardownGroups(config: Config, keepData: boolean): TeardownGroup
   const rendered: Rendered = renderAll(config, redactedSecrets(), '');
   const chart = (key: string) => ref(rendered.charts.find((c) => c.key === key)!.manifest);
   const data = (refs: Ref[]) => (keepData ? [] : refs);
-  const fluxSecret: Ref = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'raibid-flux-git', namespace: 'flux-system' } };
+  const secretRef = (name: string, namespace: string): Ref => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
+  const fluxSecret = secretRef(SECRETS.fluxGit, FLUX_NAMESPACE);
   return [
-    { title: 'Agents and the webhook receiver', objects: rendered.agents.map(ref).filter((r) => keepData ? r.kind !== 'PersistentVolumeClaim' : true).reverse() },
+    { title: 'Agents and the webhook receiver', objects: rendered.agents.map(ref).filter((r) => !keepData || r.kind !== 'PersistentVolumeClaim').reverse() },
     { title: 'Flux', objects: [...rendered.flux.map(ref).reverse(), fluxSecret, chart('flux')] },
     { title: 'KEDA', objects: [chart('keda')] },
     { title: 'Redis', objects: [chart('redis'), ...data([CHART_VOLUMES.redis])] },
     { title: 'Gitea', objects: [chart('gitea'), ...data([CHART_VOLUMES.gitea])] },
-    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'raibid-gitea-token', namespace: NAMESPACE } }, ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
+    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), secretRef(SECRETS.giteaToken, NAMESPACE), ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
   ];
 }
 
