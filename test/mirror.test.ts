@@ -184,6 +184,19 @@ test('a source deleted on GitHub is reported and kept; --prune deletes its mirro
   assert.not.ok(gitea.repos.has('acme/api-one'));
 });
 
+test('with whenDeleted: archive, a deleted source\'s mirror is archived once, then left alone', async () => {
+  const config = configFile('archive', { ...ORG_RULE, intervalMinutes: 60, whenDeleted: 'archive' });
+  github.removeRepo('acme', 'api-secret');
+  const first = await mirrorCli(['sync'], config);
+  assert.is(first.code, 0, first.stderr + first.stdout);
+  assert.match(first.stdout, 'acme/api-secret: deleted on GitHub; mirror archived');
+  assert.is(gitea.repos.get('acme/api-secret')!.archived, true);
+  const from = gitea.requests.length;
+  const again = await mirrorCli(['sync'], config);
+  assert.match(again.stdout, 'acme/api-secret: deleted on GitHub (mirror archived); kept (--prune deletes it)');
+  assert.equal(gitea.requests.slice(from).filter((r) => r.method === 'PATCH'), [], 'not archived again');
+});
+
 test('an overlapping run stops at once with a clear message', async () => {
   const config = configFile('org', ORG_RULE);
   const lock = join(dir, 'cache', 'raibid', 'mirror-sync.lock');

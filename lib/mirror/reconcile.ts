@@ -82,7 +82,7 @@ function migrateBody(item: Selected, ctx: ReconcileContext) {
 }
 
 /** A mirror nothing selects any more: gone from GitHub, renamed, or just left out of the config. */
-async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{ note: string; kept: boolean; renamedTo?: string }> {
+async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{ note: string; kept?: GiteaRepo; renamedTo?: string }> {
   const name = `${mirror.owner}/${mirror.name}`;
   const source = mirror.originalUrl.match(/([^/:]+)\/([^/]+?)(?:\.git)?\/?$/);
   let fate: 'deleted' | 'renamed' | 'unselected' = 'unselected';
@@ -101,18 +101,18 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
   }
   if (ctx.prune) {
     await ctx.gitea.request('DELETE', repoPath(mirror.owner, mirror.name));
-    return { note: `${name}: ${fate === 'unselected' ? 'no longer selected' : `${fate} on GitHub`}; mirror deleted (--prune)`, kept: false };
+    return { note: `${name}: ${fate === 'unselected' ? 'no longer selected' : `${fate} on GitHub`}; mirror deleted (--prune)` };
   }
   if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { archived: true });
-    return { note: `${name}: deleted on GitHub; mirror archived`, kept: true };
+    return { note: `${name}: deleted on GitHub; mirror archived`, kept: { ...mirror, archived: true } };
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
-    return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, kept: false, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
+    return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
   }
-  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : 'deleted on GitHub';
-  return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: true };
+  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : `deleted on GitHub${mirror.archived ? ' (mirror archived)' : ''}`;
+  return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: mirror };
 }
 
 /** Carries out the plan against Gitea, a few at a time; each failure is counted and named, the rest go on. */
@@ -132,7 +132,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
     try {
       const { note, kept, renamedTo } = await handleOrphan(mirror, ctx);
       summary.notes.push(note);
-      if (kept) summary.kept.push(mirror);
+      if (kept) summary.kept.push(kept);
       if (renamedTo) renamed.add(renamedTo);
     } catch (error) {
       fail(`${mirror.owner}/${mirror.name}`, error);

@@ -15,7 +15,7 @@ export interface MirrorState {
   intervalMinutes: number;
   /** When Gitea itself was last read in full (ms since the epoch). */
   checkedAt: number;
-  mirrors: Record<string, { pushedAt: string; source: string }>;
+  mirrors: Record<string, { pushedAt: string; source: string; archived?: boolean }>;
 }
 
 export function readState(file: string): MirrorState | undefined {
@@ -42,7 +42,7 @@ export function stateAsGitea(state: MirrorState, orgs: string[]): { orgs: Set<st
     orgs: new Set(orgs.map((o) => o.toLowerCase())),
     repos: Object.entries(state.mirrors).map(([key, m]) => {
       const [owner = '', name = ''] = key.split('/');
-      return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, archived: false };
+      return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, archived: m.archived ?? false };
     }),
   };
 }
@@ -52,7 +52,7 @@ export function stateAfter(selected: Selected[], kept: GiteaRepo[], intervalMinu
     intervalMinutes,
     checkedAt,
     mirrors: Object.fromEntries([
-      ...kept.map((m) => [`${m.owner}/${m.name}`, { pushedAt: m.mirrorUpdated, source: m.originalUrl }]),
+      ...kept.map((m) => [`${m.owner}/${m.name}`, { pushedAt: m.mirrorUpdated, source: m.originalUrl, ...(m.archived ? { archived: true } : {}) }]),
       ...selected.map((s) => [`${s.org}/${s.source.name}`, { pushedAt: s.source.pushedAt, source: s.source.cloneUrl }]),
     ]),
   };
