@@ -10,9 +10,9 @@ import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
 import { k3sStage } from './k3s/stage.js';
-import { defaultKubeconfig, expandHome } from './paths.js';
+import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
-import { SshSession } from './ssh.js';
+import { sshSession } from './ssh.js';
 
 /**
  * What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready; platform
@@ -57,15 +57,8 @@ export function connectHosts(config: Config): Hosts {
   if (!config.host) {
     throw new UserError('bootstrap: no host in the config', { hint: 'set host.address (run `raibid-task setup`)' });
   }
-  const options = {
-    connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
-    configFile: config.ssh.configFile && expandHome(config.ssh.configFile),
-    knownHostsFile: config.ssh.knownHostsFile && expandHome(config.ssh.knownHostsFile),
-  };
-  const session = (h: NonNullable<Config['host']>) =>
-    new SshSession({ address: h.address, port: h.port, user: h.user, identityFile: h.identityFile && expandHome(h.identityFile) }, options);
-  const server = new RemoteHost(session(config.host));
-  const workers = config.nodes.map((n) => new RemoteHost(session(n)));
+  const server = new RemoteHost(sshSession(config, config.host));
+  const workers = config.nodes.map((n) => new RemoteHost(sshSession(config, n)));
   return {
     server,
     workers,
@@ -182,7 +175,7 @@ export async function runBootstrap(
     await bootstrapTasks(config, hosts, {
       stages: steps,
       dryRun: options.dryRun,
-      kubeconfig: options.kubeconfig ? expandHome(options.kubeconfig) : defaultKubeconfig(io.env),
+      kubeconfig: kubeconfigPath(options.kubeconfig, io.env),
       say: (line) => print(io, line),
       interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
       given: options.given,

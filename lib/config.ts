@@ -137,11 +137,13 @@ export interface LoadedConfig {
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/** Where the user's config and secrets live: $XDG_CONFIG_HOME/raibid, else ~/.config/raibid. */
+export const configDir = (env: NodeJS.ProcessEnv) => join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid');
+
+export const secretsFile = (env: NodeJS.ProcessEnv) => env.RAIBID_SECRETS ?? join(configDir(env), 'secrets.env');
+
 export function configCandidates(env: NodeJS.ProcessEnv, cwd: string): string[] {
-  return [
-    join(cwd, 'raibid.config.yaml'),
-    join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid', 'config.yaml'),
-  ];
+  return [join(cwd, 'raibid.config.yaml'), join(configDir(env), 'config.yaml')];
 }
 
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
@@ -182,7 +184,7 @@ export function loadConfig(
   }
   const config = parseConfig(raw, path ?? 'config');
   if (env.RAIBID_REDIS_URL) config.redis.url = env.RAIBID_REDIS_URL;
-  const fromFile = readSecretsFile(env.RAIBID_SECRETS ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid', 'secrets.env'));
+  const fromFile = readSecretsFile(secretsFile(env));
   const secret = (name: string) => env[name] || fromFile[name] || undefined;
   return {
     config,

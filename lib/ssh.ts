@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from './config.js';
 import { failure } from './errors.js';
+import { expandHome } from './paths.js';
 import { commandLine } from './shell.js';
 
 export interface SshTarget {
@@ -154,4 +156,16 @@ export class SshSession {
     await this.ssh(['-O', 'exit', this.target.address]).catch(() => undefined);
     rmSync(this.controlDir, { recursive: true, force: true });
   }
+}
+
+/** An SSH session to one of the config's hosts, with the config's ssh settings. */
+export function sshSession(config: Config, host: NonNullable<Config['host']>): SshSession {
+  return new SshSession(
+    { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile && expandHome(host.identityFile) },
+    {
+      connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
+      configFile: config.ssh.configFile && expandHome(config.ssh.configFile),
+      knownHostsFile: config.ssh.knownHostsFile && expandHome(config.ssh.knownHostsFile),
+    },
+  );
 }

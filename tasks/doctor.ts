@@ -1,6 +1,6 @@
 import { runDoctor } from '../lib/doctor.js';
 import { flag, stringOption } from '../lib/options.js';
-import { defaultKubeconfig, expandHome } from '../lib/paths.js';
+import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, print, printJson } from '../lib/task.js';
 
 const task: Task = {
@@ -16,7 +16,7 @@ const task: Task = {
     kubeconfig: { type: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
   },
   async run(input) {
-    const kubeconfig = expandHome(stringOption(input, 'doctor', 'kubeconfig') ?? defaultKubeconfig(input.io.env));
+    const kubeconfig = kubeconfigPath(stringOption(input, 'doctor', 'kubeconfig'), input.io.env);
     const checks = await runDoctor(input.config(), input.io.env, kubeconfig);
     const failed = checks.filter((c) => !c.ok).length;
     if (flag(input, 'json')) printJson(input.io, { ok: failed === 0, checks });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Config, parseConfig } from '../lib/config.js';
+import { type Config, configDir, parseConfig, secretsFile } from '../lib/config.js';
 import { GitHubClient } from '../lib/github/client.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { listSources } from '../lib/mirror/sources.js';
@@ -9,13 +9,9 @@ import { UserError, failure } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
 import { QUESTIONS, readRaw, requireAnswers, setAt, shown, writeConfig, writeSecret } from '../lib/setup.js';
-import { SshSession } from '../lib/ssh.js';
+import { sshSession } from '../lib/ssh.js';
 import { type Task, type TaskInput, print } from '../lib/task.js';
 import { ask } from '../lib/ui/prompt.js';
-
-function configDir(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid');
-}
 
 /** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
 async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
@@ -71,10 +67,7 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
       if (!/^y(es)?$/i.test(answer)) throw new UserError(`setup: host key of ${host.address} not accepted; nothing written`, { hint: 'compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host' });
     }
   }
-  const session = new SshSession(
-    { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile && expandHome(host.identityFile) },
-    { connectTimeoutSeconds: config.ssh.connectTimeoutSeconds, configFile: config.ssh.configFile && expandHome(config.ssh.configFile), knownHostsFile: knownHosts },
-  );
+  const session = sshSession({ ...config, ssh: { ...config.ssh, knownHostsFile: knownHosts } }, host);
   try {
     await session.run(['true']);
   } finally {
@@ -102,7 +95,7 @@ const task: Task = {
     const { io } = input;
     const env = io.env;
     const path = resolve(String(input.values.config ?? env.RAIBID_CONFIG ?? join(configDir(env), 'config.yaml')));
-    const secretsPath = env.RAIBID_SECRETS ?? join(configDir(env), 'secrets.env');
+    const secretsPath = secretsFile(env);
     const yes = flag(input, 'yes');
     const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
     if (!yes && !interactive) throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });

@@ -4,7 +4,7 @@ import { UserError } from '../lib/errors.js';
 import { type Cluster, connectCluster, kubeconfigFromFile } from '../lib/kube/client.js';
 import { describeObject } from '../lib/kube/apply.js';
 import { flag, stringOption } from '../lib/options.js';
-import { defaultKubeconfig, expandHome } from '../lib/paths.js';
+import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, type TaskInput, print } from '../lib/task.js';
 import { deleteObject, teardownGroups, uninstallK3s } from '../lib/teardown.js';
 
@@ -47,7 +47,7 @@ const task: Task = {
       return 1;
     }
     const uninstallsK3s = !keepData && config.host !== undefined;
-    const kubeconfig = expandHome(stringOption(input, 'teardown', 'kubeconfig') ?? defaultKubeconfig(io.env));
+    const kubeconfig = kubeconfigPath(stringOption(input, 'teardown', 'kubeconfig'), io.env);
     let cluster: Cluster | undefined;
     try {
       cluster = dryRun ? undefined : connectCluster(kubeconfigFromFile(kubeconfig, context));
