@@ -111,7 +111,6 @@ export const configSchema = z.strictObject({
       command: z.string().optional(),
       cacheDir: z.string().optional(),
       jobTimeoutSeconds: z.number().positive().default(3600),
-      cacheStorage: quantity.default('50Gi'),
       gpu: z.boolean().default(false),
     })
     .prefault({}),
@@ -192,11 +191,25 @@ export function loadConfig(
     secrets: {
       githubToken: secret('GITHUB_TOKEN'),
       giteaToken: secret('GITEA_TOKEN'),
-      redisPassword: secret('RAIBID_REDIS_PASSWORD'),
+      redisPassword: checkRedisPassword(secret('RAIBID_REDIS_PASSWORD')),
       giteaAdminPassword: secret('GITEA_ADMIN_PASSWORD'),
       webhookSecret: secret('RAIBID_WEBHOOK_SECRET'),
     },
   };
+}
+
+/**
+ * Valkey's chart hashes the password with `echo -n` under /bin/sh (templates/init_config.yaml),
+ * where dash's echo expands backslashes and `$(cat …)` drops trailing line breaks: such a
+ * password would never match what clients send.
+ */
+function checkRedisPassword(password: string | undefined): string | undefined {
+  if (password && /[\\\r\n]/.test(password)) {
+    throw new UserError('RAIBID_REDIS_PASSWORD: has a backslash or a line break, which Valkey\'s init script would hash differently from what clients send', {
+      hint: 'choose one without \\ and line breaks, or unset it and bootstrap generates one',
+    });
+  }
+  return password;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { ScaledJob, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
@@ -58,12 +60,20 @@ test('charts: pinned versions, values that mirroring, the queue and the agents r
   assert.equal([gitea['postgresql-ha'].enabled, gitea['valkey-cluster'].enabled, gitea.gitea.config.database.DB_TYPE, gitea.strategy.type], [false, false, 'sqlite3', 'Recreate']);
   assert.equal(gitea.gitea.admin.existingSecret, 'raibid-gitea-admin');
   assert.is(gitea.gitea.config.server.ROOT_URL, 'http://10.0.0.5/');
-  assert.equal(gitea.ingress.hosts, [{ paths: [{ path: '/', pathType: 'Prefix' }] }], 'an address: every host name routes to Gitea');
+  assert.equal(gitea.ingress.hosts, [{ host: '', paths: [{ path: '/', pathType: 'Prefix' }] }], 'an address: every host name routes to Gitea (the chart needs a string)');
+  assert.is(gitea.gitea.config.cron, undefined, "Gitea's own mirror schedule (@every 10m); a dotted key breaks its init container");
+  assert.is(gitea.gitea.config.migrations.ALLOW_LOCALNETWORKS, false, 'github.com: no private addresses');
+  for (const chart of rendered.charts) assert.is((chart.manifest.spec as { backOffLimit?: number }).backOffLimit, 3, chart.manifest.metadata.name);
   assert.is(gitea.gitea.config.packages.ENABLED, true);
   assert.is(gitea.gitea.config.mirror.DEFAULT_INTERVAL, '480m');
   assert.match(gitea.gitea.config.webhook.ALLOWED_HOST_LIST, 'private');
   const named = valuesOf(renderAll(parseConfig({ gitea: { url: 'https://git.spark.lan' } }, 't'), secrets, 'x'), 'gitea');
   assert.equal(named.ingress.hosts[0].host, 'git.spark.lan');
+  for (const url of ['http://[fd00::5]:3000', 'http://localhost:3000']) {
+    assert.is(valuesOf(renderAll(parseConfig({ gitea: { url } }, 't'), secrets, 'x'), 'gitea').ingress.hosts[0].host, '', url);
+  }
+  const enterprise = valuesOf(renderAll(parseConfig({ github: { apiUrl: 'https://ghe.office.lan/api/v3' } }, 't'), secrets, 'x'), 'gitea');
+  assert.is(enterprise.gitea.config.migrations.ALLOW_LOCALNETWORKS, true, 'a GitHub Enterprise on the LAN can be mirrored');
   const flux = valuesOf(rendered, 'flux');
   assert.equal([flux.helmController.create, flux.imageAutomationController.create], [false, false]);
 });
@@ -73,6 +83,30 @@ test('GPU agents run with the nvidia runtime class', () => {
   assert.is(scaledJob.spec.jobTargetRef.template.spec.runtimeClassName, 'nvidia');
   const cpuOnly = renderAll(parseConfig({}, 't'), secrets, 'x').agents.find((m) => m.kind === 'ScaledJob') as unknown as typeof scaledJob;
   assert.is(cpuOnly.spec.jobTargetRef.template.spec.runtimeClassName, undefined);
+});
+
+test('agents: node:24 runtime, a cache on every node they run on, spread across the nodes, running builds kept on a spec change', () => {
+  const twoNodes = parseConfig({ host: { address: '10.0.0.5' }, nodes: [{ address: '10.0.0.6' }], agents: { max: 8 } }, 't');
+  const rendered = renderAll(twoNodes, secrets, 'x');
+  const scaledJob = rendered.agents.find((m) => m.kind === 'ScaledJob') as unknown as {
+    spec: { maxReplicaCount: number; rollout: { strategy: string }; jobTargetRef: { template: { spec: unknown } } };
+  };
+  const pod = scaledJob.spec.jobTargetRef.template.spec as {
+    initContainers: { image: string }[];
+    volumes: { name: string; hostPath?: { path: string; type: string }; persistentVolumeClaim?: unknown }[];
+    topologySpreadConstraints: { topologyKey: string; maxSkew: number; labelSelector: { matchLabels: Record<string, string> } }[];
+    affinity?: unknown;
+    nodeSelector?: unknown;
+  };
+  assert.is(scaledJob.spec.rollout.strategy, 'gradual');
+  assert.is(pod.initContainers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
+  const serve = rendered.agents.find((m) => m.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  assert.is(serve.spec.template.spec.containers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
+  assert.equal(pod.volumes.find((v) => v.name === 'cache'), { name: 'cache', hostPath: { path: '/var/lib/raibid/cargo-cache', type: 'DirectoryOrCreate' } }, 'each node has its own cache');
+  assert.not.ok(rendered.agents.some((m) => m.kind === 'PersistentVolumeClaim'), 'no ReadWriteOnce volume pinning every agent to one node');
+  assert.equal(pod.topologySpreadConstraints.map((c) => [c.topologyKey, c.maxSkew, c.labelSelector.matchLabels['app.kubernetes.io/name']]), [['kubernetes.io/hostname', 1, 'raibid-agent']]);
+  assert.is(pod.nodeSelector ?? pod.affinity, undefined, 'no node is preferred');
+  assert.is(scaledJob.spec.maxReplicaCount, 8);
 });
 
 test('no secret value in any HelmChart, Flux or agent object: only Secrets hold them', () => {
@@ -86,7 +120,7 @@ test('`render` prints multi-document YAML that validates, with Secrets redacted'
   const result = await runCli(['render'], { env: { RAIBID_CONFIG: '', GITEA_ADMIN_PASSWORD: 'given-password-123', RAIBID_REDIS_PASSWORD: 'given-redis-456' } });
   assert.is(result.code, 0, result.stderr);
   const documents = parseAllDocuments(result.stdout).map((d) => d.toJS() as Manifest);
-  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), ['ConfigMap', 'Deployment', 'GitRepository', 'HelmChart', 'Ingress', 'Kustomization', 'Namespace', 'PersistentVolumeClaim', 'ScaledJob', 'Secret', 'Service', 'TriggerAuthentication']);
+  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), ['ConfigMap', 'Deployment', 'GitRepository', 'HelmChart', 'Ingress', 'Kustomization', 'Namespace', 'ScaledJob', 'Secret', 'Service', 'TriggerAuthentication']);
   for (const document of documents) validate(document);
   assert.not.match(result.stdout, 'given-password-123');
   assert.not.match(result.stdout, 'given-redis-456');
@@ -94,11 +128,22 @@ test('`render` prints multi-document YAML that validates, with Secrets redacted'
     assert.ok(Object.values(s.stringData as Record<string, string>).every((v) => v === '(redacted)'), s.metadata.name);
   }
   const agents = await runCli(['render', '--only', 'agents']);
-  assert.equal(parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind), ['ConfigMap', 'ConfigMap', 'PersistentVolumeClaim', 'TriggerAuthentication', 'ScaledJob', 'ConfigMap', 'Deployment', 'Service', 'Ingress']);
+  assert.equal(parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind), ['ConfigMap', 'ConfigMap', 'TriggerAuthentication', 'ScaledJob', 'ConfigMap', 'Deployment', 'Service', 'Ingress']);
   const bad = await runCli(['render', '--only', 'charts']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, "render: --only 'charts' is not a group");
   assert.match(bad.stderr, 'groups: platform, flux, agents');
+});
+
+test('a given Redis password that Valkey\'s init would hash wrongly is refused before anything happens', async () => {
+  // the chart's init_config.yaml: PASSHASH=$(echo -n "$PASSWORD" | sha256sum) under /bin/sh (dash on Debian)
+  const hashed = execFileSync('sh', ['-c', 'echo -n "$1" | sha256sum', 'sh', 'pa\\nss'], { encoding: 'utf8' }).split(' ')[0];
+  assert.is.not(hashed, createHash('sha256').update('pa\\nss').digest('hex'), 'what the client sends is not what the ACL holds');
+  const result = await runCli(['render'], { env: { RAIBID_CONFIG: '', RAIBID_REDIS_PASSWORD: 'pa\\nss-secret' } });
+  assert.is(result.code, 2);
+  assert.match(result.stderr, 'RAIBID_REDIS_PASSWORD: has a backslash or a line break');
+  assert.not.match(result.stderr + result.stdout, 'pa\\nss-secret');
+  assert.is(result.stdout, '');
 });
 
 test.run();

@@ -139,6 +139,25 @@ test('a changed value re-installs only that chart, waiting for its new install J
   assert.match(String((kube.store.find('HelmChart', 'kube-system', 'gitea')!.spec as { valuesContent: string }).valuesContent), 'size: 40Gi');
 });
 
+test('a re-run with new agent settings keeps the builds KEDA is running (gradual rollout)', async () => {
+  const scaledJob = kube.store.find('ScaledJob', 'raibid', 'raibid-agent')!;
+  // a Job as KEDA starts one per waiting entry (keda pkg/scaling/executor/scale_jobs.go)
+  kube.store.put(kube.store.typeOf('batch/v1', 'Job')!, {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'raibid-agent-7xk2p', namespace: 'raibid', labels: { 'scaledjob.keda.sh/name': 'raibid-agent' }, annotations: { 'scaledjob.keda.sh/generation': String(scaledJob.metadata.generation) } },
+    spec: { template: { spec: { containers: [{ name: 'agent', image: 'rust:1-bookworm' }] } } },
+    status: { active: 1 },
+  });
+  const result = await bootstrap(kube, configFile('more-agents', { agents: { max: 12 } }), ['--only', 'agents']);
+  assert.is(result.code, 0, result.stderr);
+  const after = kube.store.find('ScaledJob', 'raibid', 'raibid-agent')!;
+  assert.is(after.metadata.generation, Number(scaledJob.metadata.generation) + 1, 'the spec changed');
+  assert.ok(kube.store.find('Job', 'raibid', 'raibid-agent-7xk2p'), 'the running build was not deleted');
+  const back = await bootstrap(kube, configFile('base'), ['--only', 'agents']);
+  assert.is(back.code, 0, back.stderr);
+});
+
 test('a webhook secret given in the environment replaces the old one in the cluster and in Gitea', async () => {
   const result = await bootstrap(kube, configFile('base'), ['--only', 'platform,gitea'], { RAIBID_WEBHOOK_SECRET: 'rotated-webhook-secret-0123456789' });
   assert.is(result.code, 0, result.stderr);
@@ -149,19 +168,47 @@ test('a webhook secret given in the environment replaces the old one in the clus
   assert.not.match(result.stdout, 'rotated-webhook-secret');
 });
 
-test('a chart whose install Job fails: the error names it with the tail of its log; the others still finish', async () => {
+test('a chart whose helm fails is reported at its first failed try, with the tail of its pod\'s log; the others still finish', async () => {
   const fresh = await startFakeKube();
   extra.push(fresh);
   const log = Array.from({ length: 30 }, (_, i) => `helm line ${i + 1}`).concat('Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found').join('\n');
   fresh.controllers.knobs.outcomes.set('keda', { fail: log });
-  const result = await bootstrap(fresh, configFile('base'), ['--only', 'platform']);
+  // helm-controller restarts a failing helm in the same pod (OnFailure) and fails the Job only past its backoffLimit
+  const result = await bootstrap(fresh, configFile('patient', { platform: { timeoutSeconds: 60 } }), ['--only', 'platform']);
   assert.is(result.code, 1);
-  assert.match(result.stderr, 'chart keda: helm-install-keda failed; last lines of its log:');
+  assert.ok(result.ms < 15_000, `reported after ${result.ms} ms, not at the 60 s timeout`);
+  assert.match(result.stderr, /chart keda: helm-install-keda failed \(its pod kube-system\/helm-install-keda-\w+: helm exited with code 1\); last lines of its log:/);
   assert.match(result.stderr, 'Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found');
   assert.match(result.stderr, 'helm line 12');
   assert.not.match(result.stderr, 'helm line 11\n', 'only the tail');
-  assert.match(result.stderr, 'kubectl -n kube-system logs job/helm-install-keda');
+  assert.match(result.stderr, 'the install Job runs in kube-system: kubectl -n kube-system logs job/helm-install-keda');
   assert.is((jobOf(fresh, 'gitea')?.status as { succeeded?: number } | undefined)?.succeeded, 1, 'Gitea went on installing');
+  assert.is((jobOf(fresh, 'keda')!.spec as { backoffLimit: number }).backoffLimit, 3, 'our backOffLimit, not helm-controller\'s 1000');
+
+  // the cause fixed, a re-run starts a new install Job for the unchanged chart and finishes
+  const failedJob = jobOf(fresh, 'keda')!.metadata.uid;
+  fresh.controllers.knobs.outcomes.delete('keda');
+  const again = await bootstrap(fresh, configFile('patient', { platform: { timeoutSeconds: 60 } }), ['--only', 'platform']);
+  assert.is(again.code, 0, again.stderr);
+  assert.is.not(jobOf(fresh, 'keda')!.metadata.uid, failedJob);
+  assert.is((jobOf(fresh, 'keda')!.status as { succeeded?: number }).succeeded, 1);
+});
+
+test('a chart past its backoffLimit: the Failed Job is reported even with its pod gone', async () => {
+  const fresh = await startFakeKube();
+  extra.push(fresh);
+  fresh.controllers.knobs.outcomes.set('gitea', { fail: 'Error: boom' });
+  const job = await new Promise<Record<string, unknown>>((resolve) => {
+    const timer = setInterval(() => {
+      const found = jobOf(fresh, 'gitea');
+      if ((found?.status as { failed?: number } | undefined)?.failed) resolve((clearInterval(timer), found!));
+    }, 20);
+    void bootstrap(fresh, configFile('short', { platform: { timeoutSeconds: 1 } }), ['--only', 'platform']);
+  });
+  assert.equal((job.status as { conditions: { reason: string }[] }).conditions[0]!.reason, 'BackoffLimitExceeded');
+  assert.is(fresh.store.list(fresh.store.typeOf('v1', 'Pod')!, 'kube-system', 'job-name=helm-install-gitea').length, 0, 'the Job controller removed its pod');
+  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], { env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  assert.match(doctor.stdout, 'FAIL chart gitea: chart gitea: helm-install-gitea failed (its pod is gone)');
 });
 
 test('a workload that never becomes available: the stage times out naming what it waited for', async () => {

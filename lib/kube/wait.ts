@@ -22,14 +22,54 @@ export interface WaitOptions {
 const LOG_LINES = 20;
 export const installJobName = (chart: string) => `helm-install-${chart}`;
 
-async function jobLogTail(cluster: Cluster, job: V1Job): Promise<string> {
-  const name = job.metadata!.name!;
-  const namespace = job.metadata!.namespace!;
-  const pods = (await cluster.core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` })).items;
-  const newest = pods.sort((a: V1Pod, b: V1Pod) => String(b.metadata?.creationTimestamp?.toISOString?.() ?? '').localeCompare(String(a.metadata?.creationTimestamp?.toISOString?.() ?? '')))[0];
-  if (!newest) return '(no pod left to read the log from)';
-  const log = await cluster.core.readNamespacedPodLog({ name: newest.metadata!.name!, namespace, tailLines: LOG_LINES });
+/** A failed try of helm in the install Job's pod: helm-controller restarts it in place (OnFailure). */
+export interface FailedTry {
+  pod: string;
+  exitCode: number;
+  /** The container was restarted since: its failed run's log is the previous one. */
+  restarted: boolean;
+}
+
+async function jobPods(cluster: Cluster, job: V1Job): Promise<V1Pod[]> {
+  const pods = await cluster.core.listNamespacedPod({ namespace: job.metadata!.namespace!, labelSelector: `job-name=${job.metadata!.name}` });
+  return pods.items.filter((pod) => pod.metadata?.ownerReferences?.some((owner) => owner.uid === job.metadata?.uid));
+}
+
+/** The install pod's failed try, if helm exited non-zero in this Job's pod. */
+export async function failedTry(cluster: Cluster, job: V1Job): Promise<FailedTry | undefined> {
+  for (const pod of await jobPods(cluster, job)) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const now = status.state?.terminated;
+      if (now && now.exitCode !== 0) return { pod: pod.metadata!.name!, exitCode: now.exitCode, restarted: false };
+      const last = status.lastState?.terminated;
+      if (last && last.exitCode !== 0) return { pod: pod.metadata!.name!, exitCode: last.exitCode, restarted: true };
+    }
+  }
+  return undefined;
+}
+
+const isFailed = (job: V1Job) => (job.status?.conditions ?? []).some((c) => c.type === 'Failed' && c.status === 'True');
+
+async function logTail(cluster: Cluster, namespace: string, failed: FailedTry): Promise<string> {
+  const log = await cluster.core.readNamespacedPodLog({ name: failed.pod, namespace, tailLines: LOG_LINES, previous: failed.restarted });
   return log.trimEnd() || '(empty log)';
+}
+
+/** Whether this install Job failed (Failed, or helm exited non-zero in its pod): a new one is needed. */
+export async function installFailed(cluster: Cluster, job: V1Job): Promise<boolean> {
+  return isFailed(job) || (await failedTry(cluster, job)) !== undefined;
+}
+
+async function failedInstall(cluster: Cluster, chart: ChartRef, job: V1Job): Promise<Error | undefined> {
+  const failed = await failedTry(cluster, job);
+  if (!failed && !isFailed(job)) return undefined;
+  const jobName = job.metadata!.name!;
+  const where = failed ? `its pod ${chart.namespace}/${failed.pod}: helm exited with code ${failed.exitCode}` : 'its pod is gone';
+  const tail = failed ? await logTail(cluster, chart.namespace, failed) : '(no pod left to read the log from)';
+  return failure(
+    `chart ${chart.name}: ${jobName} failed (${where}); last lines of its log:\n${tail}`,
+    `the install Job runs in ${chart.namespace}: kubectl -n ${chart.namespace} logs job/${jobName}${failed?.restarted ? ' --previous' : ''}; fix the cause and run bootstrap again (it starts a new install Job)`,
+  );
 }
 
 /** What the chart still waits for, or undefined once its Job is done and its workloads are rolled out. */
@@ -38,9 +78,9 @@ export async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUi
   const job = (await readObject(cluster, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: jobName, namespace: chart.namespace } })) as V1Job | undefined;
   if (!job || job.metadata?.uid === staleJobUid) return `Job ${chart.namespace}/${jobName} to start`;
   const conditions = job.status?.conditions ?? [];
-  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) {
-    const tail = await jobLogTail(cluster, job);
-    throw failure(`chart ${chart.name}: ${jobName} failed; last lines of its log:\n${tail}`, `see all of it: kubectl -n ${chart.namespace} logs job/${jobName}`);
+  if (!conditions.some((c) => c.type === 'Complete' && c.status === 'True')) {
+    const failed = await failedInstall(cluster, chart, job);
+    if (failed) throw failed;
   }
   if (!conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return `Job ${chart.namespace}/${jobName} to complete`;
   const secrets = await cluster.core.listNamespacedSecret({ namespace: chart.targetNamespace, labelSelector: `owner=helm,name=${chart.name},status=deployed` });
@@ -57,6 +97,6 @@ export async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUi
 
 /** Polls until the chart is installed and its workloads are available. */
 export function waitForChart(cluster: Cluster, chart: ChartRef, options: WaitOptions): Promise<void> {
-  const hint = `look closer: kubectl -n ${chart.targetNamespace} get pods; raise platform.timeoutSeconds if it is only slow`;
+  const hint = `look closer: kubectl -n ${chart.targetNamespace} get pods, and the install Job's log: kubectl -n ${chart.namespace} logs job/${installJobName(chart.name)}; raise platform.timeoutSeconds if it is only slow`;
   return pollUntil(`chart ${chart.name}`, { ...options, hint }, () => chartPending(cluster, chart, options.staleJobUid));
 }

@@ -66,12 +66,6 @@ export function renderAgents(config: Config, bundle: Buffer | string): Manifest[
       binaryData: { [BUNDLE_KEY]: typeof bundle === 'string' ? bundle : bundle.toString('base64') },
     },
     {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'raibid-cargo-cache', namespace: NAMESPACE, labels: PART_OF },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: config.agents.cacheStorage } } },
-    },
-    {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'TriggerAuthentication',
       metadata: { name: SECRETS.redis, namespace: NAMESPACE, labels: PART_OF },
@@ -88,6 +82,8 @@ export function renderAgents(config: Config, bundle: Buffer | string): Manifest[
         failedJobsHistoryLimit: 5,
         // lag already leaves out the jobs agents hold, so running jobs must not be subtracted again
         scalingStrategy: { strategy: 'accurate' },
+        // KEDA's default deletes every running Job of the previous spec when the spec changes
+        rollout: { strategy: 'gradual' },
         jobTargetRef: {
           parallelism: 1,
           completions: 1,

@@ -27,6 +27,12 @@ export function giteaUrl(config: Config): string | undefined {
 
 const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':') || host === 'localhost';
 
+/** Gitea refuses to migrate from private addresses unless told; a GitHub Enterprise on the LAN needs them. */
+export const migratesFromLocalNetworks = (config: Config) => new URL(config.github.apiUrl).hostname !== 'api.github.com';
+
+/** How many times helm-controller's install pod may fail before its Job is Failed (its default, 1000, is never reached). */
+export const INSTALL_BACKOFF_LIMIT = 3;
+
 function giteaValues(config: Config): Record<string, unknown> {
   const url = new URL(giteaUrl(config) ?? 'http://gitea.localhost');
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -50,16 +56,16 @@ function giteaValues(config: Config): Record<string, unknown> {
         repository: { DEFAULT_BRANCH: 'main', DEFAULT_PRIVATE: 'private' },
         packages: { ENABLED: true },
         mirror: { ENABLED: true, DEFAULT_INTERVAL: `${config.mirror.intervalMinutes}m`, MIN_INTERVAL: '10m' },
-        migrations: { ALLOW_LOCALNETWORKS: false, ALLOWED_DOMAINS: '' },
+        migrations: { ALLOW_LOCALNETWORKS: migratesFromLocalNetworks(config), ALLOWED_DOMAINS: '' },
         webhook: { ALLOWED_HOST_LIST: 'private,loopback,external', DELIVER_TIMEOUT: 10 },
-        cron: { 'update_mirrors.SCHEDULE': '@every 10m' },
         actions: { ENABLED: false },
       },
     },
     ingress: {
       enabled: true,
       className: 'traefik',
-      hosts: [{ ...(isAddress(host) ? {} : { host }), paths: [{ path: '/', pathType: 'Prefix' }] }],
+      // the chart renders host through tpl, so it must be a string; "" routes every host name
+      hosts: [{ host: isAddress(host) ? '' : host, paths: [{ path: '/', pathType: 'Prefix' }] }],
     },
   };
 }
@@ -94,7 +100,7 @@ function helmChart(key: ChartKey, name: string, targetNamespace: string, values:
       apiVersion: 'helm.cattle.io/v1',
       kind: 'HelmChart',
       metadata: { name, namespace: CHART_NAMESPACE, labels: PART_OF },
-      spec: { repo: pin.repo, chart: pin.chart, version: pin.version, targetNamespace, createNamespace: true, timeout: '600s', valuesContent: stringify(values) },
+      spec: { repo: pin.repo, chart: pin.chart, version: pin.version, targetNamespace, createNamespace: true, timeout: '600s', backOffLimit: INSTALL_BACKOFF_LIMIT, valuesContent: stringify(values) },
     },
   };
 }

@@ -37,7 +37,7 @@ export function renderServe(config: Config): Manifest[] {
             containers: [
               {
                 name: 'serve',
-                image: 'docker.io/library/node:20-bookworm-slim',
+                image: 'docker.io/library/node:24-bookworm-slim',
                 command: ['sh', '-c', 'gunzip -c /bundle/raibid-pod.cjs.gz > /tmp/raibid-pod.cjs && exec node /tmp/raibid-pod.cjs serve'],
                 env: [
                   { name: 'RAIBID_CONFIG', value: '/etc/raibid/config.yaml' },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { V1Job } from '@kubernetes/client-node';
 import type { ListrTask } from 'listr2';
 import type { Config, Secrets } from '../config.js';
 import { UserError, failure } from '../errors.js';
@@ -6,7 +7,7 @@ import { setupGitea } from '../gitea/setup.js';
 import { type ApplyOutcome, type Manifest, applyAll, applyObject, describeObject, formatSummary, readObject } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
 import { rolloutPending, type Workload } from '../kube/rollout.js';
-import { installJobName, waitForChart } from '../kube/wait.js';
+import { installFailed, installJobName, waitForChart } from '../kube/wait.js';
 import { pollUntil } from '../poll.js';
 import { agentBundle, renderAgents } from './agents.js';
 import { type ChartSpec, CHART_PINS, giteaUrl, renderCharts } from './charts.js';
@@ -67,19 +68,28 @@ function applyLines(manifests: Manifest[]): string[] {
   return manifests.map((m) => `would apply ${describeObject(m)}`);
 }
 
-/** Applies one HelmChart and waits for its install Job and its workloads (a changed chart: for the new Job). */
+/**
+ * Applies one HelmChart and waits for its install Job and its workloads. A changed chart waits for
+ * the Job helm-controller makes anew; an unchanged one whose last install failed gets its Job
+ * deleted, which helm-controller answers with a fresh one.
+ */
 async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOptions, progress: (line: string) => void): Promise<ApplyOutcome> {
   const name = chart.manifest.metadata.name;
   const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: installJobName(name), namespace: CHART_NAMESPACE } };
-  const previous = await readObject(api, job);
+  const previous = (await readObject(api, job)) as V1Job | undefined;
+  const failedBefore = previous !== undefined && (await installFailed(api, previous));
   const outcome = await applyObject(api, chart.manifest);
+  if (failedBefore && outcome === 'unchanged') {
+    progress(`the last install failed; starting it again`);
+    await api.objects.delete(job, undefined, undefined, undefined, undefined, 'Background');
+  }
   progress(`${outcome}; waiting for ${installJobName(name)} and the workloads`);
   await waitForChart(api, { name, namespace: CHART_NAMESPACE, targetNamespace: chart.targetNamespace }, {
     timeoutMs: options.config.platform.timeoutSeconds * 1000,
     pollMs: options.pollMs,
-    staleJobUid: outcome === 'configured' ? (previous?.metadata as { uid?: string } | undefined)?.uid : undefined,
+    staleJobUid: outcome === 'configured' || failedBefore ? previous?.metadata?.uid : undefined,
   });
-  return outcome;
+  return outcome === 'unchanged' && failedBefore ? 'configured' : outcome;
 }
 
 function chartTask(chart: ChartSpec, options: PlatformOptions, cluster: () => Promise<Cluster>, failures: Error[]): ListrTask {
