@@ -4,6 +4,7 @@ import { compileRules } from '../lib/mirror/select.js';
 import { numberOption } from '../lib/options.js';
 import { giteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
+import { startRequeuing } from '../lib/queue/requeuer.js';
 import { type Task, print } from '../lib/task.js';
 import { pushHandlers } from '../lib/webhook/dispatch.js';
 import { webhookServer } from '../lib/webhook/server.js';
@@ -16,7 +17,9 @@ const task: Task = {
     'signed with RAIBID_WEBHOOK_SECRET; GET /healthz. A GitHub push to a mirrored repository syncs\n' +
     "its Gitea mirror at once and queues the commit; a Gitea push queues it. Unknown repositories\n" +
     'are answered 202 with the reason; a bad signature 401, a body over 1 MiB 413, malformed JSON\n' +
-    '400, and nothing is queued then. Needs GITEA_TOKEN for syncing and Redis (redis.url).',
+    '400, and nothing is queued then. Jobs whose agent stopped heart-beating for the visibility\n' +
+    'timeout (a pod killed mid-job) go back to the queue, where KEDA starts a pod for them.\n' +
+    'Needs GITEA_TOKEN for syncing and Redis (redis.url).',
   options: {
     port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
   },
@@ -41,7 +44,12 @@ const task: Task = {
     });
     const address = server.address();
     print(input.io, `serve: listening on port ${typeof address === 'object' && address ? address.port : port}`);
+    const stopRequeuing = startRequeuing(open.queue, {
+      requeued: (ids) => print(input.io, `serve: requeued ${ids.join(', ')}: agent stopped heart-beating`),
+      failed: (error) => input.io.stderr.write(`serve: cannot check for stranded jobs: ${error.message}\n`),
+    });
     await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
+    stopRequeuing();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;

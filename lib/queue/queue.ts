@@ -9,6 +9,7 @@ import {
   completeScript,
   enqueueScript,
   heartbeatScript,
+  requeueScript,
   retryScript,
   startScript,
 } from './scripts.js';
@@ -102,6 +103,7 @@ const SCRIPTS = {
   raibidComplete: { numberOfKeys: 0, lua: completeScript },
   raibidCancel: { numberOfKeys: 0, lua: cancelScript },
   raibidRetry: { numberOfKeys: 0, lua: retryScript },
+  raibidRequeue: { numberOfKeys: 0, lua: requeueScript },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -254,6 +256,19 @@ export class JobQueue {
     )) ?? ['', []];
     const entry = (stalled as [string, string[]][])[0];
     return entry ? this.start(delivered(entry), consumer) : undefined;
+  }
+
+  /**
+   * Puts back up to `count` jobs whose worker stopped heart-beating for the visibility timeout,
+   * as new entries that the group's lag (what KEDA scales on) counts. Returns their ids.
+   */
+  async requeueStalled(count = 100, now = Date.now()): Promise<string[]> {
+    await this.ensureGroup();
+    const { visibilityTimeoutMs, logLines, retainSeconds } = this.options;
+    const ids = await this.guardGroup(
+      this.redis.raibidRequeue(Math.ceil(visibilityTimeoutMs), count, now, logLines, retainSeconds),
+    );
+    return (ids ?? []) as string[];
   }
 
   /** Takes and starts the next new entry, if one is waiting, in one round trip. */

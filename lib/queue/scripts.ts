@@ -212,3 +212,36 @@ if dedupe then redis.call('SET', dedupe, id) end
 redis.call('ZADD', RECENT, ARGV[2], id)
 return 'queued'
 `;
+
+/**
+ * ARGV: minIdleMs, count, now, logLines, retention. KEDA starts pods for lag only, so an entry
+ * left pending by a dead pod would wait for a live agent to XAUTOCLAIM it; this puts each one
+ * idle for minIdleMs back as a new entry, which lag counts. The job keeps its attempt count:
+ * startEntry counts the lost attempt and buries the job after maxAttempts, as for a reclaim.
+ * Returns the ids of the jobs requeued.
+ */
+export const requeueScript = `${prelude}
+local now, requeued = ARGV[3], {}
+for _, pending in ipairs(redis.call('XPENDING', STREAM, GROUP, 'IDLE', ARGV[1], '-', '+', ARGV[2])) do
+  local entry, consumer = pending[1], pending[2]
+  local found = redis.call('XRANGE', STREAM, entry, entry)[1]
+  local id = found and found[2][2]
+  local key = id and JOB .. id
+  local job = key and redis.call('HMGET', key, 'state', 'entry', 'cancelRequested') or {}
+  if job[2] == entry and (job[1] == 'queued' or job[1] == 'running') then
+    if job[3] == '1' then
+      finish(key, id, 'cancelled', now, ARGV[5])
+    else
+      local nextEntry = redis.call('XADD', STREAM, '*', 'job', id)
+      redis.call('HSET', key, 'state', 'queued', 'entry', nextEntry)
+      redis.call('HDEL', key, 'lease', 'agent')
+      redis.call('XADD', key .. ':log', 'MAXLEN', '~', ARGV[4], '*', 'step', 'queue', 's', 'raibid',
+        'line', 'requeued: its agent ' .. consumer .. ' stopped heart-beating', 'ts', now)
+      redis.call('HINCRBY', COUNTERS, 'requeued', 1)
+      requeued[#requeued + 1] = id
+    end
+  end
+  ack(entry)
+end
+return requeued
+`;
