@@ -27,7 +27,8 @@ async function check(name: string, hint: string, probe: () => Promise<{ ok: bool
     const result = await probe();
     return { name, ...result, ...(result.ok ? {} : { hint }) };
   } catch (error) {
-    return { name, ok: false, detail: (error as Error).message.split('\n')[0]!, hint };
+    const line = (error as Error).message.split('\n')[0]!;
+    return { name, ok: false, detail: line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line, hint };
   }
 }
 
