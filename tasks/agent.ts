@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
@@ -24,7 +25,7 @@ function reporter(io: TaskIO) {
 
 const task: Task = {
   summary: 'run queued jobs on this machine',
-  usage: ['agent [--once] [--concurrency <n>] [--max-idle <s>] [--timeout <s>] [--exec <command>]'],
+  usage: ['agent [--once] [--concurrency <n>] [--max-idle <s>] [--timeout <s>] [--exec <command>] [--claimed-file <path>]'],
   details:
     'Takes jobs from the queue and runs them; several agents may run at once, here or on the\n' +
     "cluster. A job whose agent dies is picked up by another after the queue's visibility timeout.\n" +
@@ -40,6 +41,7 @@ const task: Task = {
     concurrency: { type: 'string', value: 'n', description: 'jobs run at the same time (default: agents.concurrency)' },
     'max-idle': { type: 'string', value: 's', description: 'exit after this many seconds without a job' },
     timeout: { type: 'string', value: 's', description: 'fail a job that runs longer (default: agents.jobTimeoutSeconds)' },
+    'claimed-file': { type: 'string', value: 'path', description: 'create this file once a job is claimed (the agent pod turns Ready on it)' },
   },
   async run(input) {
     const { io } = input;
@@ -49,6 +51,8 @@ const task: Task = {
     const loaded = input.config();
     const { config } = loaded;
     const runner = runnerFor(loaded, io.env, stringOption(input, 'agent', 'exec'));
+    const claimedFile = stringOption(input, 'agent', 'claimed-file');
+    const report = reporter(io);
     const open = await openQueue(config, 'raibid-agent');
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
@@ -57,7 +61,10 @@ const task: Task = {
       jobTimeoutMs: (timeout ?? config.agents.jobTimeoutSeconds) * 1000,
       runner,
       connect: open.connect,
-      onEvent: reporter(io),
+      onEvent: (event) => {
+        if (event.type === 'started' && claimedFile) writeFileSync(claimedFile, `${event.job.id}\n`);
+        report(event);
+      },
     });
     input.interrupted.addEventListener('abort', () => worker.stop(), { once: true });
     print(io, `agent ${worker.name} waiting for jobs on ${redactUrl(open.url)}`);

@@ -42,6 +42,19 @@ test.before.each(async () => {
   await redis.flushall();
 });
 
+test('--claimed-file appears once the agent holds a job (what the agent pod turns Ready on), not while it waits', async () => {
+  const { env } = setup();
+  const claimed = join(work, 'claimed');
+  const idle = await runCli(['agent', '--max-idle', '0.5', '--claimed-file', claimed], { env });
+  assert.is(idle.code, 0, idle.stderr);
+  assert.not.ok(existsSync(claimed), 'no job, not Ready');
+  const { id } = JSON.parse((await runCli(['dispatch', '--repo', work, '--ref', 'main', '--json'], { env })).stdout);
+  // the job itself checks that the file is there while it runs
+  const agent = await runCli(['agent', '--once', '--claimed-file', claimed, '--exec', `test "$(cat ${claimed})" = "$RAIBID_JOB_ID"`], { env });
+  assert.is(agent.code, 0, agent.stderr);
+  assert.match(agent.stdout, `${id} succeeded (exit 0)`);
+});
+
 test('dispatch → agent --once → status and logs show the result', async () => {
   const { env } = setup();
   const dispatched = await runCli(['dispatch', '--repo', work, '--ref', 'main', '--json'], { env });

@@ -52,6 +52,9 @@ test('the pod spec runs that bundle with the default agent resources', async () 
   const pod = parse(readFileSync(fileURLToPath(new URL('../../manifests/agent-pod.yaml', import.meta.url)), 'utf8'));
   const agent = pod.spec.containers[0];
   assert.equal(agent.command.slice(0, 4), ['/raibid/node', '/raibid/raibid-pod.cjs', 'agent', '--once']);
+  // Ready once it holds a job, which KEDA's pendingPodConditions wait for
+  const claimed = agent.command[agent.command.indexOf('--claimed-file') + 1];
+  assert.equal(agent.readinessProbe.exec.command, ['test', '-e', claimed]);
   assert.equal(agent.resources.limits, { cpu: '2', memory: '4Gi' });
   assert.match(pod.spec.initContainers[0].command.join(' '), 'raibid-pod.cjs.gz > /raibid/raibid-pod.cjs');
   assert.is(pod.spec.restartPolicy, 'Never');

@@ -99,6 +99,7 @@ test('agents: node:24 runtime, a cache on every node they run on, spread across 
     nodeSelector?: unknown;
   };
   assert.is(scaledJob.spec.rollout.strategy, 'gradual');
+  assert.equal((scaledJob.spec as unknown as { scalingStrategy: unknown }).scalingStrategy, { strategy: 'accurate', pendingPodConditions: ['Ready'] });
   assert.is(pod.initContainers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
   const serve = rendered.agents.find((m) => m.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
   assert.is(serve.spec.template.spec.containers[0]!.image, 'docker.io/library/node:24-bookworm-slim');

@@ -80,8 +80,10 @@ export function renderAgents(config: Config, bundle: Buffer | string): Manifest[
         maxReplicaCount: config.agents.max,
         successfulJobsHistoryLimit: 5,
         failedJobsHistoryLimit: 5,
-        // lag already leaves out the jobs agents hold, so running jobs must not be subtracted again
-        scalingStrategy: { strategy: 'accurate' },
+        // lag already leaves out the jobs agents hold, so running jobs must not be subtracted
+        // again; a pod counts as pending (and is subtracted) until it is Ready, which it turns
+        // once it has claimed its entry: no second pod for an entry whose pod is still starting
+        scalingStrategy: { strategy: 'accurate', pendingPodConditions: ['Ready'] },
         // KEDA's default deletes every running Job of the previous spec when the spec changes
         rollout: { strategy: 'gradual' },
         jobTargetRef: {
