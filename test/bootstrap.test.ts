@@ -34,7 +34,7 @@ function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20): NodeJS.Process
   return { RAIBID_CONFIG: config, KUBECONFIG: join(dir, 'kube', 'config') };
 }
 
-const installed = (h: SshHost) => existsSync(join(h.root, 'installs.log'));
+const installed = (h: SshHost) => h.record('installs').length > 0;
 
 test.before(async () => {
   [server, worker, kube] = await Promise.all([startSshd(), startSshd(), startFakeKube()]);
@@ -119,7 +119,7 @@ test('bootstrap installs k3s, then the platform on it; a re-run changes nothing'
   assert.match(again.stdout, '0 created, 0 configured');
   assert.match(again.stdout, '(server): unchanged');
   assert.match(again.stdout, '(agent): unchanged');
-  assert.equal(readFileSync(join(server.root, 'installs.log'), 'utf8').trim().split('\n').length, 1);
+  assert.equal(server.record('installs').length, 1);
   const upgrade = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.34.1+k3s1') });
   assert.is(upgrade.code, 0, upgrade.stderr);
   assert.match(upgrade.stdout, '(server): upgrade: k3s v1.33.5+k3s1 → v1.34.1+k3s1');
@@ -186,8 +186,8 @@ test('teardown --yes removes the platform, then k3s on the worker and the server
     assert.not.ok(kube.store.find(kind, ns, name), `${kind} ${name} deleted`);
   }
   assert.ok(result.stdout.indexOf('ScaledJob raibid/raibid-agent deleted') < result.stdout.indexOf('HelmChart kube-system/keda deleted'));
-  assert.is(readFileSync(join(worker.root, 'uninstalls.log'), 'utf8'), 'agent\n');
-  assert.is(readFileSync(join(server.root, 'uninstalls.log'), 'utf8'), 'server\n');
+  assert.equal(worker.record('uninstalls'), ['agent']);
+  assert.equal(server.record('uninstalls'), ['server']);
   assert.not.ok(installed(server) && existsSync(join(server.root, 'usr/local/bin/k3s')), 'k3s removed');
   const again = await runCli(['teardown', '--yes'], { env: env() });
   assert.is(again.code, 0, again.stderr);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -10,7 +11,7 @@ import { RemoteHost, airgapFiles, describeStep } from '../lib/k3s/remote.js';
 import { k3sStage } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
 import { makeAirgap } from './fixtures/airgap.js';
-import { type SshHost, startSshd } from './fixtures/sshd.js';
+import { FIXTURE_RECORDS, PRIVATE_DIRS, type SshHost, startSshd } from './fixtures/sshd.js';
 
 const test = suite('k3s stage over SSH, air-gapped, on fixture hosts');
 let server: SshHost;
@@ -38,9 +39,15 @@ function config(version: string, extra: Record<string, unknown> = {}): Config {
   );
 }
 
-const installs = (host: SshHost) => (existsSync(join(host.root, 'installs.log')) ? readFileSync(join(host.root, 'installs.log'), 'utf8').trim().split('\n') : []);
+const installs = (host: SshHost) => host.record('installs');
+
+/** What this machine holds where the hosts write: their real paths must stay untouched here. */
+const snapshot = () =>
+  execFileSync('find', [...PRIVATE_DIRS.filter((d) => d !== '/run'), '-maxdepth', '3', '-not', '-path', '/var/lib/apt/*', '-printf', '%p %s %T@\n'], { encoding: 'utf8' });
+let before: string;
 
 test.before(async () => {
+  before = snapshot();
   [server, worker] = await Promise.all([startSshd(), startSshd()]);
 });
 test.after(async () => {
@@ -94,7 +101,7 @@ test('a new version upgrades; a changed config only rewrites it and restarts k3s
   const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1')) });
   assert.equal(reconfigured.map((o) => o.action.kind), ['reconfigure', 'unchanged']);
   assert.is(installs(server).length, 2, 'no installer for a config change');
-  assert.match(readFileSync(join(server.root, 'systemctl.log'), 'utf8'), 'restart k3s');
+  assert.match(server.record('systemctl').join('\n'), 'restart k3s');
   assert.match(readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8'), 'node-name: spark-one');
 });
 
@@ -109,6 +116,12 @@ test('an air-gap folder without the k3s binary is named in the error', () => {
   })();
   assert.instance(error, UserError);
   assert.match((error as UserError).message, 'missing/install.sh is missing');
+});
+
+test('the hosts wrote their real paths, and none of it reached this machine', () => {
+  assert.ok(existsSync(join(server.root, 'etc/rancher/k3s/config.yaml')), 'the host has /etc/rancher/k3s/config.yaml');
+  for (const path of ['/etc/rancher', '/var/lib/rancher', '/usr/local/bin/k3s', FIXTURE_RECORDS]) assert.not.ok(existsSync(path), `${path} on this machine`);
+  assert.is(snapshot(), before);
 });
 
 test.run();

@@ -26,15 +26,14 @@ export const MINIMUM = { cores: 4, memoryBytes: 8 * 2 ** 30, diskFreeBytes: 40 *
 
 const GIB = 2 ** 30;
 
-const SCRIPT = `R="\${RAIBID_ROOT:-}"
-uname -m
+const SCRIPT = `uname -m
 ( . /etc/os-release 2>/dev/null && echo "$ID $VERSION_ID" ) || echo unknown
 nproc
 awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo
-mkdir -p "$R/var/lib" 2>/dev/null; df -Pk "$R/var/lib" | awk 'NR == 2 { print $4 * 1024 }'
+df -Pk /var/lib | awk 'NR == 2 { print $4 * 1024 }'
 if command -v nvidia-container-runtime >/dev/null 2>&1; then echo nvidia; else echo none; fi
 (ss -Hltn 2>/dev/null || true) | awk '{ n = split($4, a, ":"); printf "%s ", a[n] } END { print "" }'
-if [ -x "$R/usr/local/bin/k3s" ]; then "$R/usr/local/bin/k3s" --version 2>/dev/null | head -1; else echo; fi`;
+if [ -x /usr/local/bin/k3s ]; then /usr/local/bin/k3s --version 2>/dev/null | head -1; else echo; fi`;
 
 export const NEEDED_PORTS = [6443, 80, 443];
 

@@ -5,10 +5,7 @@ import { commandLine } from '../shell.js';
 import type { SshSession } from '../ssh.js';
 import { type HostFacts, type HostRole, K3S_PATHS, type K3sAction, installerEnv, parseK3sVersion } from './plan.js';
 
-/**
- * One remote change, planned before anything runs so `--dry-run` can print it. Paths are
- * the host's; a test host maps them under $RAIBID_ROOT, which real hosts do not set.
- */
+/** One remote change, planned before anything runs so `--dry-run` can print it. */
 export type RemoteStep =
   | { kind: 'write'; path: string; mode: string; content: string | Buffer; describe: string }
   | { kind: 'run'; argv: string[]; env: Record<string, string>; describe: string };
@@ -81,8 +78,6 @@ export function describeStep(step: RemoteStep): string {
   return `${step.describe}  $ ${commandLine([...(env.length ? ['env', ...env] : []), ...step.argv])}`;
 }
 
-const ROOTED = 'R="${RAIBID_ROOT:-}"';
-
 /** A host reached over SSH, with root: directly, or through passwordless sudo. */
 export class RemoteHost {
   private sudo: string[] | undefined;
@@ -106,29 +101,26 @@ export class RemoteHost {
   }
 
   async facts(): Promise<HostFacts> {
-    const script = `${ROOTED}
-if [ -x "$R${K3S_PATHS.binary}" ]; then "$R${K3S_PATHS.binary}" --version 2>/dev/null || true; fi
+    const script = `if [ -x ${K3S_PATHS.binary} ]; then ${K3S_PATHS.binary} --version 2>/dev/null || true; fi
 echo '--- raibid ---'
-cat "$R${K3S_PATHS.config}" 2>/dev/null || true`;
+cat ${K3S_PATHS.config} 2>/dev/null || true`;
     const out = await this.ssh.run([...(await this.privileged()), 'sh', '-c', script]);
     const [versionPart = '', configPart = ''] = out.split('--- raibid ---\n');
     return { version: parseK3sVersion(versionPart), config: configPart || undefined };
   }
 
   async read(path: string): Promise<string> {
-    return this.ssh.run([...(await this.privileged()), 'sh', '-c', `${ROOTED}; cat "$R$1"`, 'read', path]);
+    return this.ssh.run([...(await this.privileged()), 'cat', path]);
   }
 
   async apply(step: RemoteStep): Promise<void> {
     const sudo = await this.privileged();
     if (step.kind === 'write') {
-      const script = `${ROOTED}; mkdir -p "$(dirname "$R$1")" && cat > "$R$1.raibid-partial" && chmod "$2" "$R$1.raibid-partial" && mv -f "$R$1.raibid-partial" "$R$1"`;
+      const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.raibid-partial" && chmod "$2" "$1.raibid-partial" && mv -f "$1.raibid-partial" "$1"';
       await this.ssh.run([...sudo, 'sh', '-c', script, 'write', step.path, step.mode], { input: step.content });
       return;
     }
     const env = Object.entries(step.env).map(([k, v]) => `${k}=${v}`);
-    const [file, ...args] = step.argv;
-    const script = `${ROOTED}; case "$1" in /*) f="$R$1" ;; *) f="$1" ;; esac; shift; exec "$f" "$@"`;
-    await this.ssh.run([...sudo, 'env', ...env, 'sh', '-c', script, 'run', file!, ...args]);
+    await this.ssh.run([...sudo, 'env', ...env, ...step.argv]);
   }
 }
