@@ -40,7 +40,7 @@ try {
   const separate = performance.now() - t1;
 
   const k3sConfig = parseConfig({ host: { address: host.address, port: host.port, user: host.user, identityFile: host.identityFile } }, 'bench');
-  const airgap = airgapFiles(makeAirgap(k3sConfig.k3s.version));
+  const airgap = airgapFiles(makeAirgap(k3sConfig.k3s.version), k3sConfig.k3s.version);
   const converge = async () => {
     const session = new SshSession(target, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
     try {

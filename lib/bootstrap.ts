@@ -111,7 +111,7 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
     install: {
       title: `k3s ${config.k3s.version}`,
       task: async (_, task) => {
-        const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir)) : undefined;
+        const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir), config.k3s.version) : undefined;
         const outcomes = await k3sStage(config, hosts.server, hosts.workers, {
           dryRun: options.dryRun,
           airgap,

@@ -24,6 +24,17 @@ test('worker config joins the server by address and reads its token from a file'
   assert.is(yaml['token-file'], '/etc/rancher/k3s/raibid-token');
   assert.is(yaml['node-ip'], '10.200.0.2');
   assert.not.ok('token' in yaml);
+  // k3s-agent exits on a node-ip that is not an address
+  assert.not.ok('node-ip' in parse(agentConfig({ ...config.nodes[0]!, address: 'spark-2.local' }, 'spark-1.local')));
+  assert.is(parse(agentConfig({ ...config.nodes[0]!, address: 'fd00::2' }, 'spark-1.local'))['node-ip'], 'fd00::2');
+});
+
+test('tls-san holds the host of k3s.apiUrl; eviction keeps an image-disk threshold', () => {
+  const behindName = parseConfig({ host: { address: '10.0.0.5' }, k3s: { apiUrl: 'https://k8s.spark.lan:6443' } }, 'test');
+  assert.equal(parse(serverConfig(behindName))['tls-san'], ['10.0.0.5', 'k8s.spark.lan']);
+  const eviction = (parse(serverConfig(config))['kubelet-arg'] as string[]).find((a) => a.startsWith('eviction-hard='))!;
+  assert.match(eviction, 'imagefs.available<15%');
+  assert.match(eviction, 'nodefs.available<10%');
 });
 
 test('decide: install, upgrade, reconfigure, or leave alone', () => {
@@ -44,7 +55,10 @@ test('k3s --version output and installer environment', () => {
     INSTALL_K3S_VERSION: 'v1.33.5+k3s1',
     INSTALL_K3S_EXEC: 'server',
     INSTALL_K3S_SKIP_DOWNLOAD: 'true',
+    // install.sh compares hashes of binary, unit and env before and after; the upload came first
+    INSTALL_K3S_FORCE_RESTART: 'true',
   });
+  assert.equal(installerEnv('agent', 'v1.33.5+k3s1', { airgap: false }), { INSTALL_K3S_VERSION: 'v1.33.5+k3s1', INSTALL_K3S_EXEC: 'agent' });
 });
 
 test.run();

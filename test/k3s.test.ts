@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { type Config, parseConfig } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { serverConfig } from '../lib/k3s/plan.js';
-import { RemoteHost, airgapFiles, describeStep } from '../lib/k3s/remote.js';
+import { RemoteHost, airgapFiles, describeStep, k3sSteps } from '../lib/k3s/remote.js';
 import { k3sStage } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
 import { makeAirgap } from './fixtures/airgap.js';
@@ -59,7 +59,7 @@ test('dry run prints every remote step, secrets out of it, and changes nothing',
   const printed: string[] = [];
   const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
     dryRun: true,
-    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')),
+    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
     onPlan: (o) => printed.push(...o.steps.map(describeStep)),
   });
   assert.equal(outcomes.map((o) => o.action.kind), ['install', 'install']);
@@ -70,7 +70,7 @@ test('dry run prints every remote step, secrets out of it, and changes nothing',
 });
 
 test('first run installs the server and joins the worker with its token', async () => {
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')) });
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1') });
   assert.equal(outcomes.map((o) => `${o.role}:${o.action.kind}`), ['server:install', 'agent:install']);
   assert.equal(installs(server), ['server v1.33.5+k3s1']);
   assert.equal(installs(worker), ['agent v1.33.5+k3s1']);
@@ -85,7 +85,7 @@ test('first run installs the server and joins the worker with its token', async 
 
 test('a second run on converged hosts runs no installer and reports unchanged', async () => {
   const started = Date.now();
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1')) });
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1') });
   assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged']);
   assert.equal(outcomes.map((o) => o.steps.length), [0, 0]);
   assert.equal([installs(server).length, installs(worker).length], [1, 1]);
@@ -93,23 +93,47 @@ test('a second run on converged hosts runs no installer and reports unchanged', 
 });
 
 test('a new version upgrades; a changed config only rewrites it and restarts k3s', async () => {
-  const upgrade = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1')) });
+  const upgrade = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
   assert.equal(upgrade.map((o) => o.action.kind), ['upgrade', 'upgrade']);
   assert.equal(installs(server), ['server v1.33.5+k3s1', 'server v1.34.1+k3s1']);
   assert.equal(installs(worker), ['agent v1.33.5+k3s1', 'agent v1.34.1+k3s1']);
   const renamed = config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } });
-  const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1')) });
+  const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
   assert.equal(reconfigured.map((o) => o.action.kind), ['reconfigure', 'unchanged']);
   assert.is(installs(server).length, 2, 'no installer for a config change');
   assert.match(server.record('systemctl').join('\n'), 'restart k3s');
   assert.match(readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8'), 'node-name: spark-one');
 });
 
+test('air-gap images keep their file name (k3s picks the decompressor from it), per host architecture', async () => {
+  const dir = makeAirgap('v1.34.1+k3s1');
+  const arch = (await remote(server).facts()).arch;
+  writeFileSync(join(dir, `k3s-airgap-images-${arch}.tar.zst`), 'zstd images');
+  writeFileSync(join(dir, 'k3s-airgap-images-riscv64.tar'), 'another architecture');
+  const steps: string[] = [];
+  const files = airgapFiles(dir, 'v1.34.1+k3s1');
+  for (const step of k3sSteps({ kind: 'upgrade', reason: '' }, { role: 'server', version: 'v1.34.1+k3s1', config: '', arch, airgap: files })) if (step.kind === 'write') steps.push(step.path);
+  assert.ok(steps.includes(`/var/lib/rancher/k3s/agent/images/k3s-airgap-images-${arch}.tar.zst`), steps.join(', '));
+  assert.not.ok(steps.some((p) => p.includes('riscv64')));
+});
+
+test('an air-gap binary of another release is refused before anything is uploaded', () => {
+  const error = (() => {
+    try {
+      airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.34.1+k3s1');
+    } catch (e) {
+      return e;
+    }
+  })() as UserError;
+  assert.instance(error, UserError);
+  assert.match(error.message, 'is k3s v1.33.5+k3s1, not k3s.version v1.34.1+k3s1');
+});
+
 test('an air-gap folder without the k3s binary is named in the error', () => {
   const dir = makeAirgap('v1.33.5+k3s1');
   const error = (() => {
     try {
-      airgapFiles(join(dir, 'missing'));
+      airgapFiles(join(dir, 'missing'), 'v1.33.5+k3s1');
     } catch (e) {
       return e;
     }

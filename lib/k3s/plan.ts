@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Config } from '../config.js';
 
@@ -7,6 +8,8 @@ export const K3S_PATHS = {
   token: '/etc/rancher/k3s/raibid-token',
   kubeconfig: '/etc/rancher/k3s/k3s.yaml',
   nodeToken: '/var/lib/rancher/k3s/server/node-token',
+  /** Joins agents only (k3s ≥ 1.26); node-token also grants the server's full admin. */
+  agentToken: '/var/lib/rancher/k3s/server/agent-token',
   binary: '/usr/local/bin/k3s',
 } as const;
 
@@ -17,12 +20,15 @@ export const K3S_PATHS = {
 export const DGX_SPARK_RESERVATIONS = [
   'system-reserved=cpu=1,memory=4Gi',
   'kube-reserved=cpu=1,memory=2Gi',
-  'eviction-hard=memory.available<2Gi,nodefs.available<10%',
+  // eviction-hard replaces the kubelet's defaults as a whole: keep an image-disk threshold too
+  'eviction-hard=memory.available<2Gi,nodefs.available<10%,imagefs.available<15%',
 ];
 
 export type HostRole = 'server' | 'agent';
 
 export interface HostFacts {
+  /** The host's architecture as k3s names it (arm64, amd64). */
+  arch: string;
   /** `k3s --version`'s release, e.g. v1.33.5+k3s1; undefined when k3s is not installed. */
   version?: string;
   /** The current /etc/rancher/k3s/config.yaml, when there is one. */
@@ -39,8 +45,13 @@ export function parseK3sVersion(output: string): string | undefined {
   return output.match(/k3s version (v\S+)/)?.[1];
 }
 
-function fabricAddresses(config: Config): string[] {
-  const addresses = [config.host?.address, ...config.nodes.map((n) => n.address)];
+/** A literal IPv4 or IPv6 address; k3s takes only those as node-ip. */
+export const isIpAddress = (value: string) => isIP(value) !== 0;
+
+/** Every name the API server is reached by: the hosts, the fabric, and k3s.apiUrl's host. */
+function serverNames(config: Config): string[] {
+  const api = config.k3s.apiUrl ? new URL(config.k3s.apiUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+  const addresses = [config.host?.address, ...config.nodes.map((n) => n.address), api];
   return [...new Set(addresses.filter((a): a is string => Boolean(a)))];
 }
 
@@ -48,7 +59,7 @@ function fabricAddresses(config: Config): string[] {
 export function serverConfig(config: Config): string {
   return stringify({
     'write-kubeconfig-mode': '0600',
-    'tls-san': fabricAddresses(config),
+    'tls-san': serverNames(config),
     ...(config.host?.name ? { 'node-name': config.host.name } : {}),
     'node-label': ['raibid.dev/role=server'],
     'kubelet-arg': DGX_SPARK_RESERVATIONS,
@@ -61,14 +72,14 @@ export function agentConfig(node: Config['nodes'][number], serverAddress: string
     server: `https://${serverAddress}:6443`,
     'token-file': K3S_PATHS.token,
     ...(node.name ? { 'node-name': node.name } : {}),
-    'node-ip': node.address,
+    ...(isIpAddress(node.address) ? { 'node-ip': node.address } : {}),
     'node-label': ['raibid.dev/role=worker'],
     'kubelet-arg': DGX_SPARK_RESERVATIONS,
   });
 }
 
 /** What to do on a host, given what is there: same version and config → nothing runs. */
-export function decide(desired: { version: string; config: string }, facts: HostFacts): K3sAction {
+export function decide(desired: { version: string; config: string }, facts: Pick<HostFacts, 'version' | 'config'>): K3sAction {
   if (!facts.version) return { kind: 'install', reason: `k3s ${desired.version} is not installed` };
   if (facts.version !== desired.version) {
     return { kind: 'upgrade', reason: `k3s ${facts.version} → ${desired.version}` };
@@ -80,10 +91,14 @@ export function decide(desired: { version: string; config: string }, facts: Host
 }
 
 /** The installer's environment: k3s's install.sh reads these (air-gap: no download). */
+/**
+ * The installer's environment: k3s's install.sh reads these. Air-gapped, the binary is uploaded
+ * before it runs, so its before/after hashes match and it would skip the restart: force it.
+ */
 export function installerEnv(role: HostRole, version: string, options: { airgap: boolean }): Record<string, string> {
   return {
     INSTALL_K3S_VERSION: version,
     INSTALL_K3S_EXEC: role,
-    ...(options.airgap ? { INSTALL_K3S_SKIP_DOWNLOAD: 'true' } : {}),
+    ...(options.airgap ? { INSTALL_K3S_SKIP_DOWNLOAD: 'true', INSTALL_K3S_FORCE_RESTART: 'true' } : {}),
   };
 }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { UserError, failure } from '../errors.js';
 import { commandLine } from '../shell.js';
 import type { SshSession } from '../ssh.js';
@@ -10,32 +10,52 @@ export type RemoteStep =
   | { kind: 'write'; path: string; mode: string; content: string | Buffer; describe: string }
   | { kind: 'run'; argv: string[]; env: Record<string, string>; describe: string };
 
+/** What a k3s.airgap.dir holds: install.sh, the k3s binary per architecture, the image tarballs by architecture. */
 export interface AirgapFiles {
   installScript: string;
-  binary: string;
-  images?: string;
+  /** By architecture (arm64, amd64); `any` for a plain `k3s`. */
+  binaries: Record<string, string>;
+  images: Record<string, string>;
 }
 
 export const INSTALLER_PATH = '/var/lib/rancher/raibid/install.sh';
-const IMAGES_PATH = '/var/lib/rancher/k3s/agent/images/k3s-airgap-images.tar';
+const IMAGES_DIR = '/var/lib/rancher/k3s/agent/images';
+const RELEASE = /v\d+\.\d+\.\d+\+k3s\d+/;
 
-/** k3s.airgap.dir: install.sh and k3s are required, an images tarball is optional. */
-export function airgapFiles(dir: string): AirgapFiles {
-  const need = (name: string) => {
-    const path = join(dir, name);
-    if (!existsSync(path)) {
-      throw new UserError(`k3s.airgap.dir: ${path} is missing`, {
-        hint: 'the folder needs install.sh and the k3s binary for the host (k3s-arm64 saved as k3s), from the same k3s release',
+/** The architecture as k3s' release files name it. */
+export function k3sArch(machine: string): string {
+  return ({ aarch64: 'arm64', arm64: 'arm64', x86_64: 'amd64', amd64: 'amd64', armv7l: 'arm' } as Record<string, string>)[machine] ?? machine;
+}
+
+/**
+ * k3s.airgap.dir: install.sh and a k3s binary (`k3s`, or `k3s-arm64` and the like, as the release
+ * names them) are required, image tarballs (`k3s-airgap-images-<arch>.tar[.zst]`) optional. Each
+ * binary must be the wanted release, checked before anything is uploaded.
+ */
+export function airgapFiles(dir: string, version: string): AirgapFiles {
+  const installScript = join(dir, 'install.sh');
+  const missing = (what: string) =>
+    new UserError(`k3s.airgap.dir: ${what} is missing`, {
+      hint: 'the folder needs install.sh and the k3s binary for the host (k3s-arm64 for a DGX Spark), from the same k3s release',
+    });
+  if (!existsSync(installScript)) throw missing(installScript);
+  const names = readdirSync(dir);
+  const binaries = Object.fromEntries(names.flatMap((n) => (n === 'k3s' ? [['any', join(dir, n)]] : /^k3s-(arm64|amd64|arm|s390x|riscv64)$/.test(n) ? [[n.slice(4), join(dir, n)]] : [])));
+  if (Object.keys(binaries).length === 0) throw missing(join(dir, 'k3s'));
+  for (const binary of Object.values(binaries)) {
+    const content = readFileSync(binary).toString('latin1');
+    if (!content.includes(version)) {
+      throw new UserError(`k3s.airgap.dir: ${binary} is k3s ${content.match(RELEASE)?.[0] ?? '(no version found)'}, not k3s.version ${version}`, {
+        hint: `download k3s ${version} into the folder, or set k3s.version to the binary's release`,
       });
     }
-    return path;
-  };
-  const images = ['k3s-airgap-images-arm64.tar.zst', 'k3s-airgap-images-arm64.tar'].map((n) => join(dir, n)).find(existsSync);
-  return { installScript: need('install.sh'), binary: need('k3s'), images };
+  }
+  const images = Object.fromEntries(names.flatMap((n) => { const m = n.match(/^k3s-airgap-images-([a-z0-9]+)\.tar(\.zst|\.gz)?$/); return m ? [[m[1]!, join(dir, n)]] : []; }));
+  return { installScript, binaries, images };
 }
 
 /** The remote changes that bring a host to `action`'s end state. Pure: reads only local files. */
-export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: string; config: string; airgap?: AirgapFiles }): RemoteStep[] {
+export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: string; config: string; arch: string; airgap?: AirgapFiles }): RemoteStep[] {
   if (action.kind === 'unchanged') return [];
   const writeConfig: RemoteStep = {
     kind: 'write',
@@ -61,12 +81,14 @@ export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: str
     ];
   }
   const files = plan.airgap;
+  const binary = files.binaries[plan.arch] ?? files.binaries.any;
+  if (!binary) throw new UserError(`k3s.airgap.dir: no k3s binary for ${plan.arch} (k3s-${plan.arch})`, { hint: `a host is ${plan.arch}: add k3s-${plan.arch} of the same release` });
+  const images = files.images[plan.arch];
   return [
     writeConfig,
-    { kind: 'write', path: K3S_PATHS.binary, mode: '0755', content: readFileSync(files.binary), describe: `upload k3s ${plan.version}` },
-    ...(files.images
-      ? [{ kind: 'write', path: IMAGES_PATH, mode: '0644', content: readFileSync(files.images), describe: 'upload the air-gap images' } as const]
-      : []),
+    { kind: 'write', path: K3S_PATHS.binary, mode: '0755', content: readFileSync(binary), describe: `upload k3s ${plan.version} (${plan.arch})` },
+    // k3s picks the decompressor from the file name: it must keep its .tar or .tar.zst
+    ...(images ? [{ kind: 'write', path: `${IMAGES_DIR}/${basename(images)}`, mode: '0644', content: readFileSync(images), describe: `upload the air-gap images (${basename(images)})` } as const] : []),
     { kind: 'write', path: INSTALLER_PATH, mode: '0755', content: readFileSync(files.installScript), describe: 'upload install.sh' },
     { kind: 'run', argv: [INSTALLER_PATH], env, describe: `${action.kind} k3s ${plan.version} (${plan.role}), air-gapped` },
   ];
@@ -101,16 +123,24 @@ export class RemoteHost {
   }
 
   async facts(): Promise<HostFacts> {
-    const script = `if [ -x ${K3S_PATHS.binary} ]; then ${K3S_PATHS.binary} --version 2>/dev/null || true; fi
+    const script = `uname -m
+if [ -x ${K3S_PATHS.binary} ]; then ${K3S_PATHS.binary} --version 2>/dev/null || true; fi
 echo '--- raibid ---'
 cat ${K3S_PATHS.config} 2>/dev/null || true`;
     const out = await this.ssh.run([...(await this.privileged()), 'sh', '-c', script]);
-    const [versionPart = '', configPart = ''] = out.split('--- raibid ---\n');
-    return { version: parseK3sVersion(versionPart), config: configPart || undefined };
+    const [head = '', configPart = ''] = out.split('--- raibid ---\n');
+    const [machine = '', ...versionLines] = head.split('\n');
+    return { arch: k3sArch(machine.trim()), version: parseK3sVersion(versionLines.join('\n')), config: configPart || undefined };
   }
 
   async read(path: string): Promise<string> {
     return this.ssh.run([...(await this.privileged()), 'cat', path]);
+  }
+
+  /** The first of these files that exists. */
+  async readFirst(paths: string[]): Promise<string> {
+    const script = 'for f in "$@"; do if [ -f "$f" ]; then exec cat "$f"; fi; done; echo "none of $* exists" >&2; exit 1';
+    return this.ssh.run([...(await this.privileged()), 'sh', '-c', script, 'read', ...paths]);
   }
 
   async apply(step: RemoteStep): Promise<void> {

@@ -17,8 +17,10 @@ export interface K3sStageOptions {
 }
 
 async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, extra: RemoteStep[] = []): Promise<HostOutcome> {
-  const action = decide({ version, config }, await host.facts());
-  const steps = action.kind === 'install' ? [...extra, ...k3sSteps(action, { role, version, config, airgap: options.airgap })] : k3sSteps(action, { role, version, config, airgap: options.airgap });
+  const facts = await host.facts();
+  const action = decide({ version, config }, facts);
+  const planned = k3sSteps(action, { role, version, config, arch: facts.arch, airgap: options.airgap });
+  const steps = action.kind === 'install' ? [...extra, ...planned] : planned;
   const outcome = { address: host.ssh.target.address, role, action, steps };
   options.onPlan?.(outcome);
   if (!options.dryRun) for (const step of steps) await host.apply(step);
@@ -26,14 +28,15 @@ async function converge(host: RemoteHost, role: HostRole, config: string, versio
 }
 
 /**
- * The server first, then each worker joined with the server's node token (read over SSH,
+ * The server first, then each worker joined with the server's agent token (read over SSH,
  * written to the worker as a 0600 file, never printed). Hosts already as planned are left alone.
  */
 export async function k3sStage(config: Config, server: RemoteHost, workers: RemoteHost[], options: K3sStageOptions = {}): Promise<HostOutcome[]> {
   const version = config.k3s.version;
   const outcomes = [await converge(server, 'server', serverConfig(config), version, options)];
   if (workers.length === 0) return outcomes;
-  const token = options.dryRun && outcomes[0]!.action.kind === 'install' ? '' : (await server.read(K3S_PATHS.nodeToken)).trim();
+  // the agent token joins nodes and nothing more; a server older than k3s 1.26 has only node-token
+  const token = options.dryRun && outcomes[0]!.action.kind === 'install' ? '' : (await server.readFirst([K3S_PATHS.agentToken, K3S_PATHS.nodeToken])).trim();
   const serverAddress = config.host!.address;
   for (const [i, worker] of workers.entries()) {
     const node = config.nodes[i]!;
