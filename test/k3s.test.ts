@@ -77,8 +77,11 @@ test('first run installs the server and joins the worker with its token', async 
   const serverYaml = readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8');
   assert.is(serverYaml, serverConfig(config('v1.33.5+k3s1')));
   assert.is(statSync(join(server.root, 'etc/rancher/k3s/config.yaml')).mode & 0o777, 0o600);
-  const token = readFileSync(join(server.root, 'var/lib/rancher/k3s/server/node-token'), 'utf8').trim();
+  // the agent token, which joins nodes and nothing more; never the server token (full admin)
+  const token = readFileSync(join(server.root, 'var/lib/rancher/k3s/server/agent-token'), 'utf8').trim();
   assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), token);
+  assert.is.not(token, readFileSync(join(server.root, 'var/lib/rancher/k3s/server/node-token'), 'utf8').trim());
+  assert.equal([server.service('k3s'), worker.service('k3s-agent')], ['k3s version v1.33.5+k3s1 (fixture)', 'k3s version v1.33.5+k3s1 (fixture)'], 'both services started');
   assert.is(statSync(join(worker.root, 'etc/rancher/k3s/raibid-token')).mode & 0o777, 0o600);
   assert.is(parse(readFileSync(join(worker.root, 'etc/rancher/k3s/config.yaml'), 'utf8')).server, 'https://127.0.0.1:6443');
 });
