@@ -6,7 +6,9 @@ import { pollUntil } from './poll.js';
 import { FLUX_NAMESPACE, NAMESPACE, RELEASES, SECRETS } from './platform/names.js';
 import { type Rendered, renderAll } from './platform/render.js';
 import { redactedSecrets } from './platform/secrets.js';
-import type { RemoteHost } from './k3s/remote.js';
+import { type HostFacts, type HostRole, K3S_PATHS, SERVICE, UNINSTALL_SCRIPT } from './k3s/plan.js';
+import { INSTALLER_PATH, type RemoteHost, type RemoteStep } from './k3s/remote.js';
+import { dirname } from 'node:path';
 
 type Ref = Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>;
 
@@ -58,13 +60,26 @@ export async function deleteObject(cluster: Cluster, object: Ref, options: { tim
   return 'deleted';
 }
 
-/** The uninstall script k3s's installer left on a host (none: k3s is not there). */
-export async function uninstallK3s(host: RemoteHost, role: 'server' | 'agent', dryRun: boolean): Promise<string> {
-  const script = role === 'server' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh';
-  const where = `${host.ssh.target.address} (${role})`;
-  if (!(await host.facts()).version) return `${where}: k3s not installed`;
-  if (dryRun) return `${where}: would run ${script}`;
-  await host.apply({ kind: 'run', argv: [script], env: {}, describe: `run ${script}` });
-  return `${where}: ran ${script}`;
+/**
+ * What removes k3s from a host: the uninstall script install.sh left there, or, when it never got
+ * that far, what our steps and install.sh put there; then our installer copy and the node's
+ * password file (/etc/rancher/node), which k3s' script leaves behind. Pure.
+ */
+export function uninstallSteps(role: HostRole, facts: Pick<HostFacts, 'version' | 'uninstallers'>): RemoteStep[] {
+  if (!facts.version && !facts.uninstallers[role]) return [];
+  const service = `/etc/systemd/system/${SERVICE[role]}.service`;
+  const uninstall: RemoteStep = facts.uninstallers[role]
+    ? { kind: 'run', argv: [UNINSTALL_SCRIPT[role]], env: {}, describe: `run ${UNINSTALL_SCRIPT[role]}` }
+    : { kind: 'run', argv: ['rm', '-rf', K3S_PATHS.binary, '/etc/rancher/k3s', '/var/lib/rancher/k3s', service, `${service}.env`], env: {}, describe: `remove a half-installed k3s (no ${UNINSTALL_SCRIPT[role]})` };
+  return [uninstall, { kind: 'run', argv: ['rm', '-rf', dirname(INSTALLER_PATH), '/etc/rancher/node'], env: {}, describe: `remove ${dirname(INSTALLER_PATH)} and /etc/rancher/node` }];
 }
 
+/** Removes k3s from a host (none: k3s is not there). */
+export async function uninstallK3s(host: RemoteHost, role: HostRole, dryRun: boolean): Promise<string> {
+  const where = `${host.ssh.target.address} (${role})`;
+  const steps = uninstallSteps(role, await host.facts());
+  if (steps.length === 0) return `${where}: k3s not installed`;
+  if (dryRun) return `${where}: would ${steps.map((s) => s.describe).join(', then ')}`;
+  for (const step of steps) await host.apply(step);
+  return `${where}: ${steps.map((s) => s.describe.replace(/^run /, 'ran ').replace(/^remove /, 'removed ')).join(', ')}`;
+}

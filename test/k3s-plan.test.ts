@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { parseConfig } from '../lib/config.js';
-import { agentConfig, decide, installerEnv, parseK3sVersion, serverConfig } from '../lib/k3s/plan.js';
+import { type HostFacts, agentConfig, decide, installerEnv, parseK3sVersion, serverConfig } from '../lib/k3s/plan.js';
 
 const test = suite('k3s plan');
 const config = parseConfig(
@@ -37,15 +37,31 @@ test('tls-san holds the host of k3s.apiUrl; eviction keeps an image-disk thresho
   assert.match(eviction, 'nodefs.available<10%');
 });
 
-test('decide: install, upgrade, reconfigure, or leave alone', () => {
-  const desired = { version: 'v1.33.5+k3s1', config: serverConfig(config) };
-  assert.is(decide(desired, {}).kind, 'install');
-  assert.equal(decide(desired, { version: 'v1.32.1+k3s1', config: desired.config }), {
-    kind: 'upgrade',
-    reason: 'k3s v1.32.1+k3s1 → v1.33.5+k3s1',
-  });
-  assert.is(decide(desired, { version: desired.version, config: 'write-kubeconfig-mode: "0644"\n' }).kind, 'reconfigure');
-  assert.is(decide(desired, { version: desired.version, config: `${desired.config}\n` }).kind, 'unchanged');
+const running = (version: string, config: string, extra: Partial<HostFacts> = {}): HostFacts => ({
+  arch: 'arm64',
+  version,
+  config,
+  binaryChangedAt: 1_000,
+  services: { server: { unit: true, active: true, startedAt: 2_000 }, agent: { unit: false, active: false } },
+  uninstallers: { server: true, agent: false },
+  ...extra,
+});
+
+test('decide: install, upgrade, repair, restart, reconfigure, or leave alone', () => {
+  const desired = { role: 'server' as const, version: 'v1.33.5+k3s1', config: serverConfig(config) };
+  const none = { arch: 'arm64', services: { server: { unit: false, active: false }, agent: { unit: false, active: false } }, uninstallers: { server: false, agent: false } };
+  assert.is(decide(desired, none).kind, 'install');
+  assert.equal(decide(desired, running('v1.32.1+k3s1', desired.config)), { kind: 'upgrade', reason: 'k3s v1.32.1+k3s1 → v1.33.5+k3s1' });
+  assert.is(decide(desired, running(desired.version, 'write-kubeconfig-mode: "0644"\n')).kind, 'reconfigure');
+  assert.is(decide(desired, running(desired.version, `${desired.config}\n`)).kind, 'unchanged');
+  // a half-done install: the binary and config are there, install.sh's work is not
+  const half = (extra: Partial<HostFacts>) => decide(desired, running(desired.version, desired.config, extra));
+  assert.equal(half({ services: { server: { unit: false, active: false }, agent: { unit: false, active: false } } }), { kind: 'repair', reason: 'install.sh did not finish: no k3s.service' });
+  assert.equal(half({ uninstallers: { server: false, agent: false } }), { kind: 'repair', reason: 'install.sh did not finish: no /usr/local/bin/k3s-uninstall.sh' });
+  assert.equal(half({ services: { server: { unit: true, active: false, startedAt: 2_000 }, agent: { unit: false, active: false } } }), { kind: 'repair', reason: 'k3s is not running' });
+  // the wanted binary, but the service started before it was put there: still the old k3s
+  assert.is(half({ binaryChangedAt: 3_000 }).kind, 'restart');
+  assert.is(decide({ ...desired, role: 'agent' }, running(desired.version, desired.config)).kind, 'repair', 'the agent unit is what counts on a worker');
 });
 
 test('k3s --version output and installer environment', () => {

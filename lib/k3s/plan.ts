@@ -26,6 +26,18 @@ export const DGX_SPARK_RESERVATIONS = [
 
 export type HostRole = 'server' | 'agent';
 
+/** What systemd says of a k3s unit on the host. */
+export interface ServiceFacts {
+  /** install.sh wrote its unit file. */
+  unit: boolean;
+  active: boolean;
+  /** When it last became active (epoch seconds), if it did. */
+  startedAt?: number;
+}
+
+export const SERVICE: Record<HostRole, string> = { server: 'k3s', agent: 'k3s-agent' };
+export const UNINSTALL_SCRIPT: Record<HostRole, string> = { server: '/usr/local/bin/k3s-uninstall.sh', agent: '/usr/local/bin/k3s-agent-uninstall.sh' };
+
 export interface HostFacts {
   /** The host's architecture as k3s names it (arm64, amd64). */
   arch: string;
@@ -33,11 +45,20 @@ export interface HostFacts {
   version?: string;
   /** The current /etc/rancher/k3s/config.yaml, when there is one. */
   config?: string;
+  /** When the k3s binary last changed (epoch seconds). */
+  binaryChangedAt?: number;
+  services: Record<HostRole, ServiceFacts>;
+  /** Which of install.sh's uninstall scripts are there. */
+  uninstallers: Record<HostRole, boolean>;
 }
 
 export type K3sAction =
   | { kind: 'install'; reason: string }
   | { kind: 'upgrade'; reason: string }
+  /** install.sh did not finish (no unit, no uninstall script, the service not running): run it again. */
+  | { kind: 'repair'; reason: string }
+  /** The binary is the wanted one but the running service started before it was replaced. */
+  | { kind: 'restart'; reason: string }
   | { kind: 'reconfigure'; reason: string }
   | { kind: 'unchanged'; reason: string };
 
@@ -78,19 +99,26 @@ export function agentConfig(node: Config['nodes'][number], serverAddress: string
   });
 }
 
-/** What to do on a host, given what is there: same version and config → nothing runs. */
-export function decide(desired: { version: string; config: string }, facts: Pick<HostFacts, 'version' | 'config'>): K3sAction {
+/** What to do on a host, given what is there: same version, a running service and the same config → nothing runs. */
+export function decide(desired: { role: HostRole; version: string; config: string }, facts: HostFacts): K3sAction {
   if (!facts.version) return { kind: 'install', reason: `k3s ${desired.version} is not installed` };
   if (facts.version !== desired.version) {
     return { kind: 'upgrade', reason: `k3s ${facts.version} → ${desired.version}` };
   }
+  const name = SERVICE[desired.role];
+  const service = facts.services[desired.role];
+  if (!service.unit) return { kind: 'repair', reason: `install.sh did not finish: no ${name}.service` };
+  if (!facts.uninstallers[desired.role]) return { kind: 'repair', reason: `install.sh did not finish: no ${UNINSTALL_SCRIPT[desired.role]}` };
+  if (!service.active) return { kind: 'repair', reason: `${name} is not running` };
+  if (service.startedAt !== undefined && facts.binaryChangedAt !== undefined && facts.binaryChangedAt > service.startedAt) {
+    return { kind: 'restart', reason: `${name} runs an older k3s: the binary changed after it started` };
+  }
   if ((facts.config ?? '').trim() !== desired.config.trim()) {
     return { kind: 'reconfigure', reason: `${K3S_PATHS.config} differs` };
   }
-  return { kind: 'unchanged', reason: `k3s ${facts.version}, config as planned` };
+  return { kind: 'unchanged', reason: `k3s ${facts.version} running, config as planned` };
 }
 
-/** The installer's environment: k3s's install.sh reads these (air-gap: no download). */
 /**
  * The installer's environment: k3s's install.sh reads these. Air-gapped, the binary is uploaded
  * before it runs, so its before/after hashes match and it would skip the restart: force it.

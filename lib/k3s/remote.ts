@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { UserError, failure } from '../errors.js';
 import { commandLine } from '../shell.js';
 import type { SshSession } from '../ssh.js';
-import { type HostFacts, type HostRole, K3S_PATHS, type K3sAction, installerEnv, parseK3sVersion } from './plan.js';
+import { type HostFacts, type HostRole, K3S_PATHS, type K3sAction, SERVICE, type ServiceFacts, UNINSTALL_SCRIPT, installerEnv, parseK3sVersion } from './plan.js';
 
 /** One remote change, planned before anything runs so `--dry-run` can print it. */
 export type RemoteStep =
@@ -64,10 +64,10 @@ export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: str
     content: plan.config,
     describe: `write ${K3S_PATHS.config}`,
   };
-  const service = plan.role === 'server' ? 'k3s' : 'k3s-agent';
-  if (action.kind === 'reconfigure') {
-    return [writeConfig, { kind: 'run', argv: ['systemctl', 'restart', service], env: {}, describe: `restart ${service}` }];
-  }
+  const service = SERVICE[plan.role];
+  const restart: RemoteStep = { kind: 'run', argv: ['systemctl', 'restart', service], env: {}, describe: `restart ${service}` };
+  if (action.kind === 'reconfigure') return [writeConfig, restart];
+  if (action.kind === 'restart') return [restart];
   const env = installerEnv(plan.role, plan.version, { airgap: Boolean(plan.airgap) });
   if (!plan.airgap) {
     return [
@@ -100,6 +100,21 @@ export function describeStep(step: RemoteStep): string {
   return `${step.describe}  $ ${commandLine([...(env.length ? ['env', ...env] : []), ...step.argv])}`;
 }
 
+/** One line per fact, then the config: what `decide` needs, in one round trip. */
+const FACTS_SCRIPT = `echo "arch=$(uname -m)"
+if [ -x ${K3S_PATHS.binary} ]; then echo "version=$(${K3S_PATHS.binary} --version 2>/dev/null | head -1)"; echo "binaryChangedAt=$(stat -c %Y ${K3S_PATHS.binary})"; fi
+for s in ${SERVICE.server} ${SERVICE.agent}; do
+  unit=no; [ -f /etc/systemd/system/$s.service ] && unit=yes
+  active=$(systemctl is-active $s 2>/dev/null)
+  since=$(systemctl show -p ActiveEnterTimestamp --value $s 2>/dev/null)
+  [ -n "$since" ] && since=$(date -d "$since" +%s 2>/dev/null)
+  echo "$s=$unit \${active:-unknown} \${since:--}"
+done
+[ -x ${UNINSTALL_SCRIPT.server} ] && echo uninstallServer=yes
+[ -x ${UNINSTALL_SCRIPT.agent} ] && echo uninstallAgent=yes
+echo '--- raibid ---'
+cat ${K3S_PATHS.config} 2>/dev/null || true`;
+
 /** A host reached over SSH, with root: directly, or through passwordless sudo. */
 export class RemoteHost {
   private sudo: string[] | undefined;
@@ -123,14 +138,22 @@ export class RemoteHost {
   }
 
   async facts(): Promise<HostFacts> {
-    const script = `uname -m
-if [ -x ${K3S_PATHS.binary} ]; then ${K3S_PATHS.binary} --version 2>/dev/null || true; fi
-echo '--- raibid ---'
-cat ${K3S_PATHS.config} 2>/dev/null || true`;
-    const out = await this.ssh.run([...(await this.privileged()), 'sh', '-c', script]);
-    const [head = '', configPart = ''] = out.split('--- raibid ---\n');
-    const [machine = '', ...versionLines] = head.split('\n');
-    return { arch: k3sArch(machine.trim()), version: parseK3sVersion(versionLines.join('\n')), config: configPart || undefined };
+    const out = await this.ssh.run([...(await this.privileged()), 'sh', '-c', FACTS_SCRIPT]);
+    const [head = '', config = ''] = out.split('--- raibid ---\n');
+    const fields = Object.fromEntries(head.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    const number = (value: string | undefined) => (value && /^\d+$/.test(value) ? Number(value) : undefined);
+    const service = (value = ''): ServiceFacts => {
+      const [unit, active, started] = value.split(' ');
+      return { unit: unit === 'yes', active: active === 'active', startedAt: number(started) };
+    };
+    return {
+      arch: k3sArch(fields.arch ?? ''),
+      version: parseK3sVersion(fields.version ?? ''),
+      config: config || undefined,
+      binaryChangedAt: number(fields.binaryChangedAt),
+      services: { server: service(fields.k3s), agent: service(fields['k3s-agent']) },
+      uninstallers: { server: fields.uninstallServer === 'yes', agent: fields.uninstallAgent === 'yes' },
+    };
   }
 
   async read(path: string): Promise<string> {

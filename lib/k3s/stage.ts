@@ -18,9 +18,9 @@ export interface K3sStageOptions {
 
 async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, extra: RemoteStep[] = []): Promise<HostOutcome> {
   const facts = await host.facts();
-  const action = decide({ version, config }, facts);
+  const action = decide({ role, version, config }, facts);
   const planned = k3sSteps(action, { role, version, config, arch: facts.arch, airgap: options.airgap });
-  const steps = action.kind === 'install' ? [...extra, ...planned] : planned;
+  const steps = action.kind === 'install' || action.kind === 'repair' ? [...extra, ...planned] : planned;
   const outcome = { address: host.ssh.target.address, role, action, steps };
   options.onPlan?.(outcome);
   if (!options.dryRun) for (const step of steps) await host.apply(step);
