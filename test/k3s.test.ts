@@ -108,6 +108,20 @@ test('a new version upgrades; a changed config only rewrites it and restarts k3s
   assert.match(readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8'), 'node-name: spark-one');
 });
 
+test("a reinstalled server's new token re-joins the existing worker", async () => {
+  // a reinstall makes new tokens; the worker still holds the old one and could never rejoin
+  const fresh = 'K10fixturereinstalled::node:0123456789abcdef';
+  writeFileSync(join(server.root, 'var/lib/rancher/k3s/server/agent-token'), `${fresh}\n`);
+  const restarts = worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length;
+  const outcomes = await k3sStage(config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
+  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'rejoin']);
+  assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), fresh);
+  assert.is(worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length, restarts + 1);
+  assert.ok(worker.service('k3s-agent'), 'the agent started with it');
+  const again = await k3sStage(config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
+  assert.equal(again.map((o) => o.action.kind), ['unchanged', 'unchanged']);
+});
+
 test('air-gap images keep their file name (k3s picks the decompressor from it), per host architecture', async () => {
   const dir = makeAirgap('v1.34.1+k3s1');
   const arch = (await remote(server).facts()).arch;

@@ -50,6 +50,8 @@ export interface HostFacts {
   services: Record<HostRole, ServiceFacts>;
   /** Which of install.sh's uninstall scripts are there. */
   uninstallers: Record<HostRole, boolean>;
+  /** sha256 of a worker's join token file, when there is one (the token itself never leaves the host). */
+  tokenHash?: string;
 }
 
 export type K3sAction =
@@ -60,6 +62,8 @@ export type K3sAction =
   /** The binary is the wanted one but the running service started before it was replaced. */
   | { kind: 'restart'; reason: string }
   | { kind: 'reconfigure'; reason: string }
+  /** A worker whose join token is not the server's: the token is written again and the agent restarted. */
+  | { kind: 'rejoin'; reason: string }
   | { kind: 'unchanged'; reason: string };
 
 export function parseK3sVersion(output: string): string | undefined {
@@ -100,7 +104,7 @@ export function agentConfig(node: Config['nodes'][number], serverAddress: string
 }
 
 /** What to do on a host, given what is there: same version, a running service and the same config → nothing runs. */
-export function decide(desired: { role: HostRole; version: string; config: string }, facts: HostFacts): K3sAction {
+export function decide(desired: { role: HostRole; version: string; config: string; tokenHash?: string }, facts: HostFacts): K3sAction {
   if (!facts.version) return { kind: 'install', reason: `k3s ${desired.version} is not installed` };
   if (facts.version !== desired.version) {
     return { kind: 'upgrade', reason: `k3s ${facts.version} → ${desired.version}` };
@@ -113,6 +117,7 @@ export function decide(desired: { role: HostRole; version: string; config: strin
   if (service.startedAt !== undefined && facts.binaryChangedAt !== undefined && facts.binaryChangedAt > service.startedAt) {
     return { kind: 'restart', reason: `${name} runs an older k3s: the binary changed after it started` };
   }
+  if (desired.tokenHash && facts.tokenHash !== desired.tokenHash) return { kind: 'rejoin', reason: "the server's join token changed (a reinstalled server)" };
   if ((facts.config ?? '').trim() !== desired.config.trim()) {
     return { kind: 'reconfigure', reason: `${K3S_PATHS.config} differs` };
   }

@@ -66,7 +66,7 @@ export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: str
   };
   const service = SERVICE[plan.role];
   const restart: RemoteStep = { kind: 'run', argv: ['systemctl', 'restart', service], env: {}, describe: `restart ${service}` };
-  if (action.kind === 'reconfigure') return [writeConfig, restart];
+  if (action.kind === 'reconfigure' || action.kind === 'rejoin') return [writeConfig, restart];
   if (action.kind === 'restart') return [restart];
   const env = installerEnv(plan.role, plan.version, { airgap: Boolean(plan.airgap) });
   if (!plan.airgap) {
@@ -112,6 +112,7 @@ for s in ${SERVICE.server} ${SERVICE.agent}; do
 done
 [ -x ${UNINSTALL_SCRIPT.server} ] && echo uninstallServer=yes
 [ -x ${UNINSTALL_SCRIPT.agent} ] && echo uninstallAgent=yes
+[ -f ${K3S_PATHS.token} ] && echo "tokenHash=$(sha256sum < ${K3S_PATHS.token} | cut -d' ' -f1)"
 echo '--- raibid ---'
 cat ${K3S_PATHS.config} 2>/dev/null || true`;
 
@@ -153,6 +154,7 @@ export class RemoteHost {
       binaryChangedAt: number(fields.binaryChangedAt),
       services: { server: service(fields.k3s), agent: service(fields['k3s-agent']) },
       uninstallers: { server: fields.uninstallServer === 'yes', agent: fields.uninstallAgent === 'yes' },
+      tokenHash: fields.tokenHash || undefined,
     };
   }
 

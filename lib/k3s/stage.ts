@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { type HostRole, K3S_PATHS, type K3sAction, agentConfig, decide, serverConfig } from './plan.js';
 import { type AirgapFiles, type RemoteHost, type RemoteStep, k3sSteps } from './remote.js';
@@ -16,11 +17,13 @@ export interface K3sStageOptions {
   onPlan?: (outcome: HostOutcome) => void;
 }
 
-async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, extra: RemoteStep[] = []): Promise<HostOutcome> {
+async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, token?: string): Promise<HostOutcome> {
   const facts = await host.facts();
-  const action = decide({ role, version, config }, facts);
+  const tokenHash = token ? createHash('sha256').update(`${token}\n`).digest('hex') : undefined;
+  const action = decide({ role, version, config, tokenHash }, facts);
   const planned = k3sSteps(action, { role, version, config, arch: facts.arch, airgap: options.airgap });
-  const steps = action.kind === 'install' || action.kind === 'repair' ? [...extra, ...planned] : planned;
+  const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: `${token}\n`, describe: 'write the join token' };
+  const steps = token !== undefined && ['install', 'repair', 'rejoin'].includes(action.kind) ? [writeToken, ...planned] : planned;
   const outcome = { address: host.ssh.target.address, role, action, steps };
   options.onPlan?.(outcome);
   if (!options.dryRun) for (const step of steps) await host.apply(step);
@@ -40,8 +43,7 @@ export async function k3sStage(config: Config, server: RemoteHost, workers: Remo
   const serverAddress = config.host!.address;
   for (const [i, worker] of workers.entries()) {
     const node = config.nodes[i]!;
-    const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: `${token}\n`, describe: 'write the join token' };
-    outcomes.push(await converge(worker, 'agent', agentConfig(node, serverAddress), version, options, [writeToken]));
+    outcomes.push(await converge(worker, 'agent', agentConfig(node, serverAddress), version, options, token));
   }
   return outcomes;
 }
