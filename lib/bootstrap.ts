@@ -2,14 +2,14 @@ import { Listr, type ListrTask } from 'listr2';
 import type { Config, Secrets } from './config.js';
 import { UserError, failure } from './errors.js';
 import { type KubeConfig, mergeIntoFile, retarget } from './k3s/kubeconfig.js';
-import { type Cluster, connectCluster, kubeconfigFromFile } from './kube/client.js';
+import { type Cluster, connectCluster, isNotFound, kubeconfigFromFile } from './kube/client.js';
 import { waitForNodesReady } from './kube/ready.js';
 import { giteaUrl } from './platform/charts.js';
 import { PLATFORM_STEPS, platformSteps } from './platform/stage.js';
 import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
-import { k3sStage } from './k3s/stage.js';
+import { type HostOutcome, k3sStage } from './k3s/stage.js';
 import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
 import { sshSession } from './ssh.js';
@@ -91,6 +91,7 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
     // the k3s stage's own credentials when it ran, else the user's kubeconfig (a cluster of their own)
     cluster: async () => (cluster ??= connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context))),
   });
+  let outcomes: HostOutcome[] = [];
   const steps: Record<Exclude<Step, 'k3s'>, ListrTask> = {
     ...platform,
     preflight: {
@@ -112,7 +113,7 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
       title: `k3s ${config.k3s.version}`,
       task: async (_, task) => {
         const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir), config.k3s.version) : undefined;
-        const outcomes = await k3sStage(config, hosts.server, hosts.workers, {
+        outcomes = await k3sStage(config, hosts.server, hosts.workers, {
           dryRun: options.dryRun,
           airgap,
           onPlan: (o) => {
@@ -141,7 +142,13 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
           options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${apiUrl}`);
           return;
         }
-        const nodes = await waitForNodesReady(connectCluster(await clusterAccess()).core, all.length, {
+        const core = connectCluster(await clusterAccess()).core;
+        for (const renamed of outcomes.filter((o) => o.renamedFrom)) {
+          // the old Node would stay NotReady for good and hold the wait
+          const gone = await core.deleteNode({ name: renamed.renamedFrom! }).then(() => true, (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)));
+          if (gone) options.say(`${renamed.address}: deleted the Node ${renamed.renamedFrom}, renamed by this run`);
+        }
+        const nodes = await waitForNodesReady(core, all.length, {
           timeoutMs: config.k3s.readyTimeoutSeconds * 1000,
           pollMs: Math.min(2000, config.k3s.readyTimeoutSeconds * 250),
         });

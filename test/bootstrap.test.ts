@@ -17,13 +17,13 @@ let dir: string;
 let kube: FakeKube;
 let gitea: FakeGitea;
 
-function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20): NodeJS.ProcessEnv {
-  const config = join(dir, `raibid-${version}.yaml`);
+function env(version = 'v1.33.5+k3s1', readyTimeoutSeconds = 20, serverName = 'spark-1'): NodeJS.ProcessEnv {
+  const config = join(dir, `raibid-${version}-${serverName}.yaml`);
   const host = (h: SshHost, name: string) => ({ address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, name });
   writeFileSync(
     config,
     stringify({
-      host: host(server, 'spark-1'),
+      host: host(server, serverName),
       nodes: [host(worker, 'spark-2')],
       k3s: { version, airgap: { dir: makeAirgap(version) }, apiUrl: kube.url, readyTimeoutSeconds },
       ssh: { configFile: server.configFile, knownHostsFile: join(dir, 'known_hosts'), connectTimeoutSeconds: 3 },
@@ -132,6 +132,23 @@ test('a node that does not become Ready fails the wait, naming it and its condit
   assert.is(result.code, 1);
   assert.match(result.stderr, 'nodes not Ready after 1 s: spark-2: Ready=False (KubeletNotReady: cni plugin not initialized)');
   assert.match(result.stderr, 'journalctl');
+});
+
+test('a renamed server: the Node left behind by its old name is deleted, so the wait ends', async () => {
+  // k3s registers spark-one; spark-1 stops reporting and would stay NotReady for good
+  kube.setNode({ name: 'spark-one', ready: true });
+  kube.setNode({ name: 'spark-1', ready: false, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
+  const result = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.33.5+k3s1', 2, 'spark-one') });
+  assert.is(result.code, 0, result.stderr + result.stdout);
+  assert.match(result.stdout, '(server): reconfigure');
+  assert.match(result.stdout, 'deleted the Node spark-1, renamed by this run');
+  assert.not.ok(kube.nodes.has('spark-1'));
+  assert.match(result.stdout, 'Nodes Ready: spark-2, spark-one');
+  kube.setNode({ name: 'spark-1', ready: true });
+  const back = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.33.5+k3s1', 2, 'spark-1') });
+  assert.is(back.code, 0, back.stderr);
+  assert.match(back.stdout, 'deleted the Node spark-one, renamed by this run');
+  assert.not.ok(kube.nodes.has('spark-one'));
 });
 
 test('kubeconfig fetches it again on its own', async () => {

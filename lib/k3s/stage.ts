@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { type HostRole, K3S_PATHS, type K3sAction, agentConfig, decide, serverConfig } from './plan.js';
@@ -8,7 +9,11 @@ export interface HostOutcome {
   role: HostRole;
   action: K3sAction;
   steps: RemoteStep[];
+  /** The node-name it had before this run changed it: k3s registers a new Node, the old one stays behind NotReady. */
+  renamedFrom?: string;
 }
+
+const nodeName = (config: string | undefined) => (config ? ((parse(config) as Record<string, unknown> | null)?.['node-name'] as string | undefined) : undefined);
 
 export interface K3sStageOptions {
   dryRun?: boolean;
@@ -24,7 +29,9 @@ async function converge(host: RemoteHost, role: HostRole, config: string, versio
   const planned = k3sSteps(action, { role, version, config, arch: facts.arch, airgap: options.airgap });
   const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: `${token}\n`, describe: 'write the join token' };
   const steps = token !== undefined && ['install', 'repair', 'rejoin'].includes(action.kind) ? [writeToken, ...planned] : planned;
-  const outcome = { address: host.ssh.target.address, role, action, steps };
+  const before = nodeName(facts.config);
+  const renamed = action.kind !== 'unchanged' && before !== undefined && nodeName(config) !== undefined && before !== nodeName(config);
+  const outcome = { address: host.ssh.target.address, role, action, steps, ...(renamed ? { renamedFrom: before } : {}) };
   options.onPlan?.(outcome);
   if (!options.dryRun) for (const step of steps) await host.apply(step);
   return outcome;
