@@ -78,9 +78,10 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
     close: async () => {},
   };
   const all = connected ? [connected.server, ...connected.workers] : [];
-  const apiUrl = config.k3s.apiUrl ?? `https://${config.host?.address}:6443`;
+  // the server's address as ssh resolves it (an ~/.ssh/config alias means nothing to the API client)
+  const apiUrl = async () => config.k3s.apiUrl ?? `https://${await hosts.server.ssh.hostname()}:6443`;
   let access: KubeConfig | undefined;
-  const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), apiUrl, config.k3s.context));
+  const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), await apiUrl(), config.k3s.context));
   let cluster: Cluster | undefined;
   const platform = platformSteps({
     config,
@@ -128,7 +129,7 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
       title: 'Kubeconfig',
       task: async (_, task) => {
         if (options.dryRun) {
-          options.say(`would merge context ${config.k3s.context} (${apiUrl}) into ${options.kubeconfig}, mode 0600`);
+          options.say(`would merge context ${config.k3s.context} (${await apiUrl()}) into ${options.kubeconfig}, mode 0600`);
           return;
         }
         mergeIntoFile(options.kubeconfig, await clusterAccess());
@@ -139,7 +140,7 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
       title: `Nodes Ready (${all.length})`,
       task: async (_, task) => {
         if (options.dryRun) {
-          options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${apiUrl}`);
+          options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${await apiUrl()}`);
           return;
         }
         const core = connectCluster(await clusterAccess()).core;

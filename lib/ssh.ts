@@ -140,6 +140,17 @@ export class SshSession {
     if (result.code !== 0) throw explainSshFailure(this.target, result.stderr, this.timeoutSeconds);
   }
 
+  /**
+   * The host name ssh really connects to (`ssh -G`): an ~/.ssh/config alias resolved through its
+   * HostName. Other machines (the workers, the kubeconfig) need this name, not the alias.
+   */
+  async hostname(): Promise<string> {
+    const result = await this.ssh(['-G', this.target.address]);
+    const resolved = result.stdout.match(/^hostname (\S+)$/m)?.[1];
+    if (result.code !== 0 || !resolved) throw failure(`cannot resolve ${this.target.address} through the ssh config: ${result.stderr.trim() || `exit ${result.code}`}`, 'set host.address to the host name or address');
+    return resolved;
+  }
+
   async isConnected(): Promise<boolean> {
     return (await this.ssh(['-O', 'check', this.target.address])).code === 0;
   }

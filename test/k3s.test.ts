@@ -8,7 +8,7 @@ import { type Config, parseConfig } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { serverConfig } from '../lib/k3s/plan.js';
 import { RemoteHost, airgapFiles, describeStep, k3sSteps } from '../lib/k3s/remote.js';
-import { k3sStage } from '../lib/k3s/stage.js';
+import { k3sStage, resolveAddresses } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
 import { makeAirgap } from './fixtures/airgap.js';
 import { FIXTURE_RECORDS, PRIVATE_DIRS, type SshHost, startSshd } from './fixtures/sshd.js';
@@ -132,6 +132,24 @@ test('air-gap images keep their file name (k3s picks the decompressor from it), 
   for (const step of k3sSteps({ kind: 'upgrade', reason: '' }, { role: 'server', version: 'v1.34.1+k3s1', config: '', arch, airgap: files })) if (step.kind === 'write') steps.push(step.path);
   assert.ok(steps.includes(`/var/lib/rancher/k3s/agent/images/k3s-airgap-images-${arch}.tar.zst`), steps.join(', '));
   assert.not.ok(steps.some((p) => p.includes('riscv64')));
+});
+
+test('an ~/.ssh/config alias as host.address reaches k3s as the host it stands for', async () => {
+  const sshConfig = join(server.dir, 'alias_config');
+  writeFileSync(sshConfig, `Host spark-alias\n  HostName 127.0.0.1\n  Port ${server.port}\n  LogLevel ERROR\n`);
+  const ssh = new SshSession({ address: 'spark-alias', user: server.user, identityFile: server.identityFile }, { configFile: sshConfig, knownHostsFile: server.knownHostsFile });
+  sessions.push(ssh);
+  const aliased = parseConfig({ host: { address: 'spark-alias', name: 'spark-one' }, nodes: [{ address: '127.0.0.1', port: worker.port, name: 'spark-2' }], k3s: { version: 'v1.34.1+k3s1' } }, 'test');
+  const planned: string[] = [];
+  const outcomes = await k3sStage(aliased, new RemoteHost(ssh), [remote(worker)], {
+    dryRun: true,
+    airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1'),
+    onPlan: (o) => planned.push(...o.steps.map(describeStep)),
+  });
+  // the hosts were set up through 127.0.0.1: the alias plans the very same configs (else tls-san
+  // and the worker's server: would name spark-alias, which no other machine resolves)
+  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged'], planned.join('\n'));
+  assert.equal(parse(serverConfig((await resolveAddresses(aliased, new RemoteHost(ssh), [])) as Config))['tls-san'], ['127.0.0.1']);
 });
 
 test('an air-gap binary of another release is refused before anything is uploaded', () => {

@@ -38,10 +38,20 @@ async function converge(host: RemoteHost, role: HostRole, config: string, versio
 }
 
 /**
+ * The config with each host's address as ssh resolves it: an ~/.ssh/config alias would reach
+ * k3s as `server:` and `tls-san`, where no other machine can resolve it.
+ */
+export async function resolveAddresses(config: Config, server: RemoteHost, workers: RemoteHost[]): Promise<Config> {
+  const [host, ...nodes] = await Promise.all([server, ...workers].map((h) => h.ssh.hostname()));
+  return { ...config, host: { ...config.host!, address: host! }, nodes: config.nodes.map((n, i) => ({ ...n, address: nodes[i] ?? n.address })) };
+}
+
+/**
  * The server first, then each worker joined with the server's agent token (read over SSH,
  * written to the worker as a 0600 file, never printed). Hosts already as planned are left alone.
  */
-export async function k3sStage(config: Config, server: RemoteHost, workers: RemoteHost[], options: K3sStageOptions = {}): Promise<HostOutcome[]> {
+export async function k3sStage(given: Config, server: RemoteHost, workers: RemoteHost[], options: K3sStageOptions = {}): Promise<HostOutcome[]> {
+  const config = await resolveAddresses(given, server, workers);
   const version = config.k3s.version;
   const outcomes = [await converge(server, 'server', serverConfig(config), version, options)];
   if (workers.length === 0) return outcomes;
