@@ -12,7 +12,7 @@ import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
 import { type HostOutcome, k3sStage } from './k3s/stage.js';
 import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
-import { sshSession } from './ssh.js';
+import { hostSession } from './local.js';
 
 /**
  * What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready; platform
@@ -53,12 +53,12 @@ export function selectStages(only: string | undefined, skip: string | undefined)
   return STAGES.filter((s) => chosen.includes(s) && !skipped.includes(s));
 }
 
-export function connectHosts(config: Config): Hosts {
+export function connectHosts(config: Config, options: { local?: boolean } = {}): Hosts {
   if (!config.host) {
     throw new UserError('bootstrap: no host in the config', { hint: 'set host.address (run `raibid-task setup`)' });
   }
-  const server = new RemoteHost(sshSession(config, config.host));
-  const workers = config.nodes.map((n) => new RemoteHost(sshSession(config, n)));
+  const server = new RemoteHost(hostSession(config, config.host, options));
+  const workers = config.nodes.map((n) => new RemoteHost(hostSession(config, n)));
   return {
     server,
     workers,
@@ -174,11 +174,11 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
 export async function runBootstrap(
   config: Config,
   steps: BootstrapOptions['stages'],
-  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets },
+  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets; local?: boolean },
 ): Promise<void> {
   const { io } = options;
   const onHosts = steps.includes('k3s') || steps.includes('preflight');
-  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }) : undefined;
+  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local }) : undefined;
   try {
     await bootstrapTasks(config, hosts, {
       stages: steps,

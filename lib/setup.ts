@@ -22,7 +22,7 @@ const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boole
 const number = (text: string) => (/^\d+$/.test(text) ? Number(text) : text);
 
 export const QUESTIONS: Question[] = [
-  { flag: 'host', env: 'RAIBID_HOST', message: 'DGX Spark address (host name or IP)', path: ['host', 'address'], required: true },
+  { flag: 'host', env: 'RAIBID_HOST', message: 'DGX Spark address (host name or IP; localhost: this machine, no SSH)', path: ['host', 'address'], required: true },
   { flag: 'user', env: 'RAIBID_SSH_USER', message: 'SSH user on it', path: ['host', 'user'] },
   { flag: 'port', env: 'RAIBID_SSH_PORT', message: 'SSH port', path: ['host', 'port'], parse: number },
   { flag: 'key', env: 'RAIBID_SSH_KEY', message: 'SSH private key (empty: your ssh agent and config)', path: ['host', 'identityFile'] },

@@ -28,6 +28,16 @@ export interface RemoteResult {
   stderr: string;
 }
 
+/** A host the k3s steps run on: over SSH, or this machine (lib/local.ts). */
+export interface HostSession {
+  readonly target: SshTarget;
+  exec(argv: readonly string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<RemoteResult>;
+  run(argv: readonly string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<string>;
+  /** The name other machines reach it by. */
+  hostname(): Promise<string>;
+  close(): Promise<void>;
+}
+
 const CONNECTION_FAILED = 255;
 
 /** What ssh's stderr says went wrong, as a one-line error with a hint. */
@@ -60,7 +70,7 @@ export function explainSshFailure(target: SshTarget, stderr: string, timeoutSeco
  * keys are verified: new ones accepted once, changed ones refused. ~/.ssh/config, the agent
  * and ProxyJump apply as they do for ssh itself.
  */
-export class SshSession {
+export class SshSession implements HostSession {
   private readonly controlDir = mkdtempSync(join(tmpdir(), 'raibid-ssh-'));
   private readonly timeoutSeconds: number;
 

@@ -3,8 +3,8 @@ import { flag, stringOption } from '../lib/options.js';
 import type { Task } from '../lib/task.js';
 
 const task: Task = {
-  summary: 'install k3s over SSH, then Gitea, Redis, KEDA, Flux and the agents on it',
-  usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>]'],
+  summary: 'install k3s over SSH (or here), then Gitea, Redis, KEDA, Flux and the agents on it',
+  usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>] [--local]'],
   details:
     `Stages, in order: ${STAGES.join(', ')}.\n` +
     'k3s: install and join over SSH, merge the kubeconfig, wait for every node to be Ready.\n' +
@@ -13,12 +13,15 @@ const task: Task = {
     'the config repo. agents: the KEDA ScaledJob. Without the k3s stage the platform goes onto the\n' +
     "kubeconfig's k3s.context (any cluster: one without k3s gets helm-controller first).\n" +
     'What is already as planned is left alone, so a re-run on a converged cluster changes nothing.\n' +
-    '--dry-run prints every remote step and object (no secret values) and changes nothing.',
+    '--dry-run prints every remote step and object (no secret values) and changes nothing.\n' +
+    'On the DGX Spark itself: host.address localhost (or --local, with the address the workers\n' +
+    'reach it at) runs the same steps on this machine, as root or through sudo -n, without SSH.',
   options: {
     only: { type: 'string', value: 'stages', description: `run only these stages, comma-separated (${STAGES.join(', ')})` },
     skip: { type: 'string', value: 'stages', description: 'leave these stages out' },
     'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
     kubeconfig: { type: 'string', value: 'file', description: 'merge the context into this file (default: $KUBECONFIG or ~/.kube/config)' },
+    local: { type: 'boolean', description: 'the server is this machine: run its steps here, not over SSH' },
   },
   async run(input) {
     const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
@@ -28,6 +31,7 @@ const task: Task = {
       kubeconfig: stringOption(input, 'bootstrap', 'kubeconfig'),
       io: input.io,
       given: loaded.secrets,
+      local: flag(input, 'local'),
     });
     return 0;
   },

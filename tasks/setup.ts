@@ -1,3 +1,5 @@
+import { LocalSession, isLocalAddress } from '../lib/local.js';
+import { RemoteHost } from '../lib/k3s/remote.js';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,6 +60,7 @@ function offeredFingerprints(address: string, port: number): string[] {
 async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Promise<string> {
   const config = parseConfig(raw, 'setup');
   const host = config.host!;
+  if (isLocalAddress(host.address)) return `this machine: ${await new RemoteHost(new LocalSession()).rootVia()}`;
   const knownHosts = config.ssh.knownHostsFile ? expandHome(config.ssh.knownHostsFile) : join(homedir(), '.ssh', 'known_hosts');
   const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
   if (interactive && !knownFingerprint(name, knownHosts)) {
@@ -114,7 +117,7 @@ const task: Task = {
       print(io, `GitHub: ${await checkGitHubToken(config.github.apiUrl, token)}`);
       print(io, `mirror: ${await matchingRepos(config, token)}`);
     }
-    if (checks) print(io, `ssh: ${await checkSsh(raw, interactive)}`);
+    if (checks) print(io, `${isLocalAddress(String((raw.host as { address?: string } | undefined)?.address)) ? 'host' : 'ssh'}: ${await checkSsh(raw, interactive)}`);
     writeConfig(path, raw);
     print(io, `config written: ${path}`);
     if (token) {

@@ -40,7 +40,7 @@ test('--yes with answers missing lists them all in one error and writes nothing'
   const w = world();
   const result = await runCli(['setup', '--yes'], { env: w.env });
   assert.is(result.code, 2);
-  assert.match(result.stderr, 'setup --yes: missing DGX Spark address (host name or IP) (--host or RAIBID_HOST)');
+  assert.match(result.stderr, 'setup --yes: missing DGX Spark address (host name or IP; localhost: this machine, no SSH) (--host or RAIBID_HOST)');
   assert.not.ok(existsSync(w.config));
   const piped = await runCli(['setup'], { env: w.env });
   assert.is(piped.code, 2);
@@ -107,6 +107,12 @@ test('with checks: the token\'s owner is shown and the SSH login is tried, showi
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, 'unreachable');
   assert.not.ok(existsSync(down.config + '.new'));
+  // localhost: this machine, no SSH login; how it gets root is checked instead
+  const here = world({ host: { address: 'localhost' }, github: { apiUrl: github.url } });
+  const local = await runCli(['setup', '--yes'], { env: { ...here.env, GITHUB_TOKEN: github.token } });
+  assert.is(local.code, 0, local.stderr);
+  assert.match(local.stdout, /host: this machine: (root|sudo -n)/);
+  assert.not.match(local.stdout, 'ssh:');
 });
 
 test('at a terminal it asks each question from the current values, and shows the host key to accept', async () => {

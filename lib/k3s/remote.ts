@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError, failure } from '../errors.js';
 import { commandLine } from '../shell.js';
-import type { SshSession } from '../ssh.js';
+import type { HostSession } from '../ssh.js';
 import { type HostFacts, type HostRole, K3S_PATHS, type K3sAction, SERVICE, type ServiceFacts, UNINSTALL_SCRIPT, installerEnv, parseK3sVersion } from './plan.js';
 
 /** One remote change, planned before anything runs so `--dry-run` can print it. */
@@ -120,7 +120,7 @@ cat ${K3S_PATHS.config} 2>/dev/null || true`;
 export class RemoteHost {
   private sudo: string[] | undefined;
 
-  constructor(readonly ssh: SshSession) {}
+  constructor(readonly ssh: HostSession) {}
 
   private async privileged(): Promise<string[]> {
     if (this.sudo) return this.sudo;
@@ -136,6 +136,11 @@ export class RemoteHost {
     }
     this.sudo = uid === '0' ? [] : ['sudo', '-n'];
     return this.sudo;
+  }
+
+  /** How commands get root here: `root` or `sudo -n` (fails with the sudoers fix otherwise). */
+  async rootVia(): Promise<string> {
+    return (await this.privileged()).length === 0 ? 'root' : 'sudo -n';
   }
 
   async facts(): Promise<HostFacts> {
