@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +10,8 @@ import { serverConfig } from '../lib/k3s/plan.js';
 import { RemoteHost, airgapFiles, describeStep, k3sSteps } from '../lib/k3s/remote.js';
 import { k3sStage, resolveAddresses } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
-import { makeAirgap } from './fixtures/airgap.js';
+import { makeAirgap, stubK3s } from './fixtures/airgap.js';
+import { uninstallK3s } from '../lib/teardown.js';
 import { FIXTURE_RECORDS, PRIVATE_DIRS, type SshHost, startSshd } from './fixtures/sshd.js';
 
 const test = suite('k3s stage over SSH, air-gapped, on fixture hosts');
@@ -175,6 +176,23 @@ test('an air-gap folder without the k3s binary is named in the error', () => {
   })();
   assert.instance(error, UserError);
   assert.match((error as UserError).message, 'missing/install.sh is missing');
+});
+
+test('teardown of a half-done install (binary and config there, no uninstall script) removes what was put there', async () => {
+  const host = await startSshd();
+  try {
+    mkdirSync(join(host.root, 'etc/rancher/k3s'), { recursive: true });
+    writeFileSync(join(host.root, 'etc/rancher/k3s/config.yaml'), 'node-name: spark-9\n');
+    writeFileSync(join(host.root, 'usr/local/bin/k3s'), stubK3s('v1.33.5+k3s1'), { mode: 0o755 });
+    mkdirSync(join(host.root, 'var/lib/rancher/raibid'), { recursive: true });
+    writeFileSync(join(host.root, 'var/lib/rancher/raibid/install.sh'), '#!/bin/sh\n');
+    const line = await uninstallK3s(remote(host), 'server', false);
+    assert.is(line, '127.0.0.1 (server): removed a half-installed k3s (no /usr/local/bin/k3s-uninstall.sh), removed /var/lib/rancher/raibid and /etc/rancher/node');
+    for (const path of ['usr/local/bin/k3s', 'etc/rancher/k3s', 'var/lib/rancher/raibid']) assert.not.ok(existsSync(join(host.root, path)), path);
+    assert.is(await uninstallK3s(remote(host), 'server', false), '127.0.0.1 (server): k3s not installed');
+  } finally {
+    await host.stop();
+  }
 });
 
 test('the hosts wrote their real paths, and none of it reached this machine', () => {
