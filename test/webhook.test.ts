@@ -105,6 +105,35 @@ test('rejections: bad signature 401, over 1 MiB 413, malformed JSON 400, a delet
   assert.is(await queued(), before);
 });
 
+test("GitHub's form encoding (payload=<JSON>, the default of a hook made by hand) is read; the signature is over the raw body", async () => {
+  const before = await queued();
+  const form = new URLSearchParams({ payload: pushPayload('acme/api-one', 'd'.repeat(40)) }).toString();
+  const answer = await github(form, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  assert.is(answer.status, 202, JSON.stringify(answer.body));
+  assert.is(answer.body.created, true);
+  assert.is(await queued(), before + 1);
+  const forged = await github(form, { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Hub-Signature-256': `sha256=${sign(pushPayload('acme/api-one', 'd'.repeat(40)))}` });
+  assert.is(forged.status, 401, 'a signature over the JSON inside is not one over the body');
+});
+
+test('signed but not a push: null, an array, a number for after, a bad ref or clone URL are 400 and queue nothing', async () => {
+  const before = await queued();
+  const repository = { full_name: 'acme/api-one', clone_url: 'https://github.com/acme/api-one.git' };
+  const bodies = [
+    'null',
+    '[]',
+    JSON.stringify({ ref: 'refs/heads/main', after: 12345, repository }),
+    JSON.stringify({ ref: 'refs/heads/main', after: 'not-a-sha', repository }),
+    JSON.stringify({ ref: '--upload-pack=touch /tmp/x', after: 'e'.repeat(40), repository }),
+    JSON.stringify({ ref: 'refs/heads/main', after: 'e'.repeat(40), repository: { ...repository, clone_url: '--config=core.sshCommand=sh' } }),
+  ];
+  for (const body of bodies) {
+    const answer = await github(body);
+    assert.is(answer.status, 400, `${body}: ${JSON.stringify(answer.body)}`);
+  }
+  assert.is(await queued(), before);
+});
+
 test('the config repo is not built; SIGINT stops serve cleanly', async () => {
   const answer = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: 'c'.repeat(40), repository: { full_name: 'raibid/cluster-config', clone_url: `${gitea.url}/raibid/cluster-config.git` } }));
   assert.is(answer.status, 202);

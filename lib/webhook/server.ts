@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { isValidRef } from '../queue/validate.js';
 import { verifyGitHub, verifyGitea } from './signature.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -26,10 +27,10 @@ export interface WebhookHandlers {
 }
 
 interface PushPayload {
-  ref?: string;
-  after?: string;
+  ref?: unknown;
+  after?: unknown;
   deleted?: boolean;
-  repository?: { full_name?: string; clone_url?: string; fork?: boolean; archived?: boolean };
+  repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean };
 }
 
 const DELETED = /^0+$/;
@@ -46,11 +47,36 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function toPush(payload: PushPayload): Push | string {
+const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
+const CLONE_URL = /^(https?|ssh|git):\/\/[^\s]+$/;
+
+/** A push as the payload says it, checked as `dispatch` checks its input; a string says why it is not one. */
+function toPush(payload: PushPayload): Push | { malformed: string } | string {
   const repo = payload.repository?.full_name;
-  if (!repo || !payload.ref || !payload.after) return 'not a push payload (repository.full_name, ref, after)';
+  if (typeof repo !== 'string' || typeof payload.ref !== 'string' || typeof payload.after !== 'string') {
+    return { malformed: 'not a push payload: repository.full_name, ref and after must be strings' };
+  }
   if (payload.deleted || DELETED.test(payload.after)) return `${payload.ref} deleted: nothing to build`;
-  return { repo, cloneUrl: payload.repository?.clone_url ?? '', ref: payload.ref, sha: payload.after, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived) };
+  const cloneUrl = payload.repository?.clone_url ?? '';
+  if (!isValidRef(payload.ref)) return { malformed: `ref ${JSON.stringify(payload.ref)} is not a valid git ref` };
+  if (!SHA.test(payload.after)) return { malformed: `after ${JSON.stringify(payload.after)} is not a commit hash` };
+  if (typeof cloneUrl !== 'string' || (cloneUrl !== '' && !CLONE_URL.test(cloneUrl))) return { malformed: 'repository.clone_url is not a clone URL' };
+  return { repo, cloneUrl, ref: payload.ref, sha: payload.after, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived) };
+}
+
+/**
+ * The payload of a delivery: JSON, or GitHub's form encoding (`payload=<json>`, the default of a
+ * hook made by hand). The signature was checked over the raw body before this.
+ */
+function parsePayload(body: Buffer, contentType: string | undefined): PushPayload | undefined {
+  const text = body.toString('utf8');
+  const json = /^application\/x-www-form-urlencoded\b/i.test(contentType ?? '') ? new URLSearchParams(text).get('payload') : text;
+  try {
+    const parsed = JSON.parse(json ?? '') as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as PushPayload) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -80,17 +106,14 @@ export function webhookServer(handlers: WebhookHandlers): Server {
           ? verifyGitHub(handlers.secret, body, req.headers['x-hub-signature-256'] as string | undefined)
           : verifyGitea(handlers.secret, body, req.headers['x-gitea-signature'] as string | undefined);
       if (!signed) return answer(res, 401, { error: 'signature does not match' });
-      let payload: PushPayload;
-      try {
-        payload = JSON.parse(body.toString('utf8')) as PushPayload;
-      } catch {
-        return answer(res, 400, { error: 'body is not JSON' });
-      }
+      const payload = parsePayload(body, req.headers['content-type']);
+      if (!payload) return answer(res, 400, { error: 'body is not a JSON object (nor form-encoded payload=<JSON>)' });
       const event = String(req.headers[source === 'github' ? 'x-github-event' : 'x-gitea-event'] ?? '');
       if (event === 'ping') return answer(res, 200, { ok: true, pong: true });
       if (event !== 'push') return answer(res, 202, { ignored: `event ${event || '(none)'}` });
       const push = toPush(payload);
       if (typeof push === 'string') return answer(res, 202, { ignored: push });
+      if ('malformed' in push) return answer(res, 400, { error: push.malformed });
       const result = await (source === 'github' ? handlers.onGitHubPush(push) : handlers.onGiteaPush(push));
       handlers.log?.(`${source} push ${push.repo} ${push.ref} ${push.sha.slice(0, 12)}: ${result.status} ${JSON.stringify(result.body)}`);
       return answer(res, result.status, result.body);
