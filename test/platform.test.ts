@@ -159,13 +159,30 @@ test('a re-run with new agent settings keeps the builds KEDA is running (gradual
   assert.is(back.code, 0, back.stderr);
 });
 
+test('a hook to our URL that Gitea keeps as a default (not system) hook is replaced by a system one', async () => {
+  // as a POST with a top-level is_system_webhook made it: Gitea reads only config.is_system_webhook
+  const token = kube.secretValue('raibid', 'raibid-gitea-token', 'token')!;
+  const wrong = await fetch(`${gitea.url}/api/v1/admin/hooks`, {
+    method: 'POST',
+    headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ type: 'gitea', config: { url: 'http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', content_type: 'json', secret: 'x' }, events: ['push'], active: true, is_system_webhook: true }),
+  });
+  assert.is(wrong.status, 201);
+  assert.equal(gitea.hooks.map((h) => h.system), [true, false]);
+  const result = await bootstrap(kube, configFile('base'), ['--only', 'gitea']);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(gitea.hooks.map((h) => h.system), [true], 'the default hook is gone, the system one kept');
+});
+
 test('a webhook secret given in the environment replaces the old one in the cluster and in Gitea', async () => {
   const result = await bootstrap(kube, configFile('base'), ['--only', 'platform,gitea'], { RAIBID_WEBHOOK_SECRET: 'rotated-webhook-secret-0123456789' });
   assert.is(result.code, 0, result.stderr);
   assert.is(kube.secretValue('raibid', 'raibid-webhook', 'secret'), 'rotated-webhook-secret-0123456789');
   assert.is(gitea.hooks.length, 1);
   assert.is(gitea.hooks[0]!.secret, 'rotated-webhook-secret-0123456789');
-  assert.match(result.stdout, 'push webhook to http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea updated');
+  // Gitea's PATCH never changes a secret (routers/api/v1/utils/hook.go editHook): the hook is made again
+  assert.match(result.stdout, 'push webhook to http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea made again with the new secret');
+  assert.is(gitea.hooks[0]!.system, true);
   assert.not.match(result.stdout, 'rotated-webhook-secret');
 });
 

@@ -95,19 +95,27 @@ interface HookShape {
   config: { url?: string; content_type?: string };
   events: string[];
   active: boolean;
-  is_system_webhook?: boolean;
 }
 
+/**
+ * One system webhook (it fires for every repository) to the dispatcher. Gitea makes a hook a
+ * system one only for `config.is_system_webhook: "true"` and lists only those by default; its
+ * PATCH never changes a secret, so a rotated secret means a new hook. A hook to our URL that is
+ * not a system one (made wrongly before) is replaced too.
+ */
 async function ensureHook(client: GiteaClient, hook: GiteaSetupInput['hook'], changes: string[]): Promise<void> {
-  // a system webhook fires for every repository; PATCH always carries events (Gitea resets them otherwise)
-  const wanted = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret }, events: ['push'], active: true, is_system_webhook: true };
-  const hooks = (await client.request<HookShape[]>('GET', '/admin/hooks')).body;
-  const found = hooks.find((h) => h.config.url === hook.url);
-  if (!found) {
+  const wanted = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret, is_system_webhook: 'true' }, events: ['push'], active: true };
+  const ours = (type: string) => client.request<HookShape[]>('GET', `/admin/hooks?type=${type}`).then((r) => r.body.filter((h) => h.config.url === hook.url));
+  const [system, all] = await Promise.all([ours('system'), ours('all')]);
+  const found = system[0];
+  const stale = all.filter((h) => h.id !== found?.id || hook.rotated);
+  for (const old of stale) await client.request('DELETE', `/admin/hooks/${old.id}`);
+  if (!found || hook.rotated) {
     await client.request('POST', '/admin/hooks', wanted);
-    changes.push(`push webhook to ${hook.url} created`);
-  } else if (hook.rotated || !found.active || found.events.join() !== 'push' || found.config.content_type !== 'json' || found.is_system_webhook === false) {
-    await client.request('PATCH', `/admin/hooks/${found.id}`, wanted);
+    changes.push(`push webhook to ${hook.url} ${found ? 'made again with the new secret' : 'created'}`);
+  } else if (!found.active || found.events.join() !== 'push' || found.config.content_type !== 'json') {
+    // PATCH always carries events: Gitea resets them to push otherwise
+    await client.request('PATCH', `/admin/hooks/${found.id}`, { ...wanted, config: { url: hook.url, content_type: 'json' } });
     changes.push(`push webhook to ${hook.url} updated`);
   }
 }
