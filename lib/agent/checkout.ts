@@ -21,7 +21,9 @@ export class CheckoutError extends Error {
   }
 }
 
-const PERMANENT = /couldn't find remote ref|not our ref|does not appear to be a git repository|Repository not found|not a valid object name|unadvertised object/i;
+// a commit a mirror does not have yet ("not our ref", "unadvertised object") may arrive with its
+// next sync: that is retried; a ref or repository that is not there is not
+const PERMANENT = /couldn't find remote ref|does not appear to be a git repository|Repository not found|not a valid object name/i;
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', LC_ALL: 'C' };
 
 async function git(args: string[], input: CheckoutInput): Promise<{ exitCode: number; output: string[] }> {

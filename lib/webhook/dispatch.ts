@@ -17,9 +17,10 @@ export interface DispatchContext {
 const accepted = (body: Record<string, unknown>): HookAnswer => ({ status: 202, body });
 
 /**
- * What a push does. On GitHub: for a mirrored repository, Gitea syncs that mirror at once, then
- * the commit is queued (the Gitea push that the sync fires dedupes into the same job). On Gitea:
- * queued as it is.
+ * What a push does. On GitHub: for a mirrored repository, Gitea syncs that mirror at once, and
+ * nothing is queued yet: Gitea's sync runs later (mirror-sync only queues it), and a job queued
+ * now could reach a Gitea without the commit. Gitea's own push webhook, sent once the sync has
+ * it, queues the build. On Gitea: queued as it is.
  */
 export function pushHandlers(ctx: DispatchContext) {
   const enqueue = async (repo: string, push: Push, giteaRepo: string, source: string) => {
@@ -36,7 +37,7 @@ export function pushHandlers(ctx: DispatchContext) {
       const mirror = `${org}/${name}`;
       const sync = await ctx.gitea.request('POST', `/repos/${encodeURIComponent(org)}/${encodeURIComponent(name)}/mirror-sync`, undefined, [404]);
       if (sync.status === 404) return accepted({ ignored: `no mirror ${mirror} yet: the next mirror sync creates it` });
-      return enqueue(`${ctx.giteaUrl.replace(/\/+$/, '')}/${mirror}.git`, push, mirror, 'github');
+      return accepted({ synced: mirror, build: "queued by Gitea's push webhook once the mirror has the commit" });
     },
     async onGiteaPush(push: Push): Promise<HookAnswer> {
       if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
