@@ -15,7 +15,8 @@ const task: Task = {
   details:
     'POST /hooks/github (X-Hub-Signature-256) and POST /hooks/gitea (X-Gitea-Signature), both\n' +
     'signed with RAIBID_WEBHOOK_SECRET; GET /healthz. A GitHub push to a mirrored repository syncs\n' +
-    "its Gitea mirror at once and queues the commit; a Gitea push queues it. Unknown repositories\n" +
+    "its Gitea mirror at once; Gitea's push webhook, once the mirror has the commit, queues it.\n" +
+    'JSON and form-encoded (payload=) bodies are read. Unknown repositories\n' +
     'are answered 202 with the reason; a bad signature 401, a body over 1 MiB 413, malformed JSON\n' +
     '400, and nothing is queued then. Jobs whose agent stopped heart-beating for the visibility\n' +
     'timeout (a pod killed mid-job) go back to the queue, where KEDA starts a pod for them.\n' +
