@@ -184,17 +184,22 @@ test('a source deleted on GitHub is reported and kept; --prune deletes its mirro
   assert.not.ok(gitea.repos.has('acme/api-one'));
 });
 
-test('with whenDeleted: archive, a deleted source\'s mirror is archived once, then left alone', async () => {
+test('with whenDeleted: archive, a deleted source\'s mirror is frozen once (Gitea cannot archive mirrors), then left alone', async () => {
   const config = configFile('archive', { ...ORG_RULE, intervalMinutes: 60, whenDeleted: 'archive' });
   github.removeRepo('acme', 'api-secret');
   const first = await mirrorCli(['sync'], config);
   assert.is(first.code, 0, first.stderr + first.stdout);
-  assert.match(first.stdout, 'acme/api-secret: deleted on GitHub; mirror archived');
-  assert.is(gitea.repos.get('acme/api-secret')!.archived, true);
+  // Gitea answers 422 to archiving a mirror (routers/api/v1/repo/repo.go): it is frozen instead
+  assert.match(first.stdout, 'acme/api-secret: deleted on GitHub; mirror frozen (no longer synced)');
+  const frozen = gitea.repos.get('acme/api-secret')!;
+  assert.equal([frozen.mirrorInterval, frozen.archived], ['0s', false]);
+  assert.match(String(frozen.description), 'Deleted on GitHub');
   const from = gitea.requests.length;
   const again = await mirrorCli(['sync'], config);
-  assert.match(again.stdout, 'acme/api-secret: deleted on GitHub (mirror archived); kept (--prune deletes it)');
-  assert.equal(gitea.requests.slice(from).filter((r) => r.method === 'PATCH'), [], 'not archived again');
+  assert.match(again.stdout, 'acme/api-secret: deleted on GitHub (mirror frozen); kept (--prune deletes it)');
+  assert.equal(gitea.requests.slice(from).filter((r) => r.method === 'PATCH'), [], 'not frozen again');
+  const full = await mirrorCli(['sync', '--full'], config);
+  assert.match(full.stdout, 'acme/api-secret: deleted on GitHub (mirror frozen)', 'read back from Gitea as frozen');
 });
 
 test('an overlapping run stops at once with a clear message', async () => {

@@ -26,6 +26,8 @@ interface GiteaRepoJson {
   archived: boolean;
 }
 
+export const FROZEN_DESCRIPTION = 'Deleted on GitHub: this mirror is no longer synced (raibid-task, mirror.whenDeleted: archive).';
+
 /** What Gitea has in the orgs the mirrors go to (a missing org is simply absent). */
 export async function readGitea(gitea: GiteaClient, orgs: string[]): Promise<{ orgs: Set<string>; repos: GiteaRepo[] }> {
   const found = new Set<string>();
@@ -43,7 +45,8 @@ export async function readGitea(gitea: GiteaClient, orgs: string[]): Promise<{ o
           mirrorInterval: r.mirror_interval,
           mirrorUpdated: r.mirror_updated,
           originalUrl: r.original_url,
-          archived: r.archived,
+          // a mirror cannot be archived in Gitea: one frozen (interval 0) counts as archived here
+          archived: r.archived || (r.mirror && /^0s?$/.test(r.mirror_interval)),
         })),
       );
       if (answer.body.length < 50) break;
@@ -104,14 +107,15 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
     return { note: `${name}: ${fate === 'unselected' ? 'no longer selected' : `${fate} on GitHub`}; mirror deleted (--prune)` };
   }
   if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
-    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { archived: true });
-    return { note: `${name}: deleted on GitHub; mirror archived`, kept: { ...mirror, archived: true } };
+    // Gitea refuses to archive a mirror (422); an interval of 0 stops its syncs for good
+    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { mirror_interval: '0s', description: FROZEN_DESCRIPTION });
+    return { note: `${name}: deleted on GitHub; mirror frozen (no longer synced)`, kept: { ...mirror, mirrorInterval: '0s', archived: true } };
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
     await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
     return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
   }
-  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : `deleted on GitHub${mirror.archived ? ' (mirror archived)' : ''}`;
+  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : `deleted on GitHub${mirror.archived ? ' (mirror frozen)' : ''}`;
   return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: mirror };
 }
 
