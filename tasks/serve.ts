@@ -1,7 +1,7 @@
 import { UserError } from '../lib/errors.js';
 import { GiteaClient } from '../lib/gitea/client.js';
 import { compileRules } from '../lib/mirror/select.js';
-import { numberOption } from '../lib/options.js';
+import { numberOption, stringOption } from '../lib/options.js';
 import { giteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
 import { startRequeuing } from '../lib/queue/requeuer.js';
@@ -11,7 +11,7 @@ import { webhookServer } from '../lib/webhook/server.js';
 
 const task: Task = {
   summary: 'receive GitHub and Gitea push webhooks: sync the mirror, queue the build',
-  usage: ['serve [--port <n>]'],
+  usage: ['serve [--port <n>] [--host <address>]'],
   details:
     'POST /hooks/github (X-Hub-Signature-256) and POST /hooks/gitea (X-Gitea-Signature), both\n' +
     'signed with RAIBID_WEBHOOK_SECRET; GET /healthz. A GitHub push to a mirrored repository syncs\n' +
@@ -23,6 +23,7 @@ const task: Task = {
     'Needs GITEA_TOKEN for syncing and Redis (redis.url).',
   options: {
     port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
+    host: { type: 'string', value: 'address', description: 'address to listen on (default 127.0.0.1; in the cluster 0.0.0.0)' },
   },
   async run(input) {
     const loaded = input.config();
@@ -41,10 +42,10 @@ const task: Task = {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, resolve);
+      server.listen(port, stringOption(input, 'serve', 'host') ?? '127.0.0.1', resolve);
     });
     const address = server.address();
-    print(input.io, `serve: listening on port ${typeof address === 'object' && address ? address.port : port}`);
+    print(input.io, `serve: listening on ${typeof address === 'object' && address ? `${address.address} port ${address.port}` : `port ${port}`}`);
     const stopRequeuing = startRequeuing(open.queue, {
       requeued: (ids) => print(input.io, `serve: requeued ${ids.join(', ')}: agent stopped heart-beating`),
       failed: (error) => input.io.stderr.write(`serve: cannot check for stranded jobs: ${error.message}\n`),

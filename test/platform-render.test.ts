@@ -103,6 +103,7 @@ test('agents: node:24 runtime, a cache on every node they run on, spread across 
   assert.is(pod.initContainers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
   const serve = rendered.agents.find((m) => m.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
   assert.is(serve.spec.template.spec.containers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
+  assert.match(JSON.stringify(serve.spec.template.spec.containers[0]), 'serve --host 0.0.0.0', 'in the pod it listens beyond loopback (serve defaults to 127.0.0.1)');
   assert.equal(pod.volumes.find((v) => v.name === 'cache'), { name: 'cache', hostPath: { path: '/var/lib/raibid/cargo-cache', type: 'DirectoryOrCreate' } }, 'each node has its own cache');
   assert.not.ok(rendered.agents.some((m) => m.kind === 'PersistentVolumeClaim'), 'no ReadWriteOnce volume pinning every agent to one node');
   assert.equal(pod.topologySpreadConstraints.map((c) => [c.topologyKey, c.maxSkew, c.labelSelector.matchLabels['app.kubernetes.io/name']]), [['kubernetes.io/hostname', 1, 'raibid-agent']]);

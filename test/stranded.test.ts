@@ -87,7 +87,7 @@ test('the only agent killed -9 mid-job: serve puts the job back in the lag, and 
   await exited(agent);
   const killedAt = Date.now();
   const { serve, output } = startServe();
-  await waitForOutput(serve, /listening on port/);
+  await waitForOutput(serve, /listening on \S+ port/);
   await until(async () => (await groupLag()) === 1, 'the lag to count the job again', (VISIBILITY_S + 5) * 1000);
   const backAfterMs = Date.now() - killedAt;
   assert.ok(backAfterMs <= (VISIBILITY_S + 3) * 1000, `back in the lag ${backAfterMs} ms after the kill`);
@@ -115,7 +115,7 @@ test('the only agent killed -9 mid-job: serve puts the job back in the lag, and 
 
 test('serve leaves alone a job whose agent heart-beats past the visibility timeout', async () => {
   const { serve, output } = startServe();
-  await waitForOutput(serve, /listening on port/);
+  await waitForOutput(serve, /listening on \S+ port/);
   const id = await dispatch('long');
   const agent = await runCli(['agent', '--once', '--exec', `sleep ${VISIBILITY_S + 1.5}`], { env });
   assert.is(agent.code, 0, agent.stderr);

@@ -20,6 +20,7 @@ let gitea: FakeGitea;
 let serve: ChildProcess;
 let base: string;
 let sha: string;
+let serveOutput = '';
 
 const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 const pushPayload = (repo: string, after = sha) =>
@@ -51,7 +52,8 @@ test.before(async () => {
   const config = join(dir, 'raibid.yaml');
   writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] } }));
   serve = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
-  const line = await waitForOutput(serve, /listening on port (\d+)/);
+  serve.stdout!.on('data', (d) => (serveOutput += d));
+  const line = await waitForOutput(serve, /listening on 127\.0\.0\.1 port (\d+)/);
   base = `http://127.0.0.1:${line.match(/port (\d+)/)![1]}`;
 });
 
@@ -99,14 +101,27 @@ test('rejections: bad signature 401, over 1 MiB 413, malformed JSON 400, a delet
   assert.is(forged.status, 401);
   assert.is((await github(body, { 'X-Hub-Signature-256': '' })).status, 401);
   assert.is((await giteaHook(body, { 'X-Gitea-Signature': sign(body, 'nope') })).status, 401);
-  const huge = JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 10) });
+  // GitHub caps payloads at 25 MB: a push of 2 MB is read, one over 25 MB is not
+  const large = JSON.stringify({ ...JSON.parse(pushPayload('acme/web-site', 'b'.repeat(40))), commits: [{ message: 'x'.repeat(2 * 1024 * 1024) }] });
+  assert.is((await github(large)).status, 202, 'a 2 MB push is read');
+  const huge = JSON.stringify({ padding: 'x'.repeat(25 * 1024 * 1024 + 10) });
   const big = await fetch(`${base}/hooks/github`, { method: 'POST', headers: { 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(huge)}` }, body: huge });
   assert.is(big.status, 413);
+  assert.match(serveOutput, /github webhook rejected from \S+: 401 signature does not match/, 'rejections are logged');
+  assert.match(serveOutput, 'github webhook rejected from');
   const malformed = await github('{"ref": "refs/heads/main", ');
   assert.is(malformed.status, 400);
   const deleted = await github(pushPayload('acme/api-one', '0'.repeat(40)));
   assert.equal([deleted.status, deleted.body.ignored], [202, 'refs/heads/main deleted: nothing to build']);
   assert.is(await queued(), before);
+});
+
+test('identical deliveries of one push at once make one mirror-sync call', async () => {
+  const before = gitea.syncs.get('acme/api-one') ?? 0;
+  const body = pushPayload('acme/api-one', 'f'.repeat(40));
+  const answers = await Promise.all(Array.from({ length: 5 }, () => github(body)));
+  assert.equal(answers.map((a) => a.status), [202, 202, 202, 202, 202]);
+  assert.is(gitea.syncs.get('acme/api-one'), before + 1);
 });
 
 test("GitHub's form encoding (payload=<JSON>, the default of a hook made by hand) is read; the signature is over the raw body", async () => {

@@ -38,7 +38,7 @@ export function renderServe(config: Config): Manifest[] {
               {
                 name: 'serve',
                 image: 'docker.io/library/node:24-bookworm-slim',
-                command: ['sh', '-c', 'gunzip -c /bundle/raibid-pod.cjs.gz > /tmp/raibid-pod.cjs && exec node /tmp/raibid-pod.cjs serve'],
+                command: ['sh', '-c', 'gunzip -c /bundle/raibid-pod.cjs.gz > /tmp/raibid-pod.cjs && exec node /tmp/raibid-pod.cjs serve --host 0.0.0.0'],
                 env: [
                   { name: 'RAIBID_CONFIG', value: '/etc/raibid/config.yaml' },
                   secretEnv('RAIBID_REDIS_URL', SECRETS.redis, 'url'),

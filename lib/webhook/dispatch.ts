@@ -22,7 +22,22 @@ const accepted = (body: Record<string, unknown>): HookAnswer => ({ status: 202, 
  * now could reach a Gitea without the commit. Gitea's own push webhook, sent once the sync has
  * it, queues the build. On Gitea: queued as it is.
  */
+/** Deliveries of one push (GitHub's retries, an org and a repo hook) within this long share one mirror-sync. */
+const COALESCE_MS = 5000;
+
 export function pushHandlers(ctx: DispatchContext) {
+  const syncs = new Map<string, Promise<number>>();
+  const syncOnce = (org: string, name: string, sha: string): Promise<number> => {
+    const key = `${org}/${name}@${sha}`;
+    let sync = syncs.get(key);
+    if (!sync) {
+      sync = ctx.gitea!.request('POST', `/repos/${encodeURIComponent(org)}/${encodeURIComponent(name)}/mirror-sync`, undefined, [404]).then((r) => r.status);
+      syncs.set(key, sync);
+      const forget = () => setTimeout(() => syncs.delete(key), COALESCE_MS).unref();
+      sync.then(forget, () => syncs.delete(key));
+    }
+    return sync;
+  };
   const enqueue = async (repo: string, push: Push, giteaRepo: string, source: string) => {
     const { id, created } = await ctx.queue.enqueue({ repo, ref: push.ref, sha: push.sha, meta: { source, 'gitea.repo': giteaRepo } });
     return accepted({ queued: id, created, repo: giteaRepo });
@@ -35,8 +50,7 @@ export function pushHandlers(ctx: DispatchContext) {
       if (!ctx.gitea) return { status: 503, body: { error: 'GITEA_TOKEN is not set: cannot sync the mirror' } };
       const org = targetOrg(ctx.rules, owner);
       const mirror = `${org}/${name}`;
-      const sync = await ctx.gitea.request('POST', `/repos/${encodeURIComponent(org)}/${encodeURIComponent(name)}/mirror-sync`, undefined, [404]);
-      if (sync.status === 404) return accepted({ ignored: `no mirror ${mirror} yet: the next mirror sync creates it` });
+      if ((await syncOnce(org, name, push.sha)) === 404) return accepted({ ignored: `no mirror ${mirror} yet: the next mirror sync creates it` });
       return accepted({ synced: mirror, build: "queued by Gitea's push webhook once the mirror has the commit" });
     },
     async onGiteaPush(push: Push): Promise<HookAnswer> {

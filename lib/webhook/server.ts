@@ -2,7 +2,10 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { isValidRef } from '../queue/validate.js';
 import { verifyGitHub, verifyGitea } from './signature.js';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** GitHub caps a webhook payload at 25 MB; a push of many commits comes close. */
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+/** What all deliveries being read may hold at once: a few huge bodies, not many. */
+export const BODY_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface Push {
   /** owner/name where it was pushed. */
@@ -35,16 +38,28 @@ interface PushPayload {
 
 const DELETED = /^0+$/;
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return undefined;
+/** Bytes of request bodies held right now, across all connections. */
+let held = 0;
+
+/** The body, or why not: over the cap (413), or more than the budget is held already (503). */
+async function readBody(req: IncomingMessage): Promise<Buffer | 413 | 503> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) return 413;
+  if (held + declared > BODY_BUDGET_BYTES) return 503;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      held += chunk.length;
+      if (size > MAX_BODY_BYTES) return 413;
+      if (held > BODY_BUDGET_BYTES) return 503;
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    held -= size;
   }
-  return Buffer.concat(chunks);
 }
 
 const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -81,39 +96,45 @@ function parsePayload(body: Buffer, contentType: string | undefined): PushPayloa
 
 /**
  * The webhook receiver: POST /hooks/github (X-Hub-Signature-256) and POST /hooks/gitea
- * (X-Gitea-Signature), GET /healthz. Every rejection happens before any handler runs: body over
- * 1 MiB 413, bad signature 401, malformed JSON 400; GitHub's ping is answered.
+ * (X-Gitea-Signature), GET /healthz. Every rejection happens before any handler runs, and is
+ * logged: body over 25 MB 413, more than the body budget held 503, bad signature 401, not a
+ * JSON object 400; GitHub's ping is answered.
  */
 export function webhookServer(handlers: WebhookHandlers): Server {
   const answer = (res: ServerResponse, status: number, body: Record<string, unknown>) => {
     res.writeHead(status, { 'Content-Type': 'application/json' });
     res.end(`${JSON.stringify(body)}\n`);
   };
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && path === '/healthz') return answer(res, 200, { ok: true });
     const source = path === '/hooks/github' ? 'github' : path === '/hooks/gitea' ? 'gitea' : undefined;
     if (!source) return answer(res, 404, { error: 'not found: webhooks go to /hooks/github or /hooks/gitea' });
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
+    const reject = (response: ServerResponse, status: number, error: string) => {
+      handlers.log?.(`${source} webhook rejected from ${req.socket.remoteAddress ?? '?'}: ${status} ${error}`);
+      return answer(response, status, { error });
+    };
     const handle = async () => {
       const body = await readBody(req);
-      if (!body) {
+      if (body === 413 || body === 503) {
         res.setHeader('Connection', 'close');
-        return answer(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` });
+        if (body === 503) res.setHeader('Retry-After', '5');
+        return reject(res, body, body === 413 ? `body over ${MAX_BODY_BYTES} bytes` : 'too many large deliveries at once: try again');
       }
       const signed =
         source === 'github'
           ? verifyGitHub(handlers.secret, body, req.headers['x-hub-signature-256'] as string | undefined)
           : verifyGitea(handlers.secret, body, req.headers['x-gitea-signature'] as string | undefined);
-      if (!signed) return answer(res, 401, { error: 'signature does not match' });
+      if (!signed) return reject(res, 401, 'signature does not match');
       const payload = parsePayload(body, req.headers['content-type']);
-      if (!payload) return answer(res, 400, { error: 'body is not a JSON object (nor form-encoded payload=<JSON>)' });
+      if (!payload) return reject(res, 400, 'body is not a JSON object (nor form-encoded payload=<JSON>)');
       const event = String(req.headers[source === 'github' ? 'x-github-event' : 'x-gitea-event'] ?? '');
       if (event === 'ping') return answer(res, 200, { ok: true, pong: true });
       if (event !== 'push') return answer(res, 202, { ignored: `event ${event || '(none)'}` });
       const push = toPush(payload);
       if (typeof push === 'string') return answer(res, 202, { ignored: push });
-      if ('malformed' in push) return answer(res, 400, { error: push.malformed });
+      if ('malformed' in push) return reject(res, 400, push.malformed);
       const result = await (source === 'github' ? handlers.onGitHubPush(push) : handlers.onGiteaPush(push));
       handlers.log?.(`${source} push ${push.repo} ${push.ref} ${push.sha.slice(0, 12)}: ${result.status} ${JSON.stringify(result.body)}`);
       return answer(res, result.status, result.body);
@@ -123,4 +144,9 @@ export function webhookServer(handlers: WebhookHandlers): Server {
       if (!res.headersSent) answer(res, 500, { error: (error as Error).message });
     });
   });
+  // a slow or stalled client cannot hold a connection: headers within 10 s, the whole request in 60 s
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.maxConnections = 256;
+  return server;
 }
