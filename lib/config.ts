@@ -73,6 +73,8 @@ export const configSchema = z.strictObject({
       /** Where GitHub reaches `serve` (its /hooks/github), for `mirror hooks install`. */
       publicUrl: z.string().url().optional(),
       port: port.default(8080),
+      /** Whether a pushed tag is built (once per tag, at the commit it points to). */
+      tags: z.boolean().default(false),
     })
     .prefault({}),
   platform: z

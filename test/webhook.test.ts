@@ -153,6 +153,33 @@ test('signed but not a push: null, an array, a number for after, a bad ref or cl
   assert.is(await queued(), before);
 });
 
+test('tags: not built by default; with webhook.tags, once per tag at its commit (an annotated tag object is not a second job)', async () => {
+  const before = await queued();
+  const repository = { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` };
+  const tagObject = '7a'.repeat(20);
+  const commit = '1c'.repeat(20);
+  const annotated = JSON.stringify({ ref: 'refs/tags/v1.0.0', after: tagObject, head_commit: { id: commit }, repository });
+  const ignored = await giteaHook(annotated);
+  assert.equal([ignored.status, ignored.body.ignored], [202, 'refs/tags/v1.0.0: tags are not built (webhook.tags: true builds them)']);
+  assert.is((await github(pushPayload('acme/api-one').replace('refs/heads/main', 'refs/tags/v1.0.0'))).body.ignored, 'refs/tags/v1.0.0: tags are not built (webhook.tags: true builds them)');
+  assert.is(await queued(), before);
+
+  const config = join(dir, 'tags.yaml');
+  writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] }, webhook: { tags: true } }));
+  const tagged = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
+  const port = (await waitForOutput(tagged, /listening on 127\.0\.0\.1 port (\d+)/)).match(/port (\d+)/)![1];
+  const post = async (body: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}/hooks/gitea`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body) }, body });
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const first = await post(annotated);
+  const second = await post(JSON.stringify({ ref: 'refs/tags/v1.0.0', after: commit, head_commit: { id: commit }, repository }));
+  assert.equal([first.created, second.created, second.queued], [true, false, first.queued], 'one job for the tag');
+  assert.is((await redis.client().hgetall(jobKey(String(first.queued)))).sha, commit, 'built at the commit, not the tag object');
+  tagged.kill('SIGINT');
+  assert.is(await exited(tagged), 0);
+});
+
 test('the config repo is not built; SIGINT stops serve cleanly', async () => {
   const answer = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: 'c'.repeat(40), repository: { full_name: 'raibid/cluster-config', clone_url: `${gitea.url}/raibid/cluster-config.git` } }));
   assert.is(answer.status, 202);

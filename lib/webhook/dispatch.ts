@@ -44,6 +44,7 @@ export function pushHandlers(ctx: DispatchContext) {
   };
   return {
     async onGitHubPush(push: Push): Promise<HookAnswer> {
+      if (push.tag && !ctx.config.webhook.tags) return accepted({ ignored: `${push.ref}: tags are not built (webhook.tags: true builds them)` });
       const [owner = '', name = ''] = push.repo.split('/');
       const source = { owner, name, fork: push.fork, archived: push.archived, private: false, pushedAt: '', cloneUrl: push.cloneUrl };
       if (!isSelected(ctx.rules, source)) return accepted({ ignored: `${push.repo} is not mirrored here` });
@@ -54,6 +55,7 @@ export function pushHandlers(ctx: DispatchContext) {
       return accepted({ synced: mirror, build: "queued by Gitea's push webhook once the mirror has the commit" });
     },
     async onGiteaPush(push: Push): Promise<HookAnswer> {
+      if (push.tag && !ctx.config.webhook.tags) return accepted({ ignored: `${push.ref}: tags are not built (webhook.tags: true builds them)` });
       if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
       if (!push.cloneUrl) return { status: 400, body: { error: 'repository.clone_url missing' } };
       return enqueue(push.cloneUrl, push, push.repo, 'gitea');

@@ -15,6 +15,8 @@ export interface Push {
   sha: string;
   fork: boolean;
   archived: boolean;
+  /** A tag push; `sha` is then the commit the tag points to (head_commit), not an annotated tag's own object. */
+  tag: boolean;
 }
 
 export interface HookAnswer {
@@ -33,6 +35,7 @@ interface PushPayload {
   ref?: unknown;
   after?: unknown;
   deleted?: boolean;
+  head_commit?: { id?: unknown } | null;
   repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean };
 }
 
@@ -76,7 +79,10 @@ function toPush(payload: PushPayload): Push | { malformed: string } | string {
   if (!isValidRef(payload.ref)) return { malformed: `ref ${JSON.stringify(payload.ref)} is not a valid git ref` };
   if (!SHA.test(payload.after)) return { malformed: `after ${JSON.stringify(payload.after)} is not a commit hash` };
   if (typeof cloneUrl !== 'string' || (cloneUrl !== '' && !CLONE_URL.test(cloneUrl))) return { malformed: 'repository.clone_url is not a clone URL' };
-  return { repo, cloneUrl, ref: payload.ref, sha: payload.after, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived) };
+  const tag = payload.ref.startsWith('refs/tags/');
+  const peeled = payload.head_commit?.id;
+  const sha = tag && typeof peeled === 'string' && SHA.test(peeled) ? peeled : payload.after;
+  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag };
 }
 
 /**
