@@ -102,6 +102,8 @@ export const configSchema = z.strictObject({
       /** What happens to a mirror whose GitHub repo was renamed: reported, or renamed too. */
       whenRenamed: z.enum(['report', 'rename']).default('report'),
       concurrency: z.number().int().min(1).max(32).default(4),
+      /** Gitea clones a new mirror before it answers: how long a large repository may take. */
+      migrateTimeoutSeconds: z.number().positive().default(900),
     })
     .prefault({}),
   agents: z

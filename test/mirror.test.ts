@@ -288,4 +288,25 @@ test('a source renamed on GitHub: its mirror is renamed when the config says so,
   assert.not.ok(gitea.repos.has('acme/api-two'));
 });
 
+test('a migrate that outlasts its timeout is a migration in progress: not a failure, never a second migrate', async () => {
+  sourceRepo('acme', 'api-huge');
+  const config = configFile('slow-migrate', { ...ORG_RULE, migrateTimeoutSeconds: 1 });
+  gitea.migrateDelayMs = 2500;
+  try {
+    const migrates = () => gitea.migrations.filter((m) => m.repo_name === 'api-huge').length;
+    const first = await mirrorCli(['sync', '--full'], config);
+    assert.is(first.code, 0, first.stderr + first.stdout);
+    assert.match(first.stdout, 'acme/api-huge: Gitea still migrating after 1 s (a large repository); the next run finds it');
+    assert.match(first.stdout, 'failed 0');
+    // Gitea made the repository when the migration began: a run now finds it and migrates nothing
+    const again = await mirrorCli(['sync', '--full'], config);
+    assert.is(again.code, 0, again.stderr + again.stdout);
+    assert.is(migrates(), 1, 'one migrate');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.is(refs(gitea.gitDir('acme', 'api-huge')), refs(join(dir, 'github', 'acme', 'api-huge.git')), 'the migration finished');
+  } finally {
+    gitea.migrateDelayMs = 0;
+  }
+});
+
 test.run();

@@ -10,6 +10,9 @@ export class GiteaApiError extends Error {
   }
 }
 
+/** The request ran out of time: the server may still be doing what was asked. */
+export const isTimeout = (error: unknown) => error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+
 export function authHeader(auth: GiteaAuth): string {
   return 'token' in auth ? `token ${auth.token}` : `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
 }
@@ -33,12 +36,12 @@ export class GiteaClient {
   }
 
   /** The answer's status and JSON body; statuses in `accept` (besides 2xx) are returned, any other throws. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: T }> {
+  async request<T = unknown>(method: string, path: string, body?: unknown, accept: number[] = [], options: { timeoutMs?: number } = {}): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}/api/v1${path}`, {
       method,
       headers: { Authorization: authHeader(this.auth), Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
     const text = await response.text();
     const parsed = parseJson(text) as T;

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { GiteaApiError, type GiteaClient } from '../gitea/client.js';
+import { GiteaApiError, type GiteaClient, isTimeout } from '../gitea/client.js';
 import { GitHubApiError, type GitHubClient } from '../github/client.js';
 import { mapLimited } from '../limit.js';
 import { type GiteaRepo, type MirrorAction, goDuration } from './plan.js';
@@ -142,6 +142,26 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
       fail(`${mirror.owner}/${mirror.name}`, error);
     }
   });
+  /**
+   * Gitea clones before it answers a migrate; a large repository can outlast any timeout, and the
+   * repository exists from the start, so a timeout is a migration in progress and a 409 one
+   * already made or under way: never a second migrate, never a failure.
+   */
+  const migrate = async (item: Selected, target: string) => {
+    const timeoutMs = ctx.config.mirror.migrateTimeoutSeconds * 1000;
+    try {
+      const answer = await ctx.gitea.request('POST', '/repos/migrate', migrateBody(item, ctx), [409], { timeoutMs });
+      if (answer.status === 409) {
+        summary.unchanged += 1;
+        summary.notes.push(`${target}: already in Gitea (a migration made or still under way); left alone`);
+        return;
+      }
+    } catch (error) {
+      if (!isTimeout(error)) throw error;
+      summary.notes.push(`${target}: Gitea still migrating after ${ctx.config.mirror.migrateTimeoutSeconds} s (a large repository); the next run finds it`);
+    }
+    summary.created += 1;
+  };
   await mapLimited(actions, ctx.config.mirror.concurrency, async (action) => {
     const target = 'item' in action ? `${action.item.org}/${action.item.source.name}` : '';
     try {
@@ -152,8 +172,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
             summary.synced += 1;
             return;
           }
-          await ctx.gitea.request('POST', '/repos/migrate', migrateBody(action.item, ctx));
-          summary.created += 1;
+          await migrate(action.item, target);
           return;
         case 'update':
           if (action.interval) await ctx.gitea.request('PATCH', repoPath(action.item.org, action.item.source.name), { mirror_interval: action.interval });
@@ -161,8 +180,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
             const sync = await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`, undefined, [404]);
             // the mirror was removed in Gitea since the last run: made again
             if (sync.status === 404) {
-              await ctx.gitea.request('POST', '/repos/migrate', migrateBody(action.item, ctx));
-              summary.created += 1;
+              await migrate(action.item, target);
               return;
             }
             summary.synced += 1;
