@@ -17,7 +17,12 @@ import { ask } from '../lib/ui/prompt.js';
 
 /** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
 async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
-  const response = await fetch(`${apiUrl.replace(/\/+$/, '')}/user`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.github+json', 'User-Agent': 'raibid-task' }, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(`${apiUrl.replace(/\/+$/, '')}/user`, {
+    headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'raibid-task' },
+    signal: AbortSignal.timeout(15_000),
+  });
+  // an installation token acts as the app, which has no /user
+  if (response.status === 403 && /not accessible by integration/i.test(await response.clone().text())) return 'token of a GitHub App installation (permissions per installation)';
   if (response.status === 401) throw new UserError('setup: GitHub refused the token (401 Bad credentials)', { hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens' });
   if (!response.ok) throw failure(`setup: GitHub answered ${response.status} to GET /user`);
   const login = ((await response.json()) as { login: string }).login;

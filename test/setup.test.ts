@@ -107,6 +107,12 @@ test('with checks: the token\'s owner is shown and the SSH login is tried, showi
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, 'unreachable');
   assert.not.ok(existsSync(down.config + '.new'));
+  // a GitHub App installation token has no /user, and no x-oauth-scopes either
+  const app = world({ host: { address: 'localhost' }, github: { apiUrl: github.url } });
+  const installation = await runCli(['setup', '--yes', '--mirror-orgs', 'acme:^api-'], { env: { ...app.env, GITHUB_TOKEN: github.appToken } });
+  assert.is(installation.code, 0, installation.stderr);
+  assert.match(installation.stdout, 'GitHub: token of a GitHub App installation (permissions per installation)');
+  assert.match(installation.stdout, 'mirror: 1 repositories match');
   // localhost: this machine, no SSH login; how it gets root is checked instead
   const here = world({ host: { address: 'localhost' }, github: { apiUrl: github.url } });
   const local = await runCli(['setup', '--yes'], { env: { ...here.env, GITHUB_TOKEN: github.token } });
