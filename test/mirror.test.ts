@@ -273,6 +273,14 @@ test('hooks install creates GitHub push webhooks once, with the secret', async (
   assert.is(github.hooks.get('acme')!.length, 1);
   assert.not.match(first.stdout + again.stdout, 'hook-secret');
   assert.not.ok(existsSync(join(dir, 'nothing')));
+  // ours listed after 40 others: past GitHub's first page of 30, still found, not made twice
+  const ours = github.hooks.get('acme')!.splice(0);
+  for (let i = 0; i < 40; i++) github.hooks.get('acme')!.push({ ...ours[0]!, id: 90_000 + i, config: { ...ours[0]!.config, url: `https://other-${i}.example.com/hook` } });
+  github.hooks.get('acme')!.push(...ours);
+  const paged = await mirrorCli(['hooks', 'install'], config, { RAIBID_WEBHOOK_SECRET: 'hook-secret' });
+  assert.is(paged.code, 0, paged.stderr + paged.stdout);
+  assert.match(paged.stdout, 'acme: webhook to https://ci.example.com/hooks/github already there');
+  assert.is(github.hooks.get('acme')!.length, 41);
 });
 
 test('a source renamed on GitHub: its mirror is renamed when the config says so, not created twice', async () => {

@@ -34,7 +34,8 @@ export async function installHooks(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   const lines: string[] = [];
   for (const owner of [...orgs, ...repos]) {
     const where = owner.replace(/^\/(orgs|repos)\//, '');
-    const found = (await github.get<GitHubHook[]>(`${owner}/hooks`)).body.find((h) => h.config.url === url);
+    // every page: GitHub answers 30 hooks a page, and ours may be on any of them
+    const found = (await github.list<GitHubHook>(`${owner}/hooks`)).find((h) => h.config.url === url);
     if (found && found.active && found.events.includes('push')) {
       lines.push(`${where}: webhook to ${url} already there`);
       continue;
