@@ -317,4 +317,16 @@ test('a migrate that outlasts its timeout is a migration in progress: not a fail
   }
 });
 
+test('a repository added after a full page of 100 that answers 304 is still seen', async () => {
+  for (let i = 0; i < 100; i++) github.addRepo({ owner: 'bulk', name: `repo-${String(i).padStart(3, '0')}` });
+  const config = configFile('bulk', { orgs: [{ name: 'bulk' }] });
+  const names = async () => ((JSON.parse((await mirrorCli(['list', '--json'], config)).stdout) as { repos: { source: string }[] }).repos ?? []).map((r) => r.source);
+  assert.is((await names()).length, 100);
+  // sorted last, it changes only page 2: page 1 answers 304, and its cached Link had no next
+  github.addRepo({ owner: 'bulk', name: 'zz-new' });
+  const after = await names();
+  assert.is(after.length, 101);
+  assert.ok(after.includes('bulk/zz-new'));
+});
+
 test.run();

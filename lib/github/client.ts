@@ -25,6 +25,15 @@ function nextLink(header: string | null): string | undefined {
   return header?.split(',').map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1]).find(Boolean);
 }
 
+const PER_PAGE = 100;
+
+/** The same list URL at page `number`. */
+function withPage(url: string, number: number): string {
+  const absolute = new URL(url, 'http://relative.invalid');
+  absolute.searchParams.set('page', String(number));
+  return url.startsWith('http') ? absolute.toString() : `${absolute.pathname}${absolute.search}`;
+}
+
 /**
  * A thin GitHub REST client: conditional GETs through the ETag cache, `per_page=100` pages
  * followed by their Link headers, rate limits (primary: wait for x-ratelimit-reset; secondary:
@@ -93,13 +102,13 @@ export class GitHubClient {
   }
 
   /** A GET through the ETag cache: a 304 serves the cached body and costs no rate limit. */
-  async get<T>(path: string): Promise<{ body: T; next?: string }> {
+  async get<T>(path: string): Promise<{ body: T; next?: string; cached?: boolean }> {
     const url = path.startsWith('http') ? path : `${this.base}${path}`;
     const cached = this.cache.get(url);
     const response = await this.send('GET', url, undefined, cached?.etag);
     if (response.status === 304 && cached) {
       this.stats.notModified += 1;
-      return { body: cached.body as T, next: cached.next };
+      return { body: cached.body as T, next: cached.next, cached: true };
     }
     if (!response.ok) return this.fail(response, 'GET', url);
     const body = (await response.json()) as T;
@@ -109,14 +118,18 @@ export class GitHubClient {
     return { body, next };
   }
 
-  /** Every page of a list, 100 at a time. */
+  /**
+   * Every page of a list, 100 at a time. A full last page served from the cache (304) may no
+   * longer be the last: an item added after it changes only the page behind it, so that page is
+   * asked for too.
+   */
   async list<T>(path: string): Promise<T[]> {
     const items: T[] = [];
-    let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}per_page=100`;
-    while (next) {
-      const page: { body: T[]; next?: string } = await this.get<T[]>(next);
+    let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}per_page=${PER_PAGE}`;
+    for (let number = 1; next; number++) {
+      const page: { body: T[]; next?: string; cached?: boolean } = await this.get<T[]>(next);
       items.push(...page.body);
-      next = page.next;
+      next = page.next ?? (page.cached && page.body.length === PER_PAGE ? withPage(next, number + 1) : undefined);
     }
     return items;
   }
