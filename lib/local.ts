@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import type { Config } from './config.js';
 import { UserError, failure } from './errors.js';
-import { type HostSession, type RemoteResult, type SshTarget, sshSession } from './ssh.js';
+import { type HostSession, type RemoteResult, type SshTarget, collect, failureReason, sshSession } from './ssh.js';
 import { commandLine } from './shell.js';
 
 /** `host.address: localhost` means this machine: the same steps, run here without SSH. */
@@ -16,26 +15,18 @@ export class LocalSession implements HostSession {
     this.target = { address, user: userInfo().username };
   }
 
-  exec(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
-      child.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve({ code: 127, stdout, stderr: `${argv[0]}: not found` }) : reject(error)));
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 124 : 1), stdout, stderr });
-      });
-      child.stdin.end(options.input);
-    });
+  async exec(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
+    try {
+      return await collect(argv[0]!, argv.slice(1), options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return { code: 127, stdout: '', stderr: `${argv[0]}: not found` };
+    }
   }
 
   async run(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
     const result = await this.exec(argv, options);
-    if (result.code !== 0) throw failure(`on this machine: \`${commandLine(argv)}\` failed: ${result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`}`);
+    if (result.code !== 0) throw failure(`on this machine: \`${commandLine(argv)}\` failed: ${failureReason(result)}`);
     return result.stdout;
   }
 

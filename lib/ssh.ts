@@ -40,6 +40,27 @@ export interface HostSession {
 
 const CONNECTION_FAILED = 255;
 
+/** Runs a program with `input` on stdin and collects what it printed; past `timeoutMs` it is killed (code 124). */
+export function collect(command: string, args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 124 : 1), stdout, stderr });
+    });
+    child.stdin.end(options.input);
+  });
+}
+
+/** The line a failed command's stderr ends with, else its exit code. */
+export const failureReason = (result: RemoteResult) => result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`;
+
 /** What ssh's stderr says went wrong, as a one-line error with a hint. */
 export function explainSshFailure(target: SshTarget, stderr: string, timeoutSeconds: number) {
   const where = `${target.user ? `${target.user}@` : ''}${target.address}${target.port ? `:${target.port}` : ''}`;
@@ -73,6 +94,7 @@ export function explainSshFailure(target: SshTarget, stderr: string, timeoutSeco
 export class SshSession implements HostSession {
   private readonly controlDir = mkdtempSync(join(tmpdir(), 'raibid-ssh-'));
   private readonly timeoutSeconds: number;
+  private resolved: Promise<string> | undefined;
 
   constructor(
     readonly target: SshTarget,
@@ -105,20 +127,7 @@ export class SshSession implements HostSession {
   }
 
   private ssh(args: string[], input?: string | Buffer, timeoutMs?: number): Promise<RemoteResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('ssh', [...this.baseArgs(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 124 : 1), stdout, stderr });
-      });
-      child.stdin.end(input);
-    });
+    return collect('ssh', [...this.baseArgs(), ...args], { input, timeoutMs });
   }
 
   /** Runs `argv` on the host (each argument quoted on our side) and returns what it printed. */
@@ -138,10 +147,7 @@ export class SshSession implements HostSession {
   /** exec() that fails unless the command exits 0, with its stderr in the message. */
   async run(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
     const result = await this.exec(argv, options);
-    if (result.code !== 0) {
-      const why = result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`;
-      throw failure(`on ${this.target.address}: \`${commandLine(argv)}\` failed: ${why}`);
-    }
+    if (result.code !== 0) throw failure(`on ${this.target.address}: \`${commandLine(argv)}\` failed: ${failureReason(result)}`);
     return result.stdout;
   }
 
@@ -154,11 +160,13 @@ export class SshSession implements HostSession {
    * The host name ssh really connects to (`ssh -G`): an ~/.ssh/config alias resolved through its
    * HostName. Other machines (the workers, the kubeconfig) need this name, not the alias.
    */
-  async hostname(): Promise<string> {
-    const result = await this.ssh(['-G', this.target.address]);
-    const resolved = result.stdout.match(/^hostname (\S+)$/m)?.[1];
-    if (result.code !== 0 || !resolved) throw failure(`cannot resolve ${this.target.address} through the ssh config: ${result.stderr.trim() || `exit ${result.code}`}`, 'set host.address to the host name or address');
-    return resolved;
+  hostname(): Promise<string> {
+    this.resolved ??= this.ssh(['-G', this.target.address]).then((result) => {
+      const name = result.stdout.match(/^hostname (\S+)$/m)?.[1];
+      if (result.code !== 0 || !name) throw failure(`cannot resolve ${this.target.address} through the ssh config: ${result.stderr.trim() || `exit ${result.code}`}`, 'set host.address to the host name or address');
+      return name;
+    });
+    return this.resolved;
   }
 
   async isConnected(): Promise<boolean> {

@@ -37,7 +37,7 @@ const task: Task = {
     const gitea = secrets.giteaToken ? new GiteaClient(url, { token: secrets.giteaToken }) : undefined;
     const server = webhookServer({
       secret: secrets.webhookSecret,
-      ...pushHandlers({ config, rules, giteaUrl: url, gitea, queue: open.queue }),
+      ...pushHandlers({ config, rules, gitea, queue: open.queue }),
       log: (line) => print(input.io, line),
     });
     await new Promise<void>((resolve, reject) => {

@@ -24,13 +24,14 @@ export interface K3sStageOptions {
 
 async function converge(host: RemoteHost, role: HostRole, config: string, version: string, options: K3sStageOptions, token?: string): Promise<HostOutcome> {
   const facts = await host.facts();
-  const tokenHash = token ? createHash('sha256').update(`${token}\n`).digest('hex') : undefined;
+  const tokenFile = `${token}\n`;
+  const tokenHash = token ? createHash('sha256').update(tokenFile).digest('hex') : undefined;
   const action = decide({ role, version, config, tokenHash }, facts);
   const planned = k3sSteps(action, { role, version, config, arch: facts.arch, airgap: options.airgap });
-  const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: `${token}\n`, describe: 'write the join token' };
+  const writeToken: RemoteStep = { kind: 'write', path: K3S_PATHS.token, mode: '0600', content: tokenFile, describe: 'write the join token' };
   const steps = token !== undefined && ['install', 'repair', 'rejoin'].includes(action.kind) ? [writeToken, ...planned] : planned;
-  const before = nodeName(facts.config);
-  const renamed = action.kind !== 'unchanged' && before !== undefined && nodeName(config) !== undefined && before !== nodeName(config);
+  const [before, after] = [nodeName(facts.config), nodeName(config)];
+  const renamed = action.kind !== 'unchanged' && before !== undefined && after !== undefined && before !== after;
   const outcome = { address: host.ssh.target.address, role, action, steps, ...(renamed ? { renamedFrom: before } : {}) };
   options.onPlan?.(outcome);
   if (!options.dryRun) for (const step of steps) await host.apply(step);

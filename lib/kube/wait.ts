@@ -60,9 +60,8 @@ export async function installFailed(cluster: Cluster, job: V1Job): Promise<boole
   return isFailed(job) || (await failedTry(cluster, job)) !== undefined;
 }
 
-async function failedInstall(cluster: Cluster, chart: ChartRef, job: V1Job): Promise<Error | undefined> {
-  const failed = await failedTry(cluster, job);
-  if (!failed && !isFailed(job)) return undefined;
+/** The error that reports a failed install Job, with the tail of its failed try's log. */
+async function installFailure(cluster: Cluster, chart: ChartRef, job: V1Job, failed: FailedTry | undefined): Promise<Error> {
   const jobName = job.metadata!.name!;
   const where = failed ? `its pod ${chart.namespace}/${failed.pod}: helm exited with code ${failed.exitCode}` : 'its pod is gone';
   const tail = failed ? await logTail(cluster, chart.namespace, failed) : '(no pod left to read the log from)';
@@ -77,12 +76,11 @@ export async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUi
   const jobName = installJobName(chart.name);
   const job = (await readObject(cluster, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: jobName, namespace: chart.namespace } })) as V1Job | undefined;
   if (!job || job.metadata?.uid === staleJobUid) return `Job ${chart.namespace}/${jobName} to start`;
-  const conditions = job.status?.conditions ?? [];
-  if (!conditions.some((c) => c.type === 'Complete' && c.status === 'True')) {
-    const failed = await failedInstall(cluster, chart, job);
-    if (failed) throw failed;
+  if (!(job.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True')) {
+    const failed = await failedTry(cluster, job);
+    if (failed || isFailed(job)) throw await installFailure(cluster, chart, job, failed);
+    return `Job ${chart.namespace}/${jobName} to complete`;
   }
-  if (!conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return `Job ${chart.namespace}/${jobName} to complete`;
   const secrets = await cluster.core.listNamespacedSecret({ namespace: chart.targetNamespace, labelSelector: `owner=helm,name=${chart.name},status=deployed` });
   const release = secrets.items.sort((a, b) => Number(b.metadata?.labels?.version) - Number(a.metadata?.labels?.version))[0];
   if (!release?.data?.release) return `the Helm release ${chart.targetNamespace}/${chart.name} to be recorded`;

@@ -8,8 +8,6 @@ import type { HookAnswer, Push } from './server.js';
 export interface DispatchContext {
   config: Config;
   rules: Rules;
-  /** Gitea's own URL (its ROOT_URL), so jobs from either webhook name the same clone URL and dedupe. */
-  giteaUrl: string;
   gitea: GiteaClient | undefined;
   queue: JobQueue;
 }
@@ -38,13 +36,11 @@ export function pushHandlers(ctx: DispatchContext) {
     }
     return sync;
   };
-  const enqueue = async (repo: string, push: Push, giteaRepo: string, source: string) => {
-    const { id, created } = await ctx.queue.enqueue({ repo, ref: push.ref, sha: push.sha, meta: { source, 'gitea.repo': giteaRepo } });
-    return accepted({ queued: id, created, repo: giteaRepo });
-  };
+  const unbuiltTag = (push: Push) => (push.tag && !ctx.config.webhook.tags ? accepted({ ignored: `${push.ref}: tags are not built (webhook.tags: true builds them)` }) : undefined);
   return {
     async onGitHubPush(push: Push): Promise<HookAnswer> {
-      if (push.tag && !ctx.config.webhook.tags) return accepted({ ignored: `${push.ref}: tags are not built (webhook.tags: true builds them)` });
+      const tag = unbuiltTag(push);
+      if (tag) return tag;
       const [owner = '', name = ''] = push.repo.split('/');
       const source = { owner, name, fork: push.fork, archived: push.archived, private: false, pushedAt: '', cloneUrl: push.cloneUrl };
       if (!isSelected(ctx.rules, source)) return accepted({ ignored: `${push.repo} is not mirrored here` });
@@ -55,10 +51,12 @@ export function pushHandlers(ctx: DispatchContext) {
       return accepted({ synced: mirror, build: "queued by Gitea's push webhook once the mirror has the commit" });
     },
     async onGiteaPush(push: Push): Promise<HookAnswer> {
-      if (push.tag && !ctx.config.webhook.tags) return accepted({ ignored: `${push.ref}: tags are not built (webhook.tags: true builds them)` });
+      const tag = unbuiltTag(push);
+      if (tag) return tag;
       if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
       if (!push.cloneUrl) return { status: 400, body: { error: 'repository.clone_url missing' } };
-      return enqueue(push.cloneUrl, push, push.repo, 'gitea');
+      const { id, created } = await ctx.queue.enqueue({ repo: push.cloneUrl, ref: push.ref, sha: push.sha, meta: { source: 'gitea', 'gitea.repo': push.repo } });
+      return accepted({ queued: id, created, repo: push.repo });
     },
   };
 }
