@@ -62,7 +62,7 @@ try {
     const gh = new GitHubClient(github.url, github.token);
     const repos = await gh.list<{ name: string }>('/orgs/bench/repos?type=all');
     const client = new GiteaClient(gitea.url, { token: gitea.token });
-    await mapLimited(repos, 4, (r) => client.request('POST', `/repos/bench/${r.name}/mirror-sync`));
+    await mapLimited(repos, 4, (r) => client.call('POST /repos/{owner}/{repo}/mirror-sync', { params: { owner: 'bench', repo: r.name } }));
     return { githubRequests: gh.stats.requests, notModified: gh.stats.notModified };
   });
   console.log(JSON.stringify({ giteaCallsRatio: Number((ours.giteaCalls / everyRepo.giteaCalls).toFixed(4)), goal: '<= 0.02' }));

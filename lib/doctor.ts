@@ -143,8 +143,8 @@ async function giteaChecks(loaded: LoadedConfig): Promise<Check[]> {
   const api = await check('Gitea API and token', "GITEA_TOKEN: kubectl -n raibid get secret raibid-gitea-token -o jsonpath='{.data.token}' | base64 -d", async () => {
     if (!token) return { ok: false, detail: `${url} (GITEA_TOKEN not set)` };
     const client = new GiteaClient(url, { token });
-    const version = (await client.request<{ version: string }>('GET', '/version')).body.version;
-    const user = (await client.request<{ login: string }>('GET', '/user')).body.login;
+    const version = (await client.call('GET /version')).body.version;
+    const user = (await client.call('GET /user')).body.login;
     return { ok: true, detail: `${url}: Gitea ${version}, token of ${user}` };
   });
   if (!api.ok || !token) return [api];

@@ -24,6 +24,8 @@ export async function setCommitStatus(
   targetUrl?: string,
 ): Promise<void> {
   const [owner = '', name = ''] = target.repo.split('/');
-  const path = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/statuses/${encodeURIComponent(target.sha)}`;
-  await new GiteaClient(gitea.url, { token: gitea.token }).request('POST', path, { state, context: STATUS_CONTEXT, description: description.slice(0, 255), target_url: targetUrl ?? '' });
+  await new GiteaClient(gitea.url, { token: gitea.token }).call('POST /repos/{owner}/{repo}/statuses/{sha}', {
+    params: { owner, repo: name, sha: target.sha },
+    body: { state, context: STATUS_CONTEXT, description: description.slice(0, 255), target_url: targetUrl ?? '' },
+  });
 }

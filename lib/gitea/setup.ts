@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failure } from '../errors.js';
 import { pollUntil } from '../poll.js';
+import type { CreateHookOption } from 'gitea-js';
 import { GiteaApiError, GiteaClient, authHeader } from './client.js';
 
 const run = promisify(execFile);
@@ -35,7 +36,7 @@ export interface GiteaSetupResult {
 function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Promise<void> {
   const hint = 'is gitea.url right, and the Gitea pod running? `kubectl -n raibid get pods`';
   return pollUntil(`Gitea at ${client.url}`, { timeoutMs, pollMs, hint }, () =>
-    client.request('GET', '/version').then(
+    client.call('GET /version').then(
       () => undefined,
       (error: Error) => `an answer (last: ${error.message})`,
     ),
@@ -44,15 +45,15 @@ function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Pro
 
 async function ensureToken(url: string, input: GiteaSetupInput, changes: string[]): Promise<string> {
   if (input.token) {
-    const probe = await new GiteaClient(url, { token: input.token }).request('GET', '/user', undefined, [401, 403]);
+    const probe = await new GiteaClient(url, { token: input.token }).call('GET /user', { accept: [401, 403] });
     if (probe.status === 200) return input.token;
   }
   const admin = new GiteaClient(url, input.admin);
-  const user = encodeURIComponent(input.admin.username);
-  await admin.request('DELETE', `/users/${user}/tokens/${TOKEN_NAME}`, undefined, [404]);
-  const created = await admin.request<{ sha1: string }>('POST', `/users/${user}/tokens`, { name: TOKEN_NAME, scopes: TOKEN_SCOPES });
+  const username = input.admin.username;
+  await admin.call('DELETE /users/{username}/tokens/{token}', { params: { username, token: TOKEN_NAME }, accept: [404] });
+  const created = await admin.call('POST /users/{username}/tokens', { params: { username }, body: { name: TOKEN_NAME, scopes: TOKEN_SCOPES } });
   changes.push(`token ${TOKEN_NAME} created`);
-  return created.body.sha1;
+  return created.body.sha1 ?? '';
 }
 
 async function seedRepo(cloneUrl: string, token: string, username: string, files: Record<string, string>): Promise<void> {
@@ -90,13 +91,6 @@ async function seedRepo(cloneUrl: string, token: string, username: string, files
   }
 }
 
-interface HookShape {
-  id: number;
-  config: { url?: string; content_type?: string };
-  events: string[];
-  active: boolean;
-}
-
 /**
  * One system webhook (it fires for every repository) to the dispatcher. Gitea makes a hook a
  * system one only for `config.is_system_webhook: "true"` and lists only those by default; its
@@ -104,18 +98,18 @@ interface HookShape {
  * not a system one (made wrongly before) is replaced too.
  */
 async function ensureHook(client: GiteaClient, hook: GiteaSetupInput['hook'], changes: string[]): Promise<void> {
-  const wanted = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret, is_system_webhook: 'true' }, events: ['push'], active: true };
-  const ours = (type: string) => client.request<HookShape[]>('GET', `/admin/hooks?type=${type}`).then((r) => r.body.filter((h) => h.config.url === hook.url));
+  const wanted: CreateHookOption = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret, is_system_webhook: 'true' }, events: ['push'], active: true };
+  const ours = (type: 'system' | 'all') => client.list('GET /admin/hooks', { query: { type } }).then((r) => r.items.filter((h) => h.config?.url === hook.url));
   const [system, all] = await Promise.all([ours('system'), ours('all')]);
   const found = system[0];
   const stale = all.filter((h) => h.id !== found?.id || hook.rotated);
-  for (const old of stale) await client.request('DELETE', `/admin/hooks/${old.id}`);
+  for (const old of stale) await client.call('DELETE /admin/hooks/{id}', { params: { id: old.id ?? 0 } });
   if (!found || hook.rotated) {
-    await client.request('POST', '/admin/hooks', wanted);
+    await client.call('POST /admin/hooks', { body: wanted });
     changes.push(`push webhook to ${hook.url} ${found ? 'made again with the new secret' : 'created'}`);
-  } else if (!found.active || found.events.join() !== 'push' || found.config.content_type !== 'json') {
+  } else if (!found.active || found.events?.join() !== 'push' || found.config?.content_type !== 'json') {
     // PATCH always carries events: Gitea resets them to push otherwise
-    await client.request('PATCH', `/admin/hooks/${found.id}`, { ...wanted, config: { url: hook.url, content_type: 'json' } });
+    await client.call('PATCH /admin/hooks/{id}', { params: { id: found.id ?? 0 }, body: { active: true, events: wanted.events, config: { url: hook.url, content_type: 'json' } } });
     changes.push(`push webhook to ${hook.url} updated`);
   }
 }
@@ -132,15 +126,14 @@ export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResu
   try {
     const token = await ensureToken(input.url, input, changes);
     const client = new GiteaClient(input.url, { token });
-    const org = encodeURIComponent(input.org);
-    if ((await client.request('GET', `/orgs/${org}`, undefined, [404])).status === 404) {
-      await client.request('POST', '/orgs', { username: input.org, visibility: 'private' });
+    const org = input.org;
+    if ((await client.call('GET /orgs/{org}', { params: { org }, accept: [404] })).status === 404) {
+      await client.call('POST /orgs', { body: { username: org, visibility: 'private' } });
       changes.push(`org ${input.org} created`);
     }
-    const path = `/repos/${org}/${encodeURIComponent(input.repo)}`;
-    let repo = await client.request<{ empty: boolean; clone_url: string }>('GET', path, undefined, [404]);
+    let repo = await client.call('GET /repos/{owner}/{repo}', { params: { owner: org, repo: input.repo }, accept: [404] });
     if (repo.status === 404) {
-      repo = await client.request('POST', `/orgs/${org}/repos`, { name: input.repo, private: true, default_branch: 'main', auto_init: false, description: 'What Flux syncs into the raibid cluster' });
+      repo = await client.call('POST /orgs/{org}/repos', { params: { org }, body: { name: input.repo, private: true, default_branch: 'main', auto_init: false, description: 'What Flux syncs into the raibid cluster' } });
       changes.push(`repo ${input.org}/${input.repo} created`);
     }
     if (repo.body.empty) {

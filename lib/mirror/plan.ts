@@ -9,6 +9,7 @@ export interface GiteaRepo {
   mirrorInterval: string;
   mirrorUpdated: string;
   originalUrl: string;
+  defaultBranch: string;
   archived: boolean;
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { MigrateRepoOptions } from 'gitea-js';
 import { GiteaApiError, type GiteaClient, isTimeout } from '../gitea/client.js';
 import { GitHubApiError, type GitHubClient } from '../github/client.js';
 import { mapLimited } from '../limit.js';
@@ -16,16 +17,6 @@ export interface MirrorSummary {
   kept: GiteaRepo[];
 }
 
-interface GiteaRepoJson {
-  name: string;
-  owner: { login: string };
-  mirror: boolean;
-  mirror_interval: string;
-  mirror_updated: string;
-  original_url: string;
-  archived: boolean;
-}
-
 export const FROZEN_DESCRIPTION = 'Deleted on GitHub: this mirror is no longer synced (raibid-task, mirror.whenDeleted: archive).';
 
 /** What Gitea has in the orgs the mirrors go to (a missing org is simply absent). */
@@ -33,23 +24,22 @@ export async function readGitea(gitea: GiteaClient, orgs: string[]): Promise<{ o
   const found = new Set<string>();
   const repos: GiteaRepo[] = [];
   for (const org of [...new Set(orgs)]) {
-    for (let page = 1; ; page++) {
-      const answer = await gitea.request<GiteaRepoJson[]>('GET', `/orgs/${encodeURIComponent(org)}/repos?limit=50&page=${page}`, undefined, [404]);
-      if (answer.status === 404) break;
-      found.add(org.toLowerCase());
-      repos.push(
-        ...answer.body.map((r) => ({
-          owner: r.owner.login,
-          name: r.name,
-          mirror: r.mirror,
-          mirrorInterval: r.mirror_interval,
-          mirrorUpdated: r.mirror_updated,
-          originalUrl: r.original_url,
-          // a mirror cannot be archived in Gitea: one frozen (interval 0) counts as archived here
-          archived: r.archived || (r.mirror && /^0s?$/.test(r.mirror_interval)),
-        })),
-      );
-      if (answer.body.length < 50) break;
+    const answer = await gitea.list('GET /orgs/{org}/repos', { params: { org }, accept: [404] });
+    if (answer.status === 404) continue;
+    found.add(org.toLowerCase());
+    for (const r of answer.items) {
+      const interval = r.mirror_interval ?? '';
+      repos.push({
+        owner: r.owner?.login ?? org,
+        name: r.name ?? '',
+        mirror: r.mirror ?? false,
+        mirrorInterval: interval,
+        mirrorUpdated: r.mirror_updated ?? '',
+        originalUrl: r.original_url ?? '',
+        defaultBranch: r.default_branch ?? '',
+        // a mirror cannot be archived in Gitea: one frozen (interval 0) counts as archived here
+        archived: (r.archived ?? false) || (r.mirror === true && /^0s?$/.test(interval)),
+      });
     }
   }
   return { orgs: found, repos };
@@ -63,9 +53,9 @@ export interface ReconcileContext {
   prune: boolean;
 }
 
-const repoPath = (owner: string, name: string) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+const mirrorOf = (item: Selected) => ({ owner: item.org, repo: item.source.name });
 
-function migrateBody(item: Selected, ctx: ReconcileContext) {
+function migrateBody(item: Selected, ctx: ReconcileContext): MigrateRepoOptions {
   const { mirror } = ctx.config;
   // credentials travel in the auth fields, never in the clone URL (Gitea would keep and show it)
   const auth = item.source.private && ctx.githubToken ? { auth_username: 'x-access-token', auth_password: ctx.githubToken } : {};
@@ -103,16 +93,16 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
     }
   }
   if (ctx.prune) {
-    await ctx.gitea.request('DELETE', repoPath(mirror.owner, mirror.name));
+    await ctx.gitea.call('DELETE /repos/{owner}/{repo}', { params: { owner: mirror.owner, repo: mirror.name } });
     return { note: `${name}: ${fate === 'unselected' ? 'no longer selected' : `${fate} on GitHub`}; mirror deleted (--prune)` };
   }
   if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
     // Gitea refuses to archive a mirror (422); an interval of 0 stops its syncs for good
-    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { mirror_interval: '0s', description: FROZEN_DESCRIPTION });
+    await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: { owner: mirror.owner, repo: mirror.name }, body: { mirror_interval: '0s', description: FROZEN_DESCRIPTION } });
     return { note: `${name}: deleted on GitHub; mirror frozen (no longer synced)`, kept: { ...mirror, mirrorInterval: '0s', archived: true } };
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
-    await ctx.gitea.request('PATCH', repoPath(mirror.owner, mirror.name), { name: newName });
+    await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: { owner: mirror.owner, repo: mirror.name }, body: { name: newName } });
     return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
   }
   const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : `deleted on GitHub${mirror.archived ? ' (mirror frozen)' : ''}`;
@@ -127,7 +117,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
     summary.notes.push(`${what}: failed: ${error instanceof GiteaApiError || error instanceof GitHubApiError ? error.message : (error as Error).message}`);
   };
   for (const action of actions.filter((a) => a.kind === 'create-org')) {
-    await ctx.gitea.request('POST', '/orgs', { username: action.org, visibility: 'private' }).catch((error) => fail(`org ${action.org}`, error));
+    await ctx.gitea.call('POST /orgs', { body: { username: action.org, visibility: 'private' } }).catch((error) => fail(`org ${action.org}`, error));
   }
   // orphans first: a mirror renamed after its source is then the one the new name selects
   const renamed = new Set<string>();
@@ -150,7 +140,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
   const migrate = async (item: Selected, target: string) => {
     const timeoutMs = ctx.config.mirror.migrateTimeoutSeconds * 1000;
     try {
-      const answer = await ctx.gitea.request('POST', '/repos/migrate', migrateBody(item, ctx), [409], { timeoutMs });
+      const answer = await ctx.gitea.call('POST /repos/migrate', { body: migrateBody(item, ctx), accept: [409], timeoutMs });
       if (answer.status === 409) {
         summary.unchanged += 1;
         summary.notes.push(`${target}: already in Gitea (a migration made or still under way); left alone`);
@@ -168,16 +158,16 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
       switch (action.kind) {
         case 'create':
           if (renamed.has(target.toLowerCase())) {
-            await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`);
+            await ctx.gitea.call('POST /repos/{owner}/{repo}/mirror-sync', { params: mirrorOf(action.item) });
             summary.synced += 1;
             return;
           }
           await migrate(action.item, target);
           return;
         case 'update':
-          if (action.interval) await ctx.gitea.request('PATCH', repoPath(action.item.org, action.item.source.name), { mirror_interval: action.interval });
+          if (action.interval) await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: mirrorOf(action.item), body: { mirror_interval: action.interval } });
           if (action.sync) {
-            const sync = await ctx.gitea.request('POST', `${repoPath(action.item.org, action.item.source.name)}/mirror-sync`, undefined, [404]);
+            const sync = await ctx.gitea.call('POST /repos/{owner}/{repo}/mirror-sync', { params: mirrorOf(action.item), accept: [404] });
             // the mirror was removed in Gitea since the last run: made again
             if (sync.status === 404) {
               await migrate(action.item, target);

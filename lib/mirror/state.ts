@@ -42,7 +42,7 @@ export function stateAsGitea(state: MirrorState, orgs: string[]): { orgs: Set<st
     orgs: new Set(orgs.map((o) => o.toLowerCase())),
     repos: Object.entries(state.mirrors).map(([key, m]) => {
       const [owner = '', name = ''] = key.split('/');
-      return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, archived: m.archived ?? false };
+      return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, defaultBranch: '', archived: m.archived ?? false };
     }),
   };
 }

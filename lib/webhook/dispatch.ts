@@ -29,7 +29,7 @@ export function pushHandlers(ctx: DispatchContext) {
     const key = `${org}/${name}@${sha}`;
     let sync = syncs.get(key);
     if (!sync) {
-      sync = ctx.gitea!.request('POST', `/repos/${encodeURIComponent(org)}/${encodeURIComponent(name)}/mirror-sync`, undefined, [404]).then((r) => r.status);
+      sync = ctx.gitea!.call('POST /repos/{owner}/{repo}/mirror-sync', { params: { owner: org, repo: name }, accept: [404] }).then((r) => r.status);
       syncs.set(key, sync);
       const forget = () => setTimeout(() => syncs.delete(key), COALESCE_MS).unref();
       sync.then(forget, () => syncs.delete(key));
