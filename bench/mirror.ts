@@ -60,7 +60,7 @@ try {
   await measure('reconcile, unchanged second run', reconcile);
   const everyRepo = await measure('sync every repo', async () => {
     const gh = new GitHubClient(github.url, github.token);
-    const repos = await gh.list<{ name: string }>('/orgs/bench/repos?type=all');
+    const repos = await gh.list('GET /orgs/{org}/repos', { org: 'bench', type: 'all' });
     const client = new GiteaClient(gitea.url, { token: gitea.token });
     await mapLimited(repos, 4, (r) => client.call('POST /repos/{owner}/{repo}/mirror-sync', { params: { owner: 'bench', repo: r.name } }));
     return { githubRequests: gh.stats.requests, notModified: gh.stats.notModified };

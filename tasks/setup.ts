@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Config, configDir, parseConfig, secretsFile } from '../lib/config.js';
-import { GitHubClient } from '../lib/github/client.js';
+import { GitHubApiError, GitHubClient } from '../lib/github/client.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
@@ -17,17 +17,17 @@ import { ask } from '../lib/ui/prompt.js';
 
 /** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
 async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
-  const response = await fetch(`${apiUrl.replace(/\/+$/, '')}/user`, {
-    headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'raibid-task' },
-    signal: AbortSignal.timeout(15_000),
-  });
-  // an installation token acts as the app, which has no /user
-  if (response.status === 403 && /not accessible by integration/i.test(await response.clone().text())) return 'token of a GitHub App installation (permissions per installation)';
-  if (response.status === 401) throw new UserError('setup: GitHub refused the token (401 Bad credentials)', { hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens' });
-  if (!response.ok) throw failure(`setup: GitHub answered ${response.status} to GET /user`);
-  const login = ((await response.json()) as { login: string }).login;
-  const scopes = response.headers.get('x-oauth-scopes');
-  return `token of ${login}${scopes === null ? ' (fine-grained: permissions per repository)' : `, scopes: ${scopes || 'none'}`}`;
+  try {
+    const { data, headers } = await new GitHubClient(apiUrl, token).get('GET /user');
+    const scopes = headers['x-oauth-scopes'];
+    return `token of ${data.login}${scopes === undefined ? ' (fine-grained: permissions per repository)' : `, scopes: ${scopes || 'none'}`}`;
+  } catch (error) {
+    if (!(error instanceof GitHubApiError)) throw error;
+    // an installation token acts as the app, which has no /user
+    if (error.status === 403 && /not accessible by integration/i.test(error.message)) return 'token of a GitHub App installation (permissions per installation)';
+    if (error.status === 401) throw new UserError('setup: GitHub refused the token (401 Bad credentials)', { hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens' });
+    throw failure(`setup: ${error.message}`);
+  }
 }
 
 /** What the mirror answers select on GitHub right now. */

@@ -1,3 +1,7 @@
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import type { Endpoints, OctokitResponse, ResponseHeaders } from '@octokit/types';
 import { failure } from '../errors.js';
 import { EtagCache } from './etag-cache.js';
 
@@ -11,111 +15,137 @@ export class GitHubApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly location?: string,
   ) {
     super(message);
   }
 }
 
+type Route = keyof Endpoints;
+type ParamsOf<R extends Route> = Endpoints[R]['parameters'];
+type DataOf<R extends Route> = Endpoints[R]['response']['data'];
+type ListRoute = { [R in Route]: R extends `GET ${string}` ? (DataOf<R> extends unknown[] ? R : never) : never }[Route];
+type ItemOf<R extends ListRoute> = DataOf<R> extends (infer Item)[] ? Item : never;
+type ParamsArgs<R extends Route> = object extends ParamsOf<R> ? [params?: ParamsOf<R>] : [params: ParamsOf<R>];
+
 /** The longest wait for a rate limit to lift before giving up (a cron run comes back later). */
-const MAX_WAIT_MS = 120_000;
+const MAX_WAIT_S = 120;
 const MAX_TRIES = 4;
-
-function nextLink(header: string | null): string | undefined {
-  return header?.split(',').map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1]).find(Boolean);
-}
-
+/** A 429 that says nothing of when to come back is waited out this long, doubled each time. */
+const BARE_429_WAIT_S = 60;
 const PER_PAGE = 100;
+const REQUEST_TIMEOUT_MS = 30_000;
+const API_VERSION = '2022-11-28';
 
-/** The same list URL at page `number`. */
-function withPage(url: string, number: number): string {
-  const absolute = new URL(url, 'http://relative.invalid');
-  absolute.searchParams.set('page', String(number));
-  return url.startsWith('http') ? absolute.toString() : `${absolute.pathname}${absolute.search}`;
+interface Shared {
+  cache: EtagCache;
+  stats: GitHubStats;
+  unitMs: number;
 }
+
+const quiet = () => undefined;
+const hasRateHeaders = (headers: ResponseHeaders = {}) => headers['retry-after'] !== undefined || headers['x-ratelimit-remaining'] === '0';
+const isRateLimitError = (status: number, message: string) => status === 429 || (status === 403 && /rate limit/i.test(message));
+
+/** The page after this one, from a Link header. */
+const nextLink = (link: string | undefined) => link?.split(',').map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1]).find(Boolean);
 
 /**
- * A thin GitHub REST client: conditional GETs through the ETag cache, `per_page=100` pages
- * followed by their Link headers, rate limits (primary: wait for x-ratelimit-reset; secondary:
- * Retry-After) honoured, and counters for what it cost.
+ * Conditional GETs through the on-disk ETag cache (a 304 costs no rate limit and serves the
+ * cached page with its `next` link), a count of every try, and 429s that name no wait (which
+ * the throttling plugin leaves alone) waited out for a minute and more. It wraps the request
+ * inside the throttling and retry plugins, so it sees each of their tries.
+ */
+const conditionalRequests = ((octokit, options) => {
+  const shared = (options as { shared: Shared }).shared;
+  const wait = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * shared.unitMs));
+  octokit.hook.wrap('request', async (request, endpoint): Promise<OctokitResponse<unknown>> => {
+    const url = octokit.request.endpoint.parse(endpoint).url;
+    const cached = endpoint.method === 'GET' ? shared.cache.get(url) : undefined;
+    // before-after-hook hands inner hooks the options object itself: headers are set on it
+    endpoint.headers['x-github-api-version'] = API_VERSION;
+    if (cached) endpoint.headers['if-none-match'] = cached.etag;
+    for (let attempt = 0; ; attempt++) {
+      shared.stats.requests += 1;
+      try {
+        const response = await request(endpoint);
+        if (endpoint.method === 'GET' && response.headers.etag) shared.cache.set(url, { etag: response.headers.etag, body: response.data, next: nextLink(response.headers.link) });
+        return response;
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status === 304 && cached) {
+          shared.stats.notModified += 1;
+          const next = cached.next ? { link: `<${cached.next}>; rel="next"` } : {};
+          // 304 tells `list` the page came from the cache
+          return { status: 304, url, headers: { ...(error as { response?: { headers: ResponseHeaders } }).response?.headers, ...next }, data: cached.body };
+        }
+        const bare = status === 429 && !hasRateHeaders((error as { response?: { headers: ResponseHeaders } }).response?.headers);
+        const seconds = BARE_429_WAIT_S * 2 ** attempt;
+        if (!bare || attempt + 1 >= MAX_TRIES || seconds > MAX_WAIT_S) throw error;
+        shared.stats.rateLimited += 1;
+        await wait(seconds);
+      }
+    }
+  });
+}) satisfies Parameters<typeof Octokit.plugin>[0];
+
+const RaibidOctokit = Octokit.plugin(conditionalRequests, throttling, retry);
+
+/**
+ * GitHub through Octokit: typed by GitHub's OpenAPI description (the routes of @octokit/types),
+ * conditional GETs through the ETag cache, `per_page=100` pages, rate limits waited out (primary:
+ * until x-ratelimit-reset; secondary: Retry-After, else a minute) up to two minutes, transient
+ * errors retried, and counters for what it cost. Octokit's own log stays quiet: cron mail gets
+ * what the run reports, not a line per 304.
  */
 export class GitHubClient {
   readonly stats: GitHubStats = { requests: 0, notModified: 0, rateLimited: 0 };
-  private readonly base: string;
+  readonly octokit: InstanceType<typeof RaibidOctokit>;
 
   constructor(
     apiUrl: string,
-    private readonly token: string | undefined,
+    token: string | undefined,
     private readonly cache = new EtagCache(undefined),
-    private readonly sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+    /** How long one second of a wait GitHub asks for lasts (tests shorten it). */
+    unitMs = 1000,
   ) {
-    this.base = apiUrl.replace(/\/+$/, '');
-  }
-
-  private async send(method: string, url: string, body?: unknown, etag?: string): Promise<Response> {
-    for (let attempt = 1; ; attempt++) {
-      this.stats.requests += 1;
-      const response = await fetch(url, {
-        method,
-        redirect: 'manual',
-        headers: {
-          Accept: 'application/vnd.github+json',
-          'X-GitHub-Api-Version': '2022-11-28',
-          'User-Agent': 'raibid-task',
-          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
-          ...(etag ? { 'If-None-Match': etag } : {}),
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const wait = this.rateLimitWait(response);
-      if (wait === undefined) return response;
+    const onLimit = (seconds: number, _options: unknown, _octokit: unknown, retryCount: number) => {
       this.stats.rateLimited += 1;
-      await response.arrayBuffer();
-      if (attempt >= MAX_TRIES || wait > MAX_WAIT_MS) {
-        throw failure(`GitHub rate limit reached (${method} ${new URL(url).pathname}); it lifts in ${Math.ceil(wait / 1000)} s`, 'the next run picks up where this one stopped; a token raises the limit (GITHUB_TOKEN)');
-      }
-      await this.sleep(wait);
-    }
+      return retryCount + 1 < MAX_TRIES && seconds <= MAX_WAIT_S;
+    };
+    this.octokit = new RaibidOctokit({
+      baseUrl: apiUrl.replace(/\/+$/, ''),
+      ...(token ? { auth: token } : {}),
+      userAgent: 'raibid-task',
+      log: { debug: quiet, info: quiet, warn: (message: string) => process.stderr.write(`GitHub: ${message}\n`), error: quiet },
+      request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) },
+      throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit, retryAfterBaseValue: unitMs, fallbackSecondaryRateRetryAfter: BARE_429_WAIT_S },
+      retry: { retryAfterBaseValue: unitMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      shared: { cache, stats: this.stats, unitMs } satisfies Shared,
+    });
   }
 
-  /** How long to wait before trying again, or undefined when the answer is not a rate limit. */
-  private rateLimitWait(response: Response): number | undefined {
-    const retryAfter = response.headers.get('retry-after');
-    if ((response.status === 429 || response.status === 403) && retryAfter) return Number(retryAfter) * 1000;
-    if (response.status === 403 && response.headers.get('x-ratelimit-remaining') === '0') {
-      return Math.max(0, Number(response.headers.get('x-ratelimit-reset')) * 1000 - Date.now()) + 1000;
-    }
-    return undefined;
-  }
-
-  private async fail(response: Response, method: string, url: string): Promise<never> {
-    const text = await response.text();
-    let message = '';
+  private async send<R extends Route>(route: R, params: ParamsOf<R> | undefined): Promise<OctokitResponse<DataOf<R>>> {
     try {
-      message = (JSON.parse(text) as { message?: string }).message ?? '';
-    } catch {
-      message = text.slice(0, 200);
+      return (await this.octokit.request(route as string, params as Record<string, unknown>)) as OctokitResponse<DataOf<R>>;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === undefined) throw error;
+      const [method, path] = route.split(' ');
+      const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
+      const message = response?.data?.message ?? (error as Error).message;
+      if (isRateLimitError(status, message)) {
+        const reset = Number(response?.headers['x-ratelimit-reset']);
+        const lifts = Number.isFinite(reset) && reset > 0 ? `; it lifts in ${Math.max(0, Math.ceil(reset - Date.now() / 1000))} s` : '';
+        throw failure(`GitHub rate limit reached (${method} ${path})${lifts}`, 'the next run picks up where this one stopped; a token raises the limit (GITHUB_TOKEN)');
+      }
+      throw new GitHubApiError(status, `GitHub answered ${status} to ${method} ${path}${message ? `: ${message}` : ''}`);
     }
-    throw new GitHubApiError(response.status, `GitHub answered ${response.status} to ${method} ${new URL(url).pathname}${message ? `: ${message}` : ''}`, response.headers.get('location') ?? undefined);
   }
 
-  /** A GET through the ETag cache: a 304 serves the cached body and costs no rate limit. */
-  async get<T>(path: string): Promise<{ body: T; next?: string; cached?: boolean }> {
-    const url = path.startsWith('http') ? path : `${this.base}${path}`;
-    const cached = this.cache.get(url);
-    const response = await this.send('GET', url, undefined, cached?.etag);
-    if (response.status === 304 && cached) {
-      this.stats.notModified += 1;
-      return { body: cached.body as T, next: cached.next, cached: true };
-    }
-    if (!response.ok) return this.fail(response, 'GET', url);
-    const body = (await response.json()) as T;
-    const next = nextLink(response.headers.get('link'));
-    const etag = response.headers.get('etag');
-    if (etag) this.cache.set(url, { etag, body, next });
-    return { body, next };
+  /** One GET (conditional: a 304 serves the cached answer and costs no rate limit). */
+  async get<R extends Route>(route: R, ...[params]: ParamsArgs<R>): Promise<{ data: DataOf<R>; headers: ResponseHeaders }> {
+    const { data, headers } = await this.send(route, params);
+    return { data, headers };
   }
 
   /**
@@ -123,22 +153,20 @@ export class GitHubClient {
    * longer be the last: an item added after it changes only the page behind it, so that page is
    * asked for too.
    */
-  async list<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}per_page=${PER_PAGE}`;
-    for (let number = 1; next; number++) {
-      const page: { body: T[]; next?: string; cached?: boolean } = await this.get<T[]>(next);
-      items.push(...page.body);
-      next = page.next ?? (page.cached && page.body.length === PER_PAGE ? withPage(next, number + 1) : undefined);
+  async list<R extends ListRoute>(route: R, ...[params]: ParamsArgs<R>): Promise<ItemOf<R>[]> {
+    const items: ItemOf<R>[] = [];
+    for (let page = 1; ; page++) {
+      const answer = await this.send(route, { ...params, per_page: PER_PAGE, page } as ParamsOf<R>);
+      const body = answer.data as ItemOf<R>[];
+      items.push(...body);
+      const cached = (answer.status as number) === 304;
+      if (!nextLink(answer.headers.link) && !(cached && body.length === PER_PAGE)) return items;
+      if (body.length === 0) return items;
     }
-    return items;
   }
 
-  async write<T>(method: 'POST' | 'PATCH', path: string, body: unknown): Promise<T> {
-    const url = `${this.base}${path}`;
-    const response = await this.send(method, url, body);
-    if (!response.ok) return this.fail(response, method, url);
-    return (await response.json()) as T;
+  async write<R extends Route>(route: R, ...[params]: ParamsArgs<R>): Promise<DataOf<R>> {
+    return (await this.send(route, params)).data;
   }
 
   saveCache(): void {

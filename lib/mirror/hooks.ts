@@ -1,15 +1,32 @@
 import type { LoadedConfig } from '../config.js';
 import { UserError } from '../errors.js';
+import type { GitHubClient } from '../github/client.js';
 import { githubClient } from './run.js';
 import { compileRules } from './select.js';
 import { listSources } from './sources.js';
 
-interface GitHubHook {
-  id: number;
-  active: boolean;
-  events: string[];
-  config: { url?: string };
+interface HookTarget {
+  where: string;
+  list: () => Promise<{ id: number; active: boolean; events: string[]; config: { url?: string } }[]>;
+  enable: (id: number, events: string[]) => Promise<unknown>;
+  create: () => Promise<unknown>;
 }
+
+type HookConfig = { url: string; content_type: string; secret: string | undefined; insecure_ssl: string };
+
+const orgHooks = (github: GitHubClient, org: string, config: HookConfig): HookTarget => ({
+  where: org,
+  list: () => github.list('GET /orgs/{org}/hooks', { org }),
+  enable: (hook_id, events) => github.write('PATCH /orgs/{org}/hooks/{hook_id}', { org, hook_id, active: true, events }),
+  create: () => github.write('POST /orgs/{org}/hooks', { org, name: 'web', active: true, events: ['push'], config }),
+});
+
+const repoHooks = (github: GitHubClient, owner: string, repo: string, config: HookConfig): HookTarget => ({
+  where: `${owner}/${repo}`,
+  list: () => github.list('GET /repos/{owner}/{repo}/hooks', { owner, repo }),
+  enable: (hook_id, events) => github.write('PATCH /repos/{owner}/{repo}/hooks/{hook_id}', { owner, repo, hook_id, active: true, events }),
+  create: () => github.write('POST /repos/{owner}/{repo}/hooks', { owner, repo, name: 'web', active: true, events: ['push'], config }),
+});
 
 /**
  * GitHub push webhooks to `serve` at webhook.publicUrl: one per selected org, one per repository
@@ -27,15 +44,17 @@ export async function installHooks(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   const url = `${base.replace(/\/+$/, '')}/hooks/github`;
   const rules = compileRules(config.mirror);
   const github = githubClient(loaded, env);
-  const orgs = rules.owners.filter((r) => r.kind === 'org').map((r) => `/orgs/${encodeURIComponent(r.name)}`);
   const userRules = { ...rules, repos: [], owners: rules.owners.filter((r) => r.kind === 'user') };
   const viaUsers = userRules.owners.length > 0 ? (await listSources(github, userRules, secrets.githubToken)).selected.map((s) => s.source) : [];
-  const repos = [...rules.repos, ...viaUsers].map((r) => `/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}`);
+  const hook = { url, content_type: 'json', secret: secrets.webhookSecret, insecure_ssl: '0' };
+  const targets: HookTarget[] = [
+    ...rules.owners.filter((r) => r.kind === 'org').map((r) => orgHooks(github, r.name, hook)),
+    ...[...rules.repos, ...viaUsers].map((r) => repoHooks(github, r.owner, r.name, hook)),
+  ];
   const lines: string[] = [];
-  for (const owner of [...orgs, ...repos]) {
-    const where = owner.replace(/^\/(orgs|repos)\//, '');
+  for (const { where, list, enable, create } of targets) {
     // every page: GitHub answers 30 hooks a page, and ours may be on any of them
-    const found = (await github.list<GitHubHook>(`${owner}/hooks`)).find((h) => h.config.url === url);
+    const found = (await list()).find((h) => h.config.url === url);
     if (found && found.active && found.events.includes('push')) {
       lines.push(`${where}: webhook to ${url} already there`);
       continue;
@@ -44,8 +63,8 @@ export async function installHooks(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       lines.push(`${where}: would ${found ? 'enable' : 'create'} the push webhook to ${url}`);
       continue;
     }
-    if (found) await github.write('PATCH', `${owner}/hooks/${found.id}`, { active: true, events: [...new Set([...found.events, 'push'])] });
-    else await github.write('POST', `${owner}/hooks`, { name: 'web', active: true, events: ['push'], config: { url, content_type: 'json', secret: secrets.webhookSecret, insecure_ssl: '0' } });
+    if (found) await enable(found.id, [...new Set([...found.events, 'push'])]);
+    else await create();
     lines.push(`${where}: push webhook to ${url} ${found ? 'enabled' : 'created'}`);
   }
   github.saveCache();

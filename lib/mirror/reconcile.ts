@@ -81,15 +81,14 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
   let fate: 'deleted' | 'renamed' | 'unselected' = 'unselected';
   let newName: string | undefined;
   if (source) {
+    const [, owner = '', repo = ''] = source;
     try {
-      await ctx.github.get(`/repos/${source[1]}/${source[2]}`);
+      // GitHub answers an old name with the renamed repository (Octokit follows the 301)
+      const { data } = await ctx.github.get('GET /repos/{owner}/{repo}', { owner, repo });
+      if (data.full_name.toLowerCase() !== `${owner}/${repo}`.toLowerCase()) [fate, newName] = ['renamed', data.name];
     } catch (error) {
-      if (!(error instanceof GitHubApiError)) throw error;
-      if (error.status === 404) fate = 'deleted';
-      else if (error.status === 301 && error.location) {
-        fate = 'renamed';
-        newName = (await ctx.github.get<{ name: string }>(error.location)).body.name;
-      } else throw error;
+      if (!(error instanceof GitHubApiError && error.status === 404)) throw error;
+      fate = 'deleted';
     }
   }
   if (ctx.prune) {

@@ -10,16 +10,20 @@ export interface SourceRepo {
   archived: boolean;
   pushedAt: string;
   cloneUrl: string;
+  /** Empty when GitHub did not say (an empty repository). */
+  defaultBranch: string;
 }
 
+/** What is read of a repository GitHub lists (Octokit's minimal-repository has it all, some of it optional). */
 export interface GitHubRepoJson {
   name: string;
   owner: { login: string };
   private: boolean;
   fork: boolean;
-  archived: boolean;
-  pushed_at: string | null;
-  clone_url: string;
+  archived?: boolean;
+  pushed_at?: string | null;
+  clone_url?: string;
+  default_branch?: string;
 }
 
 export const fromGitHub = (r: GitHubRepoJson): SourceRepo => ({
@@ -27,9 +31,10 @@ export const fromGitHub = (r: GitHubRepoJson): SourceRepo => ({
   name: r.name,
   private: r.private,
   fork: r.fork,
-  archived: r.archived,
+  archived: r.archived ?? false,
   pushedAt: r.pushed_at ?? '1970-01-01T00:00:00Z',
-  cloneUrl: r.clone_url,
+  cloneUrl: r.clone_url ?? `https://github.com/${r.owner.login}/${r.name}.git`,
+  defaultBranch: r.default_branch ?? '',
 });
 
 export interface OwnerRule {

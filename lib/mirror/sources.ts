@@ -8,13 +8,20 @@ export interface SourceListing {
 }
 
 async function ownerRepos(github: GitHubClient, rule: OwnerRule, login: string | undefined): Promise<SourceRepo[]> {
-  const path =
+  const repos: GitHubRepoJson[] =
     rule.kind === 'org'
-      ? `/orgs/${encodeURIComponent(rule.name)}/repos?type=all`
+      ? await github.list('GET /orgs/{org}/repos', { org: rule.name, type: 'all' })
       : login?.toLowerCase() === rule.name.toLowerCase()
-        ? '/user/repos?affiliation=owner&visibility=all'
-        : `/users/${encodeURIComponent(rule.name)}/repos?type=owner`;
-  return (await github.list<GitHubRepoJson>(path)).map(fromGitHub);
+        ? await github.list('GET /user/repos', { affiliation: 'owner', visibility: 'all' })
+        : await github.list('GET /users/{username}/repos', { username: rule.name, type: 'owner' });
+  return repos.map(fromGitHub);
+}
+
+/** One repository; GitHub answers an old name with the renamed repository (Octokit follows the 301). */
+async function singleRepo(github: GitHubClient, owner: string, name: string): Promise<SourceRepo> {
+  const { data } = await github.get('GET /repos/{owner}/{repo}', { owner, repo: name });
+  if (data.full_name.toLowerCase() !== `${owner}/${name}`.toLowerCase()) throw new GitHubApiError(301, `renamed on GitHub to ${data.full_name}: update the config`);
+  return fromGitHub(data);
 }
 
 /** Reads what the rules select from GitHub: each owner's list (paged, conditional) and each single repo. */
@@ -22,16 +29,14 @@ export async function listSources(github: GitHubClient, rules: Rules, token: str
   const problems: string[] = [];
   const missing = (what: string) => (error: unknown) => {
     if (error instanceof GitHubApiError && (error.status === 404 || error.status === 301)) {
-      problems.push(`${what}: ${error.status === 404 ? 'not found on GitHub (or not visible to the token)' : 'renamed on GitHub: update the config'}`);
+      problems.push(`${what}: ${error.status === 404 ? 'not found on GitHub (or not visible to the token)' : error.message}`);
       return undefined;
     }
     throw error;
   };
   const needsLogin = token !== undefined && rules.owners.some((r) => r.kind === 'user');
-  const login = needsLogin ? (await github.get<{ login: string }>('/user')).body.login : undefined;
-  const singles = await Promise.all(
-    rules.repos.map((r) => github.get<GitHubRepoJson>(`/repos/${r.owner}/${r.name}`).then((x) => fromGitHub(x.body), missing(`${r.owner}/${r.name}`))),
-  );
+  const login = needsLogin ? (await github.get('GET /user')).data.login : undefined;
+  const singles = await Promise.all(rules.repos.map((r) => singleRepo(github, r.owner, r.name).catch(missing(`${r.owner}/${r.name}`))));
   const owned = await Promise.all(
     rules.owners.map(async (rule) => ({ rule, repos: (await ownerRepos(github, rule, login).catch(missing(`${rule.kind} ${rule.name}`))) ?? [] })),
   );

@@ -42,7 +42,7 @@ export function pushHandlers(ctx: DispatchContext) {
       const tag = unbuiltTag(push);
       if (tag) return tag;
       const [owner = '', name = ''] = push.repo.split('/');
-      const source = { owner, name, fork: push.fork, archived: push.archived, private: false, pushedAt: '', cloneUrl: push.cloneUrl };
+      const source = { owner, name, fork: push.fork, archived: push.archived, private: false, pushedAt: '', cloneUrl: push.cloneUrl, defaultBranch: '' };
       if (!isSelected(ctx.rules, source)) return accepted({ ignored: `${push.repo} is not mirrored here` });
       if (!ctx.gitea) return { status: 503, body: { error: 'GITEA_TOKEN is not set: cannot sync the mirror' } };
       const org = targetOrg(ctx.rules, owner);
