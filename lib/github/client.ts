@@ -30,7 +30,7 @@ type ParamsArgs<R extends Route> = object extends ParamsOf<R> ? [params?: Params
 /** The longest wait for a rate limit to lift before giving up (a cron run comes back later). */
 const MAX_WAIT_S = 120;
 const MAX_TRIES = 4;
-/** A 429 that says nothing of when to come back is waited out this long, doubled each time. */
+/** A rate limit that names no wait (no Retry-After, no x-ratelimit-reset) is waited out this long, doubled each time (GitHub's advice). */
 const BARE_429_WAIT_S = 60;
 const PER_PAGE = 100;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -45,6 +45,13 @@ interface Shared {
 const quiet = () => undefined;
 const hasRateHeaders = (headers: ResponseHeaders = {}) => headers['retry-after'] !== undefined || headers['x-ratelimit-remaining'] === '0';
 const isRateLimitError = (status: number, message: string) => status === 429 || (status === 403 && /rate limit/i.test(message));
+
+/** The same list URL at page `number`. */
+function withPage(url: string, number: number): string {
+  const absolute = new URL(url);
+  absolute.searchParams.set('page', String(number));
+  return absolute.toString();
+}
 
 /** The page after this one, from a Link header. */
 const nextLink = (link: string | undefined) => link?.split(',').map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1]).find(Boolean);
@@ -78,7 +85,8 @@ const conditionalRequests = ((octokit, options) => {
           // 304 tells `list` the page came from the cache
           return { status: 304, url, headers: { ...(error as { response?: { headers: ResponseHeaders } }).response?.headers, ...next }, data: cached.body };
         }
-        const bare = status === 429 && !hasRateHeaders((error as { response?: { headers: ResponseHeaders } }).response?.headers);
+        const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
+        const bare = isRateLimitError(status ?? 0, response?.data?.message ?? '') && !hasRateHeaders(response?.headers);
         const seconds = BARE_429_WAIT_S * 2 ** attempt;
         if (!bare || attempt + 1 >= MAX_TRIES || seconds > MAX_WAIT_S) throw error;
         shared.stats.rateLimited += 1;
@@ -130,7 +138,8 @@ export class GitHubClient {
     } catch (error) {
       const status = (error as { status?: number }).status;
       if (status === undefined) throw error;
-      const [method, path] = route.split(' ');
+      const asked = this.octokit.request.endpoint(route as string, params as Record<string, unknown>);
+      const [method, path] = [asked.method, new URL(asked.url).pathname];
       const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
       const message = response?.data?.message ?? (error as Error).message;
       if (isRateLimitError(status, message)) {
@@ -154,14 +163,16 @@ export class GitHubClient {
    * asked for too.
    */
   async list<R extends ListRoute>(route: R, ...[params]: ParamsArgs<R>): Promise<ItemOf<R>[]> {
+    const perPage = (params as { per_page?: number } | undefined)?.per_page ?? PER_PAGE;
     const items: ItemOf<R>[] = [];
+    let answer = await this.send(route, { ...params, per_page: perPage } as ParamsOf<R>);
     for (let page = 1; ; page++) {
-      const answer = await this.send(route, { ...params, per_page: PER_PAGE, page } as ParamsOf<R>);
       const body = answer.data as ItemOf<R>[];
       items.push(...body);
-      const cached = (answer.status as number) === 304;
-      if (!nextLink(answer.headers.link) && !(cached && body.length === PER_PAGE)) return items;
-      if (body.length === 0) return items;
+      const cachedFull = (answer.status as number) === 304 && body.length === perPage;
+      const next = nextLink(answer.headers.link) ?? (cachedFull ? withPage(answer.url, page + 1) : undefined);
+      if (!next || body.length === 0) return items;
+      answer = await this.send(`GET ${next}` as R, undefined);
     }
   }
 
