@@ -158,17 +158,18 @@ for (const encoding of ENCODINGS) {
     assert.is(queued, 0, "the build is queued by Gitea's push webhook, after its sync");
   });
 
-  test(`${encoding}: a pushed tag is not built by default: 202, no mirror-sync, nothing queued`, async () => {
+  test(`${encoding}: a pushed tag syncs the mirror (so Gitea has the tag) and is not built by default: nothing queued`, async () => {
     const { result, synced, queued } = await effects(() => Promise.all(tagPushes.map((p) => deliver(base(), 'push', p, encoding))));
-    assert.equal(result, tagPushes.map(() => ({ status: 202, body: { ignored: NO_TAGS } })));
-    assert.equal([synced, queued], [{}, 0]);
+    assert.equal(result, tagPushes.map(() => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: NO_TAGS } })));
+    assert.equal([synced, queued], [{ [MIRROR]: new Set(tagPushes.map((p) => p.ref)).size }, 0]);
   });
 
-  test(`${encoding}: a deleted tag or branch (deleted: true, after all zeros) is 202 with nothing to build`, async () => {
+  test(`${encoding}: a deleted tag or branch (deleted: true, after all zeros) syncs the mirror, with nothing to build`, async () => {
     const deletions = [...tagDeletions, branchDeletion];
     const { result, synced, queued } = await effects(() => Promise.all(deletions.map((p) => deliver(base(), 'push', p, encoding))));
-    assert.equal(result, deletions.map((p) => ({ status: 202, body: { ignored: `${p.ref} deleted: nothing to build` } })));
-    assert.equal([synced, queued], [{}, 0]);
+    assert.equal(result, deletions.map((p) => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: `${p.ref} deleted: nothing to build` } })));
+    // deliveries of one ref's deletion share one mirror-sync
+    assert.equal([synced, queued], [{ [MIRROR]: new Set(deletions.map((p) => p.ref)).size }, 0]);
   });
 
   test(`${encoding}: create and delete (of a tag, of a branch) are answered 202 ignored: the push carries the change`, async () => {
@@ -190,12 +191,12 @@ for (const encoding of ENCODINGS) {
   });
 }
 
-test('webhook.tags: true: a pushed tag syncs the mirror (Gitea then queues it); tag deletion, create and delete still do nothing', async () => {
+test('webhook.tags: true: a pushed tag syncs the mirror (Gitea then queues it); create and delete events do nothing', async () => {
   const tag = await effects(() => Promise.all(tagPushes.map((p) => deliver(serves.tags, 'push', p, 'json'))));
   assert.equal(tag.result.map((a) => [a.status, a.body.synced]), tagPushes.map(() => [202, 'Codertocat/Hello-World']));
   assert.equal([tag.synced, tag.queued], [{ [MIRROR]: 1 }, 0]);
 
-  const others = [...tagDeletions.map((p) => ['push', p] as const), ...creates.map((p) => ['create', p] as const), ...deletes.map((p) => ['delete', p] as const)];
+  const others = [...creates.map((p) => ['create', p] as const), ...deletes.map((p) => ['delete', p] as const)];
   const rest = await effects(() => Promise.all(others.map(([event, p]) => deliver(serves.tags, event, p, 'json'))));
   assert.ok(rest.result.every((a) => a.status === 202 && typeof a.body.ignored === 'string'), JSON.stringify(rest.result));
   assert.equal([rest.synced, rest.queued], [{}, 0]);

@@ -119,8 +119,11 @@ test('rejections: bad signature 401, over 25 MB 413, malformed JSON 400, a delet
   assert.match(serveOutput, 'github webhook rejected from');
   const malformed = await github('{"ref": "refs/heads/main", ');
   assert.is(malformed.status, 400);
+  // a deleted branch: the mirror syncs (and loses the branch too), nothing is built
   const deleted = await github(pushPayload('acme/api-one', '0'.repeat(40)));
-  assert.equal([deleted.status, deleted.body.ignored], [202, 'refs/heads/main deleted: nothing to build']);
+  assert.equal([deleted.status, deleted.body.synced, deleted.body.build], [202, 'acme/api-one', 'refs/heads/main deleted: nothing to build']);
+  const deletedInGitea = await giteaHook(pushPayload('acme/api-one', '0'.repeat(40)));
+  assert.equal([deletedInGitea.status, deletedInGitea.body.ignored], [202, 'refs/heads/main deleted: nothing to build']);
   assert.is(await queued(), before);
 });
 
@@ -169,7 +172,9 @@ test('tags: not built by default; with webhook.tags, once per tag at its commit 
   const annotated = JSON.stringify({ ref: 'refs/tags/v1.0.0', after: tagObject, head_commit: { id: commit }, repository });
   const ignored = await giteaHook(annotated);
   assert.equal([ignored.status, ignored.body.ignored], [202, 'refs/tags/v1.0.0: tags are not built (webhook.tags: true builds them)']);
-  assert.is((await github(pushPayload('acme/api-one').replace('refs/heads/main', 'refs/tags/v1.0.0'))).body.ignored, 'refs/tags/v1.0.0: tags are not built (webhook.tags: true builds them)');
+  // on GitHub the mirror still syncs, so Gitea has the tag
+  const pushedTag = await github(pushPayload('acme/api-one').replace('refs/heads/main', 'refs/tags/v1.0.0'));
+  assert.equal([pushedTag.body.synced, pushedTag.body.build], ['acme/api-one', 'refs/tags/v1.0.0: tags are not built (webhook.tags: true builds them)']);
   assert.is(await queued(), before);
 
   const config = join(dir, 'tags.yaml');

@@ -17,6 +17,8 @@ export interface Push {
   archived: boolean;
   /** A tag push; `sha` is then the commit the tag points to (head_commit), not an annotated tag's own object. */
   tag: boolean;
+  /** The ref was deleted (`sha` all zeros). */
+  deleted: boolean;
 }
 
 export interface HookAnswer {
@@ -69,20 +71,20 @@ const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 const CLONE_URL = /^(https?|ssh|git):\/\/[^\s]+$/;
 
 /** A push as the payload says it, checked as `dispatch` checks its input; a string says why it is not one. */
-function toPush(payload: PushPayload): Push | { malformed: string } | string {
+function toPush(payload: PushPayload): Push | { malformed: string } {
   const repo = payload.repository?.full_name;
   if (typeof repo !== 'string' || typeof payload.ref !== 'string' || typeof payload.after !== 'string') {
     return { malformed: 'not a push payload: repository.full_name, ref and after must be strings' };
   }
-  if (payload.deleted || DELETED.test(payload.after)) return `${payload.ref} deleted: nothing to build`;
   const cloneUrl = payload.repository?.clone_url ?? '';
   if (!isValidRef(payload.ref)) return { malformed: `ref ${JSON.stringify(payload.ref)} is not a valid git ref` };
   if (!SHA.test(payload.after)) return { malformed: `after ${JSON.stringify(payload.after)} is not a commit hash` };
+  const deleted = payload.deleted === true || DELETED.test(payload.after);
   if (typeof cloneUrl !== 'string' || (cloneUrl !== '' && !CLONE_URL.test(cloneUrl))) return { malformed: 'repository.clone_url is not a clone URL' };
   const tag = payload.ref.startsWith('refs/tags/');
   const peeled = payload.head_commit?.id;
   const sha = tag && typeof peeled === 'string' && SHA.test(peeled) ? peeled : payload.after;
-  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag };
+  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted };
 }
 
 /**
@@ -139,7 +141,6 @@ export function webhookServer(handlers: WebhookHandlers): Server {
       if (event === 'ping') return answer(res, 200, { ok: true, pong: true });
       if (event !== 'push') return answer(res, 202, { ignored: `event ${event || '(none)'}` });
       const push = toPush(payload);
-      if (typeof push === 'string') return answer(res, 202, { ignored: push });
       if ('malformed' in push) return reject(res, 400, push.malformed);
       const result = await (source === 'github' ? handlers.onGitHubPush(push) : handlers.onGiteaPush(push));
       handlers.log?.(`${source} push ${push.repo} ${push.ref} ${push.sha.slice(0, 12)}: ${result.status} ${JSON.stringify(result.body)}`);
