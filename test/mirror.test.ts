@@ -9,6 +9,7 @@ import { runCli } from './fixtures/cli.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { commitFiles, git } from './fixtures/git.js';
+import { until } from './fixtures/wait.js';
 
 const test = suite('mirror: GitHub into Gitea (fake APIs, real git content)');
 let dir: string;
@@ -232,6 +233,23 @@ test('rate limits are waited out (Retry-After), the run still completes', async 
   const summary = JSON.parse(result.stdout);
   assert.is(summary.github.rateLimited, 1);
   assert.is(summary.synced, 1, 'and did its work');
+});
+
+test('a failed sync still advances mirror_updated: the full check finds the mirror behind GitHub by its head and syncs it', async () => {
+  const config = configFile('org', ORG_RULE);
+  assert.is((await mirrorCli(['sync'], config)).code, 0);
+  pushTo('acme', 'api-two', 'lost.txt');
+  gitea.failNextSync('acme/api-two');
+  const failed = await mirrorCli(['sync', '--json'], config);
+  assert.is(JSON.parse(failed.stdout).synced, 1, 'the sync was asked for');
+  const source = join(dir, 'github', 'acme', 'api-two.git');
+  assert.is.not(refs(gitea.gitDir('acme', 'api-two')), refs(source), 'and failed in Gitea');
+  assert.ok(Date.parse(gitea.repos.get('acme/api-two')!.mirrorUpdated) >= Date.parse(github.repos.get('acme/api-two')!.pushedAt), 'mirror_updated is past pushed_at');
+  const full = JSON.parse((await mirrorCli(['sync', '--full', '--json'], config)).stdout);
+  assert.equal([full.fullCheck, full.synced], [true, 1]);
+  await until(async () => refs(gitea.gitDir('acme', 'api-two')) === refs(source), 'the mirror caught up');
+  const again = JSON.parse((await mirrorCli(['sync', '--full', '--json'], config)).stdout);
+  assert.is(again.synced, 0, 'at the head: nothing to sync');
 });
 
 test('cron install twice leaves one entry; remove takes it out', async () => {

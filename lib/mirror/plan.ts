@@ -30,14 +30,16 @@ export function durationMinutes(go: string): number {
 
 export const goDuration = (minutes: number) => `${Math.floor(minutes / 60)}h${minutes % 60}m0s`;
 
-const key = (owner: string, name: string) => `${owner}/${name}`.toLowerCase();
+export const mirrorKey = (owner: string, name: string) => `${owner}/${name}`.toLowerCase();
+const key = mirrorKey;
 
 /**
  * From what should be mirrored and what Gitea has: orgs to create, mirrors to create, mirrors
- * to sync (only those GitHub pushed to since Gitea last synced), intervals to change, and
- * mirrors in those orgs that nothing selects any more (to look up on GitHub: gone or renamed).
+ * to sync (those GitHub pushed to since Gitea last synced, and those `stale`: not at GitHub's
+ * head), intervals to change, and mirrors in those orgs that nothing selects any more (to look
+ * up on GitHub: gone or renamed).
  */
-export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; repos: GiteaRepo[] }, intervalMinutes: number): MirrorAction[] {
+export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; repos: GiteaRepo[] }, intervalMinutes: number, stale = new Set<string>()): MirrorAction[] {
   const actions: MirrorAction[] = [];
   const existing = new Map(gitea.repos.map((r) => [key(r.owner, r.name), r]));
   const orgs = [...new Set(selected.map((s) => s.org))];
@@ -59,7 +61,7 @@ export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; re
       actions.push({ kind: 'conflict', item, reason: `${mirror.owner}/${mirror.name} exists in Gitea and is not a mirror` });
       continue;
     }
-    const sync = Date.parse(item.source.pushedAt) > Date.parse(mirror.mirrorUpdated);
+    const sync = stale.has(k) || Date.parse(item.source.pushedAt) > Date.parse(mirror.mirrorUpdated);
     const interval = durationMinutes(mirror.mirrorInterval) === intervalMinutes ? undefined : goDuration(intervalMinutes);
     actions.push(sync || interval ? { kind: 'update', item, sync, ...(interval ? { interval } : {}) } : { kind: 'unchanged', item });
   }

@@ -8,6 +8,7 @@ import { GitHubClient } from '../github/client.js';
 import { EtagCache } from '../github/etag-cache.js';
 import { tryLock } from '../lock.js';
 import { giteaUrl } from '../platform/charts.js';
+import { staleMirrors } from './heads.js';
 import { type MirrorAction, planMirrors } from './plan.js';
 import { type MirrorSummary, readGitea, reconcile } from './reconcile.js';
 import { type Selected, compileRules } from './select.js';
@@ -51,8 +52,9 @@ export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gite
   const fullCheck = full || !isFresh(remembered, interval);
   const orgs = selected.map((s) => s.org);
   const state = !gitea ? { orgs: new Set<string>(), repos: [] } : fullCheck ? await readGitea(gitea, orgs) : stateAsGitea(remembered!, orgs);
+  const stale = gitea && fullCheck ? await staleMirrors(selected, state.repos, github, gitea, loaded.config.mirror.concurrency) : undefined;
   github.saveCache();
-  return { selected, actions: gitea ? planMirrors(selected, state, interval) : [], problems, github, fullCheck };
+  return { selected, actions: gitea ? planMirrors(selected, state, interval, stale) : [], problems, github, fullCheck };
 }
 
 /** `mirror sync`: one run at a time (a lock), the plan carried out, the ETag cache saved. */
