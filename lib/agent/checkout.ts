@@ -74,7 +74,7 @@ async function checkoutInto(input: CheckoutInput): Promise<{ sha: string }> {
     if (full.exitCode !== 0) throw fail(`cannot fetch ${input.ref}`, full.output);
   }
   const target = input.sha ?? 'FETCH_HEAD';
-  const switched = await git(inDir('checkout', '-q', '--force', '--detach', target), input);
+  const switched = await git(inDir('switch', '-q', '--discard-changes', '--detach', '--end-of-options', target), input);
   if (switched.exitCode !== 0) throw fail(`cannot check out ${target}`, switched.output);
   const cleaned = await git(inDir('clean', '-q', '-ffdx'), input);
   if (cleaned.exitCode !== 0) throw fail('cannot clean the working copy', cleaned.output);
