@@ -160,12 +160,13 @@ test('a re-run with new agent settings keeps the builds KEDA is running (gradual
 });
 
 test('a hook to our URL that Gitea keeps as a default (not system) hook is replaced by a system one', async () => {
-  // as a POST with a top-level is_system_webhook made it: Gitea reads only config.is_system_webhook
+  // as a POST without config.is_system_webhook made it (a top-level is_system_webhook is no field
+  // of CreateHookOption, and Gitea drops it): a default hook
   const token = kube.secretValue('raibid', 'raibid-gitea-token', 'token')!;
   const wrong = await fetch(`${gitea.url}/api/v1/admin/hooks`, {
     method: 'POST',
     headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ type: 'gitea', config: { url: 'http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', content_type: 'json', secret: 'x' }, events: ['push'], active: true, is_system_webhook: true }),
+    body: JSON.stringify({ type: 'gitea', config: { url: 'http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', content_type: 'json', secret: 'x' }, events: ['push'], active: true }),
   });
   assert.is(wrong.status, 201);
   assert.equal(gitea.hooks.map((h) => h.system), [true, false]);

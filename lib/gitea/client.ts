@@ -111,8 +111,8 @@ export class GiteaClient {
 
   /**
    * Every page of a list. Gitea marks a page with more behind it by a `Link` rel="next" and
-   * counts the whole in `X-Total-Count` (routers/api/v1 SetLinkHeader/SetTotalCountHeader); a
-   * short page ends it only when neither is there.
+   * counts the whole in `X-Total-Count` (services/context/api.go SetLinkHeader,
+   * SetTotalCountHeader); without either the list is not paged: one answer holds it all.
    */
   async list<O extends ListOperation>(operation: O, ...[args]: ArgsList<O>): Promise<{ status: number; items: GiteaOperations[O]['answer'] }> {
     const items: unknown[] = [];
@@ -121,7 +121,8 @@ export class GiteaClient {
       if (!Array.isArray(answer.body)) return { status: answer.status, items: items as GiteaOperations[O]['answer'] };
       items.push(...answer.body);
       const total = Number(answer.headers.get('x-total-count') ?? NaN);
-      const more = answer.headers.has('link') ? hasNext(answer.headers.get('link')) : Number.isFinite(total) ? items.length < total : answer.body.length >= GITEA_PAGE;
+      // a list Gitea does not page (1.24's admin hooks) sends neither header, and every page would repeat it
+      const more = answer.headers.has('link') ? hasNext(answer.headers.get('link')) : Number.isFinite(total) && items.length < total;
       if (!more || answer.body.length === 0) return { status: answer.status, items: items as GiteaOperations[O]['answer'] };
     }
   }
