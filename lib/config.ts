@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { redactUrl } from './redis.js';
 import { describeSchemaError } from './schema-error.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -46,17 +47,19 @@ export const configSchema = z.strictObject({
     .prefault({}),
   redis: z
     .strictObject({
-      url: z.string().optional(),
+      url: z.string().refine(isRedisUrl, 'not a redis:// or rediss:// URL (e.g. redis://:password@127.0.0.1:6379)').optional(),
       storage: quantity.default('8Gi'),
     })
     .prefault({}),
   queue: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(100).default(3),
-      visibilityTimeoutSeconds: z.number().positive().default(30),
+      // agents renew their leases well within it; a shorter one has them take each other's jobs
+      visibilityTimeoutSeconds: z.number().min(5).default(30),
       retryBackoffSeconds: z.number().min(0).default(2),
       retainJobs: z.number().int().min(10).default(10000),
-      retainDays: z.number().positive().default(7),
+      // a finished job stays at least a day: a shorter retention would expire it as it finishes
+      retainDays: z.number().min(1).default(7),
       logLines: z.number().int().min(100).default(10000),
     })
     .prefault({}),
@@ -140,6 +143,15 @@ export interface LoadedConfig {
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Where the user's config and secrets live: $XDG_CONFIG_HOME/raibid, else ~/.config/raibid. */
 export const configDir = (env: NodeJS.ProcessEnv) => join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'raibid');
 
@@ -186,7 +198,12 @@ export function loadConfig(
     }
   }
   const config = parseConfig(raw, path ?? 'config');
-  if (env.RAIBID_REDIS_URL) config.redis.url = env.RAIBID_REDIS_URL;
+  if (env.RAIBID_REDIS_URL) {
+    if (!isRedisUrl(env.RAIBID_REDIS_URL)) {
+      throw new UserError(`RAIBID_REDIS_URL: not a redis:// or rediss:// URL (${redactUrl(env.RAIBID_REDIS_URL)})`, { hint: 'e.g. redis://:password@127.0.0.1:6379' });
+    }
+    config.redis.url = env.RAIBID_REDIS_URL;
+  }
   const fromFile = readSecretsFile(secretsFile(env));
   const secret = (name: string) => env[name] || fromFile[name] || undefined;
   return {
@@ -222,6 +239,7 @@ function checkRedisPassword(password: string | undefined): string | undefined {
  */
 export function readSecretsFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
+  if (!statSync(path).isFile()) throw new UserError(`${path}: not a file (RAIBID_SECRETS names the secrets file itself)`, { hint: 'KEY=value lines in a file of mode 0600, e.g. ~/.config/raibid/secrets.env' });
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) {
     throw new UserError(`${path}: readable by others (mode ${mode.toString(8).padStart(4, '0')}); it holds secrets`, { hint: `chmod 600 ${path}` });

@@ -105,7 +105,7 @@ test('status --json matches the queue: length, lag, pending, dead and jobs', asy
 });
 
 test('a worker killed with -9 mid-job: another finishes it, and it is recorded once', async () => {
-  const { env } = setup('  visibilityTimeoutSeconds: 1\n');
+  const { env } = setup('  visibilityTimeoutSeconds: 5\n');
   const runs = join(work, 'runs');
   const mark = join(work, 'first-run');
   const command = `echo $$ >> ${runs}; if [ -e ${mark} ]; then echo second run; exit 0; fi; touch ${mark}; exec sleep 30`;

@@ -93,9 +93,9 @@ test('a failing test fails the job at cargo test, with the test named in the log
 test('a job over its time limit mid-build fails and leaves no process behind', async () => {
   const env = setup();
   const pidfile = join(work, `timeout-${Date.now()}`);
-  const { path } = repo(slowCrate());
+  const { path } = repo(slowCrate(pidfile));
   const id = await dispatch(env, '--repo', path);
-  const agent = await runCli(['agent', '--once', '--timeout', '4'], { env: { ...env, RAIBID_TEST_PIDFILE: pidfile } });
+  const agent = await runCli(['agent', '--once', '--timeout', '4'], { env });
   assert.is(agent.code, 0, agent.stderr);
   const job = await jobJson(id, env);
   assert.equal([job.state, job.error, job.failedStep], ['failed', 'timed out after 4 s', 'cargo build']);
@@ -108,8 +108,8 @@ test('a job over its time limit mid-build fails and leaves no process behind', a
 test('cancelling a job mid-build kills cargo and its build script; the agent carries on', async () => {
   const env = setup();
   const pidfile = join(work, `cancel-${Date.now()}`);
-  const { path } = repo(slowCrate());
-  const agent = spawnCli(['agent'], { env: { ...env, RAIBID_TEST_PIDFILE: pidfile } });
+  const { path } = repo(slowCrate(pidfile));
+  const agent = spawnCli(['agent'], { env });
   await waitForOutput(agent, /waiting for jobs/);
   const id = await dispatch(env, '--repo', path);
   await until(async () => existsSync(pidfile) && readFileSync(pidfile, 'utf8').length > 0, 'the build script to start', 30_000);
@@ -166,6 +166,22 @@ test('.raibid.yml steps replace the default pipeline; a malformed one fails the 
   const failed = await jobJson(bad, env);
   assert.equal([failed.state, failed.failedStep, failed.attempt], ['failed', '.raibid.yml', 1]);
   assert.match(failed.error, '.raibid.yml: steps.0.command: unknown key');
+});
+
+test('job code sees none of the agent\'s secrets in its environment, only the toolchain\'s and its own facts', async () => {
+  const env = setup();
+  const secrets = { GITEA_TOKEN: 'gitea-token-c0ffee', GITHUB_TOKEN: 'ghp_secret_b0a7', RAIBID_WEBHOOK_SECRET: 'webhook-secret-f00d', RAIBID_REDIS_PASSWORD: 'redis-pw-d00d', CARGO_REGISTRY_TOKEN: 'cargo-token-beef' };
+  const { path } = repo({ '.raibid.yml': 'steps:\n  - name: env\n    run: env | sort\n' });
+  const id = await dispatch(env, '--repo', path);
+  const agent = await runCli(['agent', '--once'], { env: { ...env, ...secrets, LANG: 'C.UTF-8' } });
+  assert.is(agent.code, 0, agent.stderr);
+  const logs = (await runCli(['logs', id], { env })).stdout;
+  for (const [name, value] of Object.entries(secrets)) {
+    assert.not.match(logs, value, `${name} reached the job`);
+    assert.not.match(logs, `${name}=`);
+  }
+  assert.not.match(logs, 'RAIBID_CONFIG=', 'nor where the agent keeps its config');
+  for (const kept of ['PATH=', 'LANG=C.UTF-8', `RAIBID_JOB_ID=${id}`, `RAIBID_REPO=${path}`, 'CARGO_HOME=', 'CARGO_TARGET_DIR=']) assert.match(logs, `[env] ${kept}`);
 });
 
 test('a step over its .raibid.yml timeout fails the job at that step', async () => {

@@ -75,4 +75,37 @@ test('an empty file is the defaults; a list at the top level is an error', () =>
   assert.throws(() => loadConfig({ env, cwd }), (e: unknown) => e instanceof UserError && e.exitCode === 2);
 });
 
+const refusal = (run: () => unknown): string => {
+  try {
+    run();
+  } catch (error) {
+    assert.instance(error, UserError);
+    return (error as Error).message;
+  }
+  throw new Error('not refused');
+};
+
+test('bounds: a lease shorter than 5 s, a retention under a day and a Redis URL that is none are refused, naming the key, hiding the password', () => {
+  const { cwd, env } = world();
+  const file = join(cwd, 'raibid.config.yaml');
+  writeFileSync(file, 'queue:\n  visibilityTimeoutSeconds: 0.001\n');
+  assert.match(refusal(() => loadConfig({ env, cwd })), 'queue.visibilityTimeoutSeconds: ');
+  writeFileSync(file, 'queue:\n  retainDays: 0.00001\n');
+  assert.match(refusal(() => loadConfig({ env, cwd })), 'queue.retainDays: ');
+  writeFileSync(file, 'redis:\n  url: http://user:hunter2@cache.local:6379\n');
+  const url = refusal(() => loadConfig({ env, cwd }));
+  assert.match(url, 'redis.url: not a redis:// or rediss:// URL');
+  assert.not.match(url, 'hunter2');
+  writeFileSync(file, '{}\n');
+  const fromEnv = refusal(() => loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'localhost:6379' }, cwd }));
+  assert.match(fromEnv, 'RAIBID_REDIS_URL: not a redis:// or rediss:// URL');
+  assert.not.match(refusal(() => loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis//:hunter2@x' }, cwd })), 'hunter2');
+  assert.is(loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'rediss://:pw@redis.local:6380' }, cwd }).config.redis.url, 'rediss://:pw@redis.local:6380');
+});
+
+test('RAIBID_SECRETS naming a directory is a clear error', () => {
+  const { root, cwd, env } = world();
+  assert.match(refusal(() => loadConfig({ env: { ...env, RAIBID_SECRETS: root }, cwd })), `${root}: not a file (RAIBID_SECRETS names the secrets file itself)`);
+});
+
 test.run();

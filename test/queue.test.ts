@@ -162,6 +162,31 @@ test('heart-beating keeps a long job from being reclaimed', async () => {
   assert.is(await claimNext(queue, blocking, 'agent-b', 50), undefined);
 });
 
+test('a dead agent\'s job behind a dozen older running ones is taken over in a few calls, not starved', async () => {
+  const queue = makeQueue(redis, { visibilityTimeoutMs: 300 });
+  const live: Claim[] = [];
+  for (let i = 0; i < 12; i++) {
+    await queue.enqueue({ repo: `live-${i}`, ref: 'main' });
+    live.push(await run(queue, 'agent-live'));
+  }
+  const { id } = await queue.enqueue({ repo: 'orphaned', ref: 'main' });
+  await run(queue, 'agent-dead');
+  const beat = async () => {
+    for (const claim of live) assert.is(await queue.heartbeat(claim), 'ok');
+  };
+  for (let i = 0; i < 8; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    await beat();
+  }
+  let taken: Awaited<ReturnType<typeof queue.reclaim>>;
+  for (let call = 0; call < 3 && !taken; call++) {
+    await beat();
+    taken = await queue.reclaim('agent-rescue');
+  }
+  assert.ok(taken, 'reclaimed within three calls');
+  assert.is(taken!.verdict === 'run' ? taken!.claim.job.id : undefined, id);
+});
+
 test('a job whose agents keep dying is dead-lettered instead of looping forever', async () => {
   const queue = makeQueue(redis, { visibilityTimeoutMs: 50, maxAttempts: 2 });
   const { id } = await queue.enqueue({ repo: 'r', ref: 'main' });

@@ -15,7 +15,7 @@ import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { processAlive, until } from './fixtures/wait.js';
 
 const test = suite('stranded jobs: serve requeues entries left pending by dead agents');
-const VISIBILITY_S = 2;
+const VISIBILITY_S = 5;
 let server: RedisServer;
 let redis: Redis;
 let blocking: Redis;
@@ -74,7 +74,7 @@ test.after(async () => {
 test('the only agent killed -9 mid-job: serve puts the job back in the lag, and a fresh agent runs it as attempt 2', async () => {
   const id = await dispatch();
   const pidFile = join(dir, 'build.pid');
-  const agent = spawnCli(['agent', '--once', '--exec', 'echo $$ > "$PID_FILE"; exec sleep 60'], { env: { ...env, PID_FILE: pidFile } });
+  const agent = spawnCli(['agent', '--once', '--exec', `echo $$ > '${pidFile}'; exec sleep 60`], { env });
   await waitForOutput(agent, new RegExp(`${id} started`));
   await until(async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'the build to start');
   const build = Number(readFileSync(pidFile, 'utf8'));

@@ -8,6 +8,7 @@ import { CheckoutError, checkout } from './checkout.js';
 import { executePipeline } from './execute.js';
 import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
 import type { RunContext, RunResult, Runner } from './runner.js';
+import { jobFacts, stepEnvironment } from './step-env.js';
 
 export interface CiRunnerOptions {
   cacheRoot: string;
@@ -93,17 +94,12 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         await report('error', error.message);
         return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
       }
-      const env: NodeJS.ProcessEnv = {
-        ...baseEnv,
+      const env = stepEnvironment(baseEnv, {
         CARGO_HOME: slot.cargoHome,
         CARGO_TARGET_DIR: slot.targetDir,
-        RAIBID_JOB_ID: job.id,
-        RAIBID_REPO: job.repo,
-        RAIBID_REF: job.ref,
-        RAIBID_SHA: sha,
-        RAIBID_ATTEMPT: String(job.attempt),
+        ...jobFacts(job, sha),
         ...(sccache ? { RUSTC_WRAPPER: sccache, SCCACHE_DIR: join(options.cacheRoot, 'sccache') } : {}),
-      };
+      });
       if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore' });
       log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${slot.warm ? 'warm' : 'cold'} cache`, {
         step: 'pipeline',

@@ -137,6 +137,8 @@ export function pairs(flat: unknown[]): Record<string, unknown> {
 export class JobQueue {
   readonly redis: Scripted;
   private groupReady = false;
+  /** Where the scan for stalled entries goes on (XAUTOCLAIM answers 0-0 once it has been round). */
+  private reclaimCursor = '0-0';
 
   constructor(
     redis: Redis,
@@ -248,13 +250,18 @@ export class JobQueue {
 
   // --- the worker's side -------------------------------------------------------------
 
-  /** Takes over one entry whose worker stopped heart-beating for the visibility timeout. */
+  /**
+   * Takes over one entry whose worker stopped heart-beating for the visibility timeout. Redis
+   * looks at ten pending entries a call: the scan goes on from where the last call stopped, so a
+   * stalled entry behind many live ones is reached within a few calls, not never.
+   */
   async reclaim(consumer: string): Promise<Started | undefined> {
     await this.ensureGroup();
-    const [, stalled] = (await this.guardGroup(
-      this.redis.xautoclaim(STREAM, GROUP, consumer, this.options.visibilityTimeoutMs, '0-0', 'COUNT', 1),
-    )) ?? ['', []];
-    const entry = (stalled as [string, string[]][])[0];
+    const [next, stalled] = ((await this.guardGroup(
+      this.redis.xautoclaim(STREAM, GROUP, consumer, this.options.visibilityTimeoutMs, this.reclaimCursor, 'COUNT', 1),
+    )) ?? ['0-0', []]) as [string, [string, string[]][]];
+    this.reclaimCursor = next;
+    const entry = stalled[0];
     return entry ? this.start(delivered(entry), consumer) : undefined;
   }
 
