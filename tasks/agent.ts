@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
-import { openQueue } from '../lib/queue/open.js';
+import type { Config } from '../lib/config.js';
+import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
 import { type Task, type TaskIO, print } from '../lib/task.js';
 import { shortRepo } from '../lib/ui/format.js';
@@ -21,6 +22,19 @@ function reporter(io: TaskIO) {
         return io.stderr.write(`${time} queue error: ${event.error.message}\n`);
     }
   };
+}
+
+/** An agent started while Redis is down waits for it (said once); other tasks fail at once. */
+async function openWhenUp(config: Config, io: TaskIO, interrupted: AbortSignal): Promise<OpenQueue | undefined> {
+  for (let attempt = 0; !interrupted.aborted; attempt++) {
+    try {
+      return await openQueue(config, 'raibid-agent');
+    } catch (error) {
+      if (attempt === 0) print(io, `${(error as Error).message}; waiting for it (Ctrl-C stops)`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+  return undefined;
 }
 
 const task: Task = {
@@ -53,7 +67,8 @@ const task: Task = {
     const runner = runnerFor(loaded, io.env, stringOption(input, 'agent', 'exec'));
     const claimedFile = stringOption(input, 'agent', 'claimed-file');
     const report = reporter(io);
-    const open = await openQueue(config, 'raibid-agent');
+    const open = await openWhenUp(config, input.io, input.interrupted);
+    if (!open) return 130;
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
       once: flag(input, 'once'),

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
 import { sccachePath } from '../lib/agent/ci-runner.js';
+import { tryLock } from '../lib/lock.js';
 import { exited, killStragglers, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { failingCrate, passingCrate, slowCrate } from './fixtures/crates.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
@@ -166,6 +167,24 @@ test('.raibid.yml steps replace the default pipeline; a malformed one fails the 
   const failed = await jobJson(bad, env);
   assert.equal([failed.state, failed.failedStep, failed.attempt], ['failed', '.raibid.yml', 1]);
   assert.match(failed.error, '.raibid.yml: steps.0.command: unknown key');
+});
+
+test('an agent killed with -9 mid-build takes its build with it: no orphan keeps running, the slot is free again', async () => {
+  const env = setup();
+  const pidfile = join(work, `orphan-${Date.now()}`);
+  const { path } = repo({ '.raibid.yml': `steps:\n  - name: spawn\n    run: sleep 60 & echo $! > ${pidfile}; wait\n` });
+  await dispatch(env, '--repo', path);
+  const agent = spawnCli(['agent'], { env });
+  await until(async () => existsSync(pidfile) && readFileSync(pidfile, 'utf8').trim().length > 0, 'the build to start', 30_000);
+  const grandchild = Number(readFileSync(pidfile, 'utf8'));
+  leftovers.push(grandchild);
+  agent.kill('SIGKILL');
+  await exited(agent);
+  await until(async () => !processAlive(grandchild), 'the build to die with its agent', 5000);
+  const slots = readdirSync(join(env.RAIBID_CACHE_DIR!, 'repos')).map((repoDir) => join(env.RAIBID_CACHE_DIR!, 'repos', repoDir, 'slot-0.lock'));
+  const lock = tryLock(slots[0]!);
+  assert.ok('fd' in lock, 'its build slot can be leased again');
+  if ('fd' in lock) lock.release();
 });
 
 test('job code sees none of the agent\'s secrets in its environment, only the toolchain\'s and its own facts', async () => {

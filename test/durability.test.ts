@@ -1,7 +1,11 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { STREAM, jobKey } from '../lib/queue/names.js';
+import { exited, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { makeQueue } from './fixtures/queue.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { until } from './fixtures/wait.js';
@@ -67,6 +71,47 @@ test('the same crash without AOF loses acknowledged jobs: the check above can fa
   } finally {
     await volatile.stop();
   }
+});
+
+const OUTAGE_MS = 25_000;
+
+test('Redis away longer than a client retries a command (~21 s): the agent lives, and the result it held is recorded once Redis is back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raibid-outage-'));
+  const config = join(dir, 'raibid.yaml');
+  writeFileSync(config, `redis:\n  url: ${server.url}\n`);
+  const env = { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: dir };
+  await server.client().flushall();
+  const queue = makeQueue(server.client());
+  const { id } = await queue.enqueue({ repo: 'https://git.example/o/r.git', ref: 'outage' });
+  const started = join(dir, 'started');
+  const agent = spawnCli(['agent', '--once', '--exec', `touch '${started}'; sleep 2; echo built`], { env });
+  await until(async () => existsSync(started), 'the job to start');
+  await server.kill9();
+  await new Promise((r) => setTimeout(r, OUTAGE_MS));
+  assert.is(agent.exitCode, null, 'the agent is still there');
+  await server.restart();
+  assert.is(await exited(agent), 0);
+  const job = await makeQueue(server.client()).get(id);
+  assert.equal([job?.state, job?.attempt], ['succeeded', 1]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('an agent started while Redis is down says so, waits, and takes the job once Redis is up', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raibid-waiting-'));
+  const config = join(dir, 'raibid.yaml');
+  writeFileSync(config, `redis:\n  url: ${server.url}\n`);
+  const env = { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: dir };
+  await server.client().flushall();
+  await server.kill9();
+  const agent = spawnCli(['agent', '--once', '--exec', 'echo built'], { env });
+  await waitForOutput(agent, /cannot reach Redis at .*; waiting for it/, 10_000);
+  const status = await runCli(['status'], { env });
+  assert.is(status.code, 1, 'other tasks fail at once');
+  await server.restart();
+  const { id } = await makeQueue(server.client()).enqueue({ repo: 'https://git.example/o/r.git', ref: 'late' });
+  assert.is(await exited(agent), 0);
+  assert.is((await makeQueue(server.client()).get(id))?.state, 'succeeded');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
+import { tryLock } from '../lib/lock.js';
 import { runCli } from './fixtures/cli.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
@@ -206,10 +207,10 @@ test('with whenDeleted: archive, a deleted source\'s mirror is frozen once (Gite
 test('an overlapping run stops at once with a clear message', async () => {
   const config = configFile('org', ORG_RULE);
   const lock = join(dir, 'cache', 'raibid', 'mirror-sync.lock');
-  mkdirSync(join(dir, 'cache', 'raibid'), { recursive: true });
-  writeFileSync(lock, `${process.pid}\n`);
+  const held = tryLock(lock);
+  if (!('fd' in held)) throw new Error('lock not taken');
   const result = await mirrorCli(['sync'], config);
-  rmSync(lock);
+  held.release();
   assert.is(result.code, 1);
   assert.match(result.stderr, `another mirror sync is running (pid ${process.pid}); this one stops`);
   assert.ok(result.ms < 5000);

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { tryLock } from '../lock.js';
 
 const MAX_TARGET_DIRS = 64;
-const LOCK_REFRESH_MS = 30_000;
-const LOCK_STALE_MS = 5 * 60_000;
 
 export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
   return env.RAIBID_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'raibid');
@@ -28,27 +27,9 @@ export interface BuildSlot {
   index: number;
   /** Whether it had been built in before: a warm cache. */
   warm: boolean;
+  /** The lease's open file, for the build's processes to hold as well. */
+  lockFd: number;
   release(): void;
-}
-
-function isStale(lock: string): boolean {
-  try {
-    const [host, pid] = readFileSync(join(lock, 'owner'), 'utf8').split(' ');
-    if (host === hostname()) {
-      try {
-        process.kill(Number(pid), 0);
-      } catch {
-        return true;
-      }
-    }
-  } catch {
-    // an owner file not yet written: judge by age alone
-  }
-  try {
-    return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
-  } catch {
-    return true;
-  }
 }
 
 /**
@@ -56,25 +37,15 @@ function isStale(lock: string): boolean {
  * build directory, so two agents sharing one would queue for minutes; each concurrent build
  * gets a slot of its own. The working copy stays too, at the same path, so files a commit did
  * not change keep their mtimes and cargo's fingerprints hold: the next build of the repo in
- * this slot compiles only what changed. The lease is an atomic mkdir, kept fresh while held,
- * so a crashed agent's lease expires (agents in other pods share the cache).
+ * this slot compiles only what changed. The lease is a lock the kernel holds (lib/lock.ts),
+ * across the agents of every pod on the node; the build's processes are handed it too, so a
+ * slot whose agent died is not reused while anything it started still runs.
  */
 export function leaseBuildSlot(repoDir: string): BuildSlot {
   mkdirSync(repoDir, { recursive: true });
   for (let i = 0; i < MAX_TARGET_DIRS; i++) {
-    const lock = join(repoDir, `target-${i}.lock`);
-    try {
-      mkdirSync(lock);
-    } catch {
-      if (!isStale(lock)) continue;
-      rmSync(lock, { recursive: true, force: true });
-      try {
-        mkdirSync(lock);
-      } catch {
-        continue;
-      }
-    }
-    writeFileSync(join(lock, 'owner'), `${hostname()} ${process.pid}`);
+    const lock = tryLock(join(repoDir, `slot-${i}.lock`));
+    if ('heldBy' in lock) continue;
     const targetDir = join(repoDir, `target-${i}`);
     let warm = false;
     try {
@@ -82,26 +53,7 @@ export function leaseBuildSlot(repoDir: string): BuildSlot {
     } catch {
       mkdirSync(targetDir, { recursive: true });
     }
-    const refresh = setInterval(() => {
-      const now = new Date();
-      try {
-        utimesSync(lock, now, now);
-      } catch {
-        // released meanwhile
-      }
-    }, LOCK_REFRESH_MS);
-    refresh.unref();
-    return {
-      targetDir,
-      workDir: join(repoDir, `work-${i}`),
-      cargoHome: join(repoDir, 'cargo-home'),
-      index: i,
-      warm,
-      release: () => {
-        clearInterval(refresh);
-        rmSync(lock, { recursive: true, force: true });
-      },
-    };
+    return { targetDir, workDir: join(repoDir, `work-${i}`), cargoHome: join(repoDir, 'cargo-home'), index: i, warm, lockFd: lock.fd, release: lock.release };
   }
   throw new Error(`all ${MAX_TARGET_DIRS} build directories of ${repoDir} are in use`);
 }

@@ -105,7 +105,7 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         step: 'pipeline',
         stream: 'raibid',
       });
-      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log });
+      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log, hold: [slot.lockFd] });
       const cache = { slot: slot.index, warm: slot.warm, ...(sccache ? { sccache: sccacheStats(sccache, env) } : {}) };
       const details = { sha, pipeline: pipeline.source, steps: result.steps, cache };
       if (signal.aborted) await report('error', 'stopped: cancelled or over its time limit');

@@ -21,6 +21,8 @@ export interface ExecuteInput {
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   log: (line: string, options: { step: string; stream: 'out' | 'err' | 'raibid' }) => void;
+  /** Descriptors every step holds open (the build slot's lease). */
+  hold?: number[];
 }
 
 const TIMED_OUT = 124;
@@ -52,6 +54,7 @@ export async function executePipeline(input: ExecuteInput): Promise<PipelineResu
         env: { ...input.env, ...input.pipeline.env, ...step.env },
         signal,
         onLine: (line, stream) => input.log(line, { step: step.name, stream }),
+        hold: input.hold,
       }));
     } catch (error) {
       input.log(`cannot start: ${(error as Error).message}`, { step: step.name, stream: 'raibid' });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export interface SpawnedResult {
@@ -17,9 +17,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+let setprivFound: boolean | undefined;
+const hasSetpriv = () => (setprivFound ??= spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0);
+
+/**
+ * Under setpriv's parent-death signal, a shell that runs the command in its own process group
+ * and kills that whole group when the agent dies (kill -9 included): the build's grandchildren
+ * (cargo, rustc, a build.rs) die with it instead of running on as orphans.
+ */
+const GUARD = 'trap "kill -KILL 0" USR1; "$@" & wait $!';
+function guarded(file: string, args: string[]): [string, string[]] {
+  return hasSetpriv() ? ['setpriv', ['--pdeathsig', 'USR1', '--', '/bin/sh', '-c', GUARD, 'raibid-guard', file, ...args]] : [file, args];
+}
+
 /**
  * Runs `file args` in a process group of its own, streams its output line by line,
- * and on abort or exit kills the whole group so nothing it started lives on.
+ * and on abort or exit kills the whole group so nothing it started lives on; nor when the
+ * agent itself dies. `hold` are descriptors the process and its children keep open (a lease).
  */
 export function runProcess(
   file: string,
@@ -29,18 +43,20 @@ export function runProcess(
     env?: NodeJS.ProcessEnv;
     signal: AbortSignal;
     onLine: (line: string, stream: 'out' | 'err') => void;
+    hold?: number[];
   },
 ): Promise<SpawnedResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const [command, argv] = guarded(file, args);
+    const child = spawn(command, argv, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...(options.hold ?? [])],
     });
     const streams = [
-      ['out', child.stdout],
-      ['err', child.stderr],
+      ['out', child.stdout!],
+      ['err', child.stderr!],
     ] as const;
     const closed = streams.map(
       ([name, stream]) =>

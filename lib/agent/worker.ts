@@ -90,7 +90,7 @@ export class Worker {
 
   async run(): Promise<void> {
     const slots = this.options.once ? 1 : this.options.concurrency;
-    await this.register();
+    await this.register().catch(() => {});
     const beat = setInterval(() => void this.register().catch(() => {}), this.heartbeatMs);
     try {
       await Promise.all(Array.from({ length: slots }, () => this.slot()));
@@ -114,7 +114,12 @@ export class Worker {
   }
 
   private async slot(): Promise<void> {
-    const blocking = await this.options.connect();
+    let blocking: Redis;
+    try {
+      blocking = await this.connect();
+    } catch {
+      return;
+    }
     try {
       while (!this.stopping) {
         let started: Started | undefined;
@@ -220,9 +225,38 @@ export class Worker {
     const outcome = toOutcome(result, reason, this.options.jobTimeoutMs);
     outcome.summary = `attempt ${job.attempt} ended: ${describe(result, reason, this.options.jobTimeoutMs)}`;
     const chain = !this.stopping && !this.options.once && !this.reclaimDue();
-    const { state, next } = await this.queue.completeAndClaim(claim, outcome, chain ? this.name : undefined);
+    const { state, next } = await this.record(claim, outcome, chain);
     this.options.onEvent?.({ type: 'finished', job, state, exitCode: result.exitCode });
     return next;
+  }
+
+  /**
+   * Records the outcome however long Redis is away: the result is kept and sent again until it
+   * is taken; a completion that comes too late (the lease went to another agent) or twice is
+   * ignored by the queue's script.
+   */
+  private async record(claim: Claim, outcome: ReturnType<typeof toOutcome>, chain: boolean) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.queue.completeAndClaim(claim, outcome, chain && attempt === 0 ? this.name : undefined);
+      } catch (error) {
+        if (attempt === 0) this.options.onEvent?.({ type: 'error', error: new Error(`cannot record ${claim.job.id} yet (${(error as Error).message}): the result is kept and sent again once Redis answers`) });
+        await sleep(Math.min(RECORD_RETRY_MAX_MS, 250 * 2 ** attempt), new AbortController().signal);
+      }
+    }
+  }
+
+  /** A connection, however long Redis takes to come back (said once). */
+  private async connect(): Promise<Redis> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.options.connect();
+      } catch (error) {
+        if (attempt === 0) this.options.onEvent?.({ type: 'error', error: error as Error });
+        await sleep(Math.min(RECORD_RETRY_MAX_MS, 250 * 2 ** attempt), this.wake.signal);
+        if (this.stopping) throw error;
+      }
+    }
   }
 }
 
@@ -240,6 +274,8 @@ export function toOutcome(result: RunResult, reason: 'cancel' | 'lost' | 'timeou
   if (result.exitCode === 0 && !result.error) return { ...common, state: 'succeeded' };
   return { ...common, state: 'failed', error: result.error ?? `exit code ${result.exitCode}`, retry: result.transient };
 }
+
+const RECORD_RETRY_MAX_MS = 5000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
