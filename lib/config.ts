@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -119,6 +119,8 @@ export const configSchema = z.strictObject({
       cacheDir: z.string().optional(),
       jobTimeoutSeconds: z.number().positive().default(3600),
       gpu: z.boolean().default(false),
+      /** A root agent runs checkouts and steps as this user (the agent pods: 10001). */
+      buildUid: z.number().int().min(1).max(2_147_483_647).optional(),
     })
     .prefault({}),
 });
@@ -186,7 +188,7 @@ export function parseConfig(raw: unknown, source: string): Config {
 export function loadConfig(
   options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): LoadedConfig {
-  const env = options.env ?? process.env;
+  let env = options.env ?? process.env;
   const path = findConfigFile(options.file, env, options.cwd ?? process.cwd());
   let raw: unknown = {};
   if (path) {
@@ -198,13 +200,14 @@ export function loadConfig(
     }
   }
   const config = parseConfig(raw, path ?? 'config');
+  const fromFile = { ...readSecretsFile(secretsFile(env)), ...readSecretsDir(env.RAIBID_SECRETS_DIR) };
+  if (!env.RAIBID_REDIS_URL && fromFile.RAIBID_REDIS_URL) env = { ...env, RAIBID_REDIS_URL: fromFile.RAIBID_REDIS_URL };
   if (env.RAIBID_REDIS_URL) {
     if (!isRedisUrl(env.RAIBID_REDIS_URL)) {
       throw new UserError(`RAIBID_REDIS_URL: not a redis:// or rediss:// URL (${redactUrl(env.RAIBID_REDIS_URL)})`, { hint: 'e.g. redis://:password@127.0.0.1:6379' });
     }
     config.redis.url = env.RAIBID_REDIS_URL;
   }
-  const fromFile = readSecretsFile(secretsFile(env));
   const secret = (name: string) => env[name] || fromFile[name] || undefined;
   return {
     config,
@@ -250,6 +253,16 @@ export function readSecretsFile(path: string): Record<string, string> {
     .filter((m): m is RegExpMatchArray => m !== null)
     .map((m) => [m[1]!, m[2]!.replace(/^(['"])(.*)\1$/, '$2')]);
   return Object.fromEntries(entries);
+}
+
+/**
+ * Secrets mounted as files (a Secret volume in the agent pods): one file per name, its content
+ * the value. The agent reads them itself, so they are in no process' environment.
+ */
+export function readSecretsDir(dir: string | undefined): Record<string, string> {
+  if (!dir || !existsSync(dir)) return {};
+  const names = readdirSync(dir).filter((name) => /^[A-Z_][A-Z0-9_]*$/.test(name) && statSync(join(dir, name)).isFile());
+  return Object.fromEntries(names.map((name) => [name, readFileSync(join(dir, name), 'utf8').replace(/\r?\n$/, '')]));
 }
 
 export function redisUrl(config: Config): string {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,13 @@ test.after(async () => server.stop());
 
 test('alone in an empty folder, it takes a job from Redis, builds the crate and records the result', async () => {
   assert.ok(existsSync(BUNDLE), 'dist/bundle/raibid-pod.cjs exists: run `npm run bundle`');
+  // mkdtemp's folders are 0700: the build user (the agent runs as root here) must reach the cache and the repo
   const pod = mkdtempSync(join(tmpdir(), 'raibid-pod-'));
+  chmodSync(pod, 0o755);
   const bundle = join(pod, 'raibid-pod.cjs');
   copyFileSync(BUNDLE, bundle);
   const repo = mkdtempSync(join(tmpdir(), 'raibid-bundle-repo-'));
+  chmodSync(repo, 0o755);
   const sha = commitFiles(repo, passingCrate('bundled'));
   const queue = makeQueue(server.client());
   const { id } = await queue.enqueue({ repo, ref: 'main', sha });

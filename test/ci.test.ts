@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
 import { sccachePath } from '../lib/agent/ci-runner.js';
 import { tryLock } from '../lib/lock.js';
+import { BUILD_UID } from '../lib/agent/build-user.js';
 import { exited, killStragglers, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
 import { failingCrate, passingCrate, slowCrate } from './fixtures/crates.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
@@ -21,15 +22,21 @@ let gitea: FakeGitea;
 let work: string;
 const leftovers: number[] = [];
 
+/** A folder others may enter and read, as a cache or a repository the build user reaches is (mkdtemp's are 0700). */
+const open = (dir: string) => {
+  chmodSync(dir, 0o755);
+  return dir;
+};
+
 function setup(): NodeJS.ProcessEnv {
-  const dir = mkdtempSync(join(work, 'env-'));
+  const dir = open(mkdtempSync(join(work, 'env-')));
   const config = join(dir, 'raibid.yaml');
   writeFileSync(config, `redis:\n  url: ${server.url}\ngitea:\n  url: ${gitea.url}\nqueue:\n  retryBackoffSeconds: 0.1\n`);
   return { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, RAIBID_CACHE_DIR: join(dir, 'cache'), GITEA_TOKEN: undefined };
 }
 
 function repo(files: Record<string, string>, name = 'repo'): { path: string; sha: string } {
-  const path = mkdtempSync(join(work, `${name}-`));
+  const path = open(mkdtempSync(join(work, `${name}-`)));
   return { path, sha: commitFiles(path, files, 'first') };
 }
 
@@ -47,7 +54,7 @@ test.before(async () => {
   server = await startRedis();
   redis = server.client();
   gitea = await startFakeGitea();
-  work = mkdtempSync(join(tmpdir(), 'raibid-ci-'));
+  work = open(mkdtempSync(join(tmpdir(), 'raibid-ci-')));
 });
 test.after.each(() => killStragglers());
 test.after(async () => {
@@ -187,20 +194,35 @@ test('an agent killed with -9 mid-build takes its build with it: no orphan keeps
   if ('fd' in lock) lock.release();
 });
 
-test('job code sees none of the agent\'s secrets in its environment, only the toolchain\'s and its own facts', async () => {
+test('job code finds no secret: not in its environment, not in the agent\'s /proc, not in secrets.env; it runs as the build user', async () => {
   const env = setup();
+  // the agent pods' setting; the config names Redis: kept from others, as a root agent's config under /root is
+  writeFileSync(env.RAIBID_CONFIG!, `${readFileSync(env.RAIBID_CONFIG!, 'utf8')}agents:\n  buildUid: ${BUILD_UID}\n`, { mode: 0o600 });
+  chmodSync(env.RAIBID_CONFIG!, 0o600);
   const secrets = { GITEA_TOKEN: 'gitea-token-c0ffee', GITHUB_TOKEN: 'ghp_secret_b0a7', RAIBID_WEBHOOK_SECRET: 'webhook-secret-f00d', RAIBID_REDIS_PASSWORD: 'redis-pw-d00d', CARGO_REGISTRY_TOKEN: 'cargo-token-beef' };
-  const { path } = repo({ '.raibid.yml': 'steps:\n  - name: env\n    run: env | sort\n' });
+  const config = open(mkdtempSync(join(work, 'xdg-')));
+  mkdirSync(join(config, 'raibid'), { mode: 0o700 });
+  const secretsFile = join(config, 'raibid', 'secrets.env');
+  writeFileSync(secretsFile, 'GITHUB_TOKEN=ghp_from_the_file_5eed\n', { mode: 0o600 });
+  const tries = [
+    'id -u',
+    'env | sort',
+    "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null || true",
+    `cat ${secretsFile} 2>&1 || true`,
+    `cat ${env.RAIBID_CONFIG} 2>&1 || true`,
+    'cat /run/raibid-secrets/* 2>&1 || true',
+  ];
+  const { path } = repo({ '.raibid.yml': `steps:\n${tries.map((run, i) => `  - name: try${i}\n    run: ${JSON.stringify(run)}\n`).join('')}` });
   const id = await dispatch(env, '--repo', path);
-  const agent = await runCli(['agent', '--once'], { env: { ...env, ...secrets, LANG: 'C.UTF-8' } });
+  const agent = await runCli(['agent', '--once'], { env: { ...env, ...secrets, XDG_CONFIG_HOME: config, LANG: 'C.UTF-8' } });
   assert.is(agent.code, 0, agent.stderr);
+  const job = await jobJson(id, env);
+  assert.is(job.state, 'succeeded', job.error);
   const logs = (await runCli(['logs', id], { env })).stdout;
-  for (const [name, value] of Object.entries(secrets)) {
-    assert.not.match(logs, value, `${name} reached the job`);
-    assert.not.match(logs, `${name}=`);
-  }
-  assert.not.match(logs, 'RAIBID_CONFIG=', 'nor where the agent keeps its config');
-  for (const kept of ['PATH=', 'LANG=C.UTF-8', `RAIBID_JOB_ID=${id}`, `RAIBID_REPO=${path}`, 'CARGO_HOME=', 'CARGO_TARGET_DIR=']) assert.match(logs, `[env] ${kept}`);
+  for (const [name, value] of Object.entries({ ...secrets, fromFile: 'ghp_from_the_file_5eed', redis: server.url })) assert.not.match(logs, value, `${name} reached the job`);
+  for (const name of Object.keys(secrets)) assert.not.match(logs, `${name}=`);
+  assert.match(logs, `[try0] ${BUILD_UID}`);
+  for (const kept of ['PATH=', 'LANG=C.UTF-8', `RAIBID_JOB_ID=${id}`, `RAIBID_REPO=${path}`, 'CARGO_HOME=', 'CARGO_TARGET_DIR=']) assert.match(logs, `[try1] ${kept}`);
 });
 
 test('a step over its .raibid.yml timeout fails the job at that step', async () => {

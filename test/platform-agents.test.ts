@@ -2,11 +2,21 @@ import { ScaledJob, TriggerAuthentication } from '@kubernetes-models/keda/keda.s
 import { Pod } from 'kubernetes-models/v1';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConfig } from '../lib/config.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { BUILD_UID } from '../lib/agent/build-user.js';
+import { loadConfig, parseConfig } from '../lib/config.js';
 import { GROUP, STREAM } from '../lib/queue/names.js';
 import { POLLING_INTERVAL_SECONDS, renderAgents } from '../lib/platform/agents.js';
 
 const test = suite('agents on the cluster: KEDA ScaledJob');
+
+interface PodSpecShape {
+  containers: { name: string; env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+  volumes: { name: string; projected?: { defaultMode: number; sources: { secret: { name: string; items: { key: string; path: string }[] } }[] } }[];
+}
 
 interface ScaledJobShape {
   spec: {
@@ -40,6 +50,29 @@ test('the trigger reads the queue names the agents use, on lag, which scales to 
   assert.is(spec.scalingStrategy.strategy, 'accurate');
   assert.ok(POLLING_INTERVAL_SECONDS + 3 < 10, 'spawn budget: polling interval plus pod start under 10 s');
   assert.equal(spec.jobTargetRef.template.spec.containers[0]!.resources, { requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+});
+
+test('no secret in the agent pod\'s environment: Redis\' URL and the Gitea token are root-only files, and builds run as the build user', () => {
+  const objects = renderAgents(config, 'bundle');
+  const pod = (objects.find((o) => o.kind === 'ScaledJob') as unknown as { spec: { jobTargetRef: { template: { spec: PodSpecShape } } } }).spec.jobTargetRef.template.spec;
+  const agent = pod.containers.find((c) => c.name === 'agent')!;
+  assert.equal(agent.env.filter((e) => e.valueFrom !== undefined), [], 'no variable from a Secret');
+  assert.equal(agent.env.find((e) => e.name === 'RAIBID_SECRETS_DIR')?.value, '/run/raibid-secrets');
+  assert.ok(agent.volumeMounts.some((m) => m.name === 'secrets' && m.mountPath === '/run/raibid-secrets' && m.readOnly));
+  const secrets = pod.volumes.find((v) => v.name === 'secrets')!.projected!;
+  assert.is(secrets.defaultMode, 0o400);
+  assert.equal(
+    secrets.sources.map((s) => [s.secret.name, s.secret.items.map((i) => `${i.key}→${i.path}`)]),
+    [['raibid-redis', ['url→RAIBID_REDIS_URL']], ['raibid-gitea-token', ['token→GITEA_TOKEN']]],
+  );
+  const agentConfig = parse(String((objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'raibid-agent-config') as unknown as { data: Record<string, string> }).data['config.yaml']));
+  assert.is(agentConfig.agents.buildUid, BUILD_UID);
+  // what the agent reads from those files is what the pod mounts
+  const dir = mkdtempSync(join(tmpdir(), 'raibid-secrets-'));
+  writeFileSync(join(dir, 'RAIBID_REDIS_URL'), 'redis://:pw@raibid-redis.raibid.svc:6379\n');
+  writeFileSync(join(dir, 'GITEA_TOKEN'), 'gitea-token');
+  const loaded = loadConfig({ env: { RAIBID_SECRETS_DIR: dir, XDG_CONFIG_HOME: dir }, cwd: dir });
+  assert.equal([loaded.config.redis.url, loaded.secrets.giteaToken], ['redis://:pw@raibid-redis.raibid.svc:6379', 'gitea-token']);
 });
 
 test('defaults: 8 agents of 2 CPU and 4 GiB; no secret value anywhere', () => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { tryLock } from '../lock.js';
+import { type BuildUser, buildDir } from './build-user.js';
 
 const MAX_TARGET_DIRS = 64;
 
@@ -24,6 +25,8 @@ export interface BuildSlot {
   workDir: string;
   /** CARGO_HOME, shared by the repo's slots: cargo locks its package cache only briefly. */
   cargoHome: string;
+  /** HOME for the build. */
+  homeDir: string;
   index: number;
   /** Whether it had been built in before: a warm cache. */
   warm: boolean;
@@ -41,19 +44,17 @@ export interface BuildSlot {
  * across the agents of every pod on the node; the build's processes are handed it too, so a
  * slot whose agent died is not reused while anything it started still runs.
  */
-export function leaseBuildSlot(repoDir: string): BuildSlot {
+export function leaseBuildSlot(repoDir: string, user?: BuildUser): BuildSlot {
   mkdirSync(repoDir, { recursive: true });
   for (let i = 0; i < MAX_TARGET_DIRS; i++) {
     const lock = tryLock(join(repoDir, `slot-${i}.lock`));
     if ('heldBy' in lock) continue;
     const targetDir = join(repoDir, `target-${i}`);
-    let warm = false;
-    try {
-      warm = statSync(targetDir).isDirectory();
-    } catch {
-      mkdirSync(targetDir, { recursive: true });
-    }
-    return { targetDir, workDir: join(repoDir, `work-${i}`), cargoHome: join(repoDir, 'cargo-home'), index: i, warm, lockFd: lock.fd, release: lock.release };
+    const [workDir, cargoHome, homeDir] = [join(repoDir, `work-${i}`), join(repoDir, 'cargo-home'), join(repoDir, `home-${i}`)];
+    const warm = existsSync(targetDir);
+    for (const dir of [targetDir, workDir, cargoHome, homeDir]) buildDir(dir, user);
+    // a target dir made afresh for the build user is empty: cold
+    return { targetDir, workDir, cargoHome, homeDir, index: i, warm: warm && readdirSync(targetDir).length > 0, lockFd: lock.fd, release: lock.release };
   }
   throw new Error(`all ${MAX_TARGET_DIRS} build directories of ${repoDir} are in use`);
 }

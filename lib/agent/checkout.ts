@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidRef } from '../queue/validate.js';
+import type { BuildUser } from './build-user.js';
 import { runProcess } from './process.js';
 
 export interface CheckoutInput {
@@ -10,6 +11,9 @@ export interface CheckoutInput {
   dir: string;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** Git runs as this user, with this environment (no secrets: stepEnvironment). */
+  user?: BuildUser;
+  env?: NodeJS.ProcessEnv;
 }
 
 export class CheckoutError extends Error {
@@ -29,7 +33,8 @@ const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', LC_ALL: 'C
 async function git(args: string[], input: CheckoutInput): Promise<{ exitCode: number; output: string[] }> {
   const output: string[] = [];
   const { exitCode } = await runProcess('git', args, {
-    env: { ...process.env, ...GIT_ENV },
+    env: { ...(input.env ?? process.env), ...GIT_ENV },
+    user: input.user,
     signal: input.signal,
     onLine: (line) => {
       output.push(line);
@@ -67,6 +72,12 @@ async function checkoutInto(input: CheckoutInput): Promise<{ sha: string }> {
     return new CheckoutError(`${what}: ${reason}`, !PERMANENT.test(output.join('\n')));
   };
   if ((await git(['init', '-q', input.dir], input)).exitCode !== 0) throw new CheckoutError('git init failed', true);
+  if (input.user && !/^[a-z][a-z0-9+.-]*:/i.test(input.repo)) {
+    // a local repository of the agent's user is one git calls dubious to the build user; git reads
+    // the exception only from a global config (the build's HOME), not from -c on a local fetch
+    await git(['config', '--global', '--unset-all', 'safe.directory'], { ...input, log: () => {} });
+    for (const path of [input.repo, `${input.repo.replace(/\/+$/, '')}/.git`]) await git(['config', '--global', '--add', 'safe.directory', path], input);
+  }
   const shallow = await git(inDir('fetch', '-q', '--depth', '1', '--no-tags', '--', input.repo, input.sha ?? input.ref), input);
   if (shallow.exitCode !== 0) {
     if (!input.sha) throw fail(`cannot fetch ${input.ref}`, shallow.output);

@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommitState, type GiteaAccess, setCommitStatus } from '../gitea/commit-status.js';
 import type { Job } from '../queue/job.js';
+import { type BuildUser, buildDir, buildUser } from './build-user.js';
 import { leaseBuildSlot, repoCacheDir } from './cache.js';
 import { CheckoutError, checkout } from './checkout.js';
 import { executePipeline } from './execute.js';
@@ -14,6 +15,8 @@ export interface CiRunnerOptions {
   cacheRoot: string;
   gitea?: GiteaAccess;
   env?: NodeJS.ProcessEnv;
+  /** Run checkouts and steps as this user (the agent being root). */
+  buildUid?: number;
 }
 
 /** The pipeline a checkout asks for: its .raibid.yml, else the Rust default. */
@@ -30,9 +33,9 @@ export function sccachePath(env: NodeJS.ProcessEnv): string | undefined {
   }
 }
 
-function sccacheStats(sccache: string, env: NodeJS.ProcessEnv): { hits: number; misses: number; hitRate: number } | undefined {
+function sccacheStats(sccache: string, env: NodeJS.ProcessEnv, user: BuildUser | undefined): { hits: number; misses: number; hitRate: number } | undefined {
   try {
-    const stats = JSON.parse(execFileSync(sccache, ['--show-stats', '--stats-format', 'json'], { env, encoding: 'utf8' }));
+    const stats = JSON.parse(execFileSync(sccache, ['--show-stats', '--stats-format', 'json'], { env, encoding: 'utf8', ...user }));
     const count = (field: unknown) =>
       typeof field === 'object' && field !== null
         ? Object.values((field as { counts?: Record<string, number> }).counts ?? field).reduce<number>((a, b) => a + Number(b || 0), 0)
@@ -57,6 +60,7 @@ function statusTarget(job: Job): { repo: string; sha: string } | undefined {
 export function ciRunner(options: CiRunnerOptions): Runner {
   const baseEnv = options.env ?? process.env;
   const sccache = sccachePath(baseEnv);
+  const user = buildUser(options.buildUid);
   return async ({ job, signal, log }: RunContext): Promise<RunResult> => {
     const target = statusTarget(job);
     const report = async (state: CommitState, description: string) => {
@@ -66,8 +70,9 @@ export function ciRunner(options: CiRunnerOptions): Runner {
       );
     };
     await report('pending', `attempt ${job.attempt} running`);
-    const slot = leaseBuildSlot(repoCacheDir(options.cacheRoot, job.repo));
+    const slot = leaseBuildSlot(repoCacheDir(options.cacheRoot, job.repo), user);
     const workspace = slot.workDir;
+    const home: Record<string, string> = user ? { HOME: slot.homeDir } : {};
     try {
       let sha: string;
       try {
@@ -78,6 +83,8 @@ export function ciRunner(options: CiRunnerOptions): Runner {
           dir: workspace,
           signal,
           log: (line) => log(line, { step: 'checkout', stream: 'err' }),
+          user,
+          env: stepEnvironment(baseEnv, home),
         }));
       } catch (error) {
         if (!(error instanceof CheckoutError)) throw error;
@@ -95,18 +102,22 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
       }
       const env = stepEnvironment(baseEnv, {
+        ...home,
         CARGO_HOME: slot.cargoHome,
         CARGO_TARGET_DIR: slot.targetDir,
         ...jobFacts(job, sha),
-        ...(sccache ? { RUSTC_WRAPPER: sccache, SCCACHE_DIR: join(options.cacheRoot, 'sccache') } : {}),
+        ...(sccache ? { RUSTC_WRAPPER: sccache, SCCACHE_DIR: buildDir(join(options.cacheRoot, 'sccache'), user) } : {}),
       });
-      if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore' });
+      // as the build user: the sccache server it starts compiles for the build
+      if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore', ...user });
       log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${slot.warm ? 'warm' : 'cold'} cache`, {
         step: 'pipeline',
         stream: 'raibid',
       });
-      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log, hold: [slot.lockFd] });
-      const cache = { slot: slot.index, warm: slot.warm, ...(sccache ? { sccache: sccacheStats(sccache, env) } : {}) };
+      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log, hold: [slot.lockFd], user });
+      const cache = { slot: slot.index, warm: slot.warm, ...(sccache ? { sccache: sccacheStats(sccache, env, user) } : {}) };
+      // the build user's sccache server (one per host, on its port) would answer the next agent's builds, whoever runs them
+      if (sccache && user) spawnSync(sccache, ['--stop-server'], { env, stdio: 'ignore', ...user });
       const details = { sha, pipeline: pipeline.source, steps: result.steps, cache };
       if (signal.aborted) await report('error', 'stopped: cancelled or over its time limit');
       else await report(result.exitCode === 0 ? 'success' : 'failure', result.error ?? `${pipeline.steps.length} steps passed`);

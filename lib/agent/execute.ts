@@ -1,4 +1,5 @@
 import { type Pipeline, type Step, stepCommand } from './pipeline.js';
+import type { BuildUser } from './build-user.js';
 import { runProcess } from './process.js';
 
 export interface StepResult {
@@ -23,6 +24,7 @@ export interface ExecuteInput {
   log: (line: string, options: { step: string; stream: 'out' | 'err' | 'raibid' }) => void;
   /** Descriptors every step holds open (the build slot's lease). */
   hold?: number[];
+  user?: BuildUser;
 }
 
 const TIMED_OUT = 124;
@@ -55,6 +57,7 @@ export async function executePipeline(input: ExecuteInput): Promise<PipelineResu
         signal,
         onLine: (line, stream) => input.log(line, { step: step.name, stream }),
         hold: input.hold,
+        user: input.user,
       }));
     } catch (error) {
       input.log(`cannot start: ${(error as Error).message}`, { step: step.name, stream: 'raibid' });

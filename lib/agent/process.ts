@@ -44,6 +44,8 @@ export function runProcess(
     signal: AbortSignal;
     onLine: (line: string, stream: 'out' | 'err') => void;
     hold?: number[];
+    /** Runs as this user (the agent is root). */
+    user?: { uid: number; gid: number };
   },
 ): Promise<SpawnedResult> {
   return new Promise((resolve, reject) => {
@@ -53,6 +55,7 @@ export function runProcess(
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', ...(options.hold ?? [])],
+      ...options.user,
     });
     const streams = [
       ['out', child.stdout!],

@@ -20,5 +20,6 @@ export function runnerFor(loaded: LoadedConfig, env: NodeJS.ProcessEnv, command?
     cacheRoot: cacheRoot(loaded, env),
     gitea: giteaUrl && token ? { url: giteaUrl, token } : undefined,
     env,
+    buildUid: loaded.config.agents.buildUid,
   });
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
+import { BUILD_UID } from '../agent/build-user.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Manifest } from '../kube/apply.js';
@@ -36,7 +37,7 @@ function agentPodSpec(config: Config): Record<string, unknown> {
 /** What an agent pod reads as its config: the queue's settings and the in-cluster Gitea. */
 function agentConfig(config: Config): string {
   const { command, jobTimeoutSeconds } = config.agents;
-  return stringify({ queue: config.queue, gitea: { url: `http://${GITEA_HTTP_SERVICE}` }, agents: { jobTimeoutSeconds, ...(command ? { command } : {}) } });
+  return stringify({ queue: config.queue, gitea: { url: `http://${GITEA_HTTP_SERVICE}` }, agents: { jobTimeoutSeconds, buildUid: BUILD_UID, ...(command ? { command } : {}) } });
 }
 
 /** The agent program as the pods unpack it: the bundle, gzipped (well under a ConfigMap's 1 MiB). */
