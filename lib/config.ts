@@ -174,7 +174,22 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
     }
     return path;
   }
-  return configCandidates(env, cwd).find((path) => existsSync(path));
+  const found = configCandidates(env, cwd).find((path) => existsSync(path));
+  if (found === join(cwd, 'raibid.config.yaml')) checkTrusted(found);
+  return found;
+}
+
+/**
+ * A config found in the current directory is used only when it is the user's own and nobody
+ * else may change it (as git's safe.directory): a folder such as /tmp, or a checkout of
+ * somebody's repository, must not choose the hosts and commands raibid-task runs.
+ */
+function checkTrusted(path: string): void {
+  const stat = statSync(path);
+  const uid = process.getuid?.();
+  const hint = `pass it with --config ${path} if you trust it, or make it yours: chown $USER ${path} && chmod go-w ${path}`;
+  if (uid !== undefined && stat.uid !== uid) throw new UserError(`${path}: belongs to uid ${stat.uid}, not to you (uid ${uid}); not used`, { hint });
+  if (stat.mode & 0o022) throw new UserError(`${path}: others may write to it (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); not used`, { hint });
 }
 
 export function parseConfig(raw: unknown, source: string): Config {

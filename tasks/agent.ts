@@ -6,14 +6,14 @@ import type { Config } from '../lib/config.js';
 import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
 import { type Task, type TaskIO, print } from '../lib/task.js';
-import { shortRepo } from '../lib/ui/format.js';
+import { printable, shortRepo } from '../lib/ui/format.js';
 
 function reporter(io: TaskIO) {
   return (event: WorkerEvent) => {
     const time = new Date().toISOString().slice(11, 19);
     switch (event.type) {
       case 'started':
-        return print(io, `${time} ${event.job.id} started  ${shortRepo(event.job.repo)} ${event.job.ref} (attempt ${event.job.attempt}/${event.job.maxAttempts})`);
+        return print(io, `${time} ${event.job.id} started  ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`);
       case 'finished':
         return print(io, `${time} ${event.job.id} ${event.state} (exit ${event.exitCode})`);
       case 'skipped':

@@ -1,3 +1,4 @@
+import { printable } from '../lib/ui/format.js';
 import { flag, requiredOption, stringOption } from '../lib/options.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import { validateJobInput } from '../lib/queue/validate.js';
@@ -31,7 +32,7 @@ const task: Task = {
     if (flag(input, 'dry-run')) {
       const plan = { action: 'enqueue', repo: job.repo, ref: job.ref, sha: job.sha ?? null };
       if (flag(input, 'json')) printJson(io, { dryRun: true, ...plan });
-      else print(io, `would queue ${job.repo} at ${job.ref}${job.sha ? ` (${job.sha})` : ''}`);
+      else print(io, `would queue ${printable(job.repo)} at ${printable(job.ref)}${job.sha ? ` (${job.sha})` : ''}`);
       return 0;
     }
     const { config } = input.config();
@@ -39,7 +40,7 @@ const task: Task = {
     if (flag(input, 'json')) printJson(io, { id, created, repo: job.repo, ref: job.ref, sha: job.sha ?? null });
     else {
       print(io, id);
-      if (!created) io.stderr.write(`raibid-task: ${job.repo} at ${job.sha ?? job.ref} is already queued or running as ${id}\n`);
+      if (!created) io.stderr.write(`raibid-task: ${printable(job.repo)} at ${printable(job.sha ?? job.ref)} is already queued or running as ${id}\n`);
     }
     return 0;
   },

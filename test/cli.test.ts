@@ -65,6 +65,13 @@ test('bad option values name the value', async () => {
   const sha = await runCli(['dispatch', '--repo', 'https://git.example/a.git', '--sha', 'xyz'], { env });
   assert.is(sha.code, 2);
   assert.match(oneErrorLine(sha.stderr), "--sha 'xyz' is not a commit hash");
+  // a terminal escape in a repo URL (clear screen, retitle the window) is shown, never sent to the terminal
+  const escaped = await runCli(['dispatch', '--repo', 'https://git.example/a\x1b[2J\x1b]0;pwned\x07.git'], { env });
+  assert.is(escaped.code, 2);
+  assert.match(oneErrorLine(escaped.stderr), "--repo 'https://git.example/a\\x1b[2J\\x1b]0;pwned\\x07.git' has control characters");
+  assert.not.match(escaped.stderr, '\x1b');
+  const escapedRef = await runCli(['dispatch', '--repo', 'https://git.example/a.git', '--ref', 'main\x1b[31m'], { env });
+  assert.not.match(escapedRef.stderr, '\x1b');
   const state = await runCli(['jobs', 'list', '--state', 'sleeping'], { env });
   assert.is(state.code, 2);
   assert.match(state.stderr, "--state 'sleeping' is not a job state");

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -106,6 +106,20 @@ test('bounds: a lease shorter than 5 s, a retention under a day and a Redis URL 
 test('RAIBID_SECRETS naming a directory is a clear error', () => {
   const { root, cwd, env } = world();
   assert.match(refusal(() => loadConfig({ env: { ...env, RAIBID_SECRETS: root }, cwd })), `${root}: not a file (RAIBID_SECRETS names the secrets file itself)`);
+});
+
+test('a config in the current folder is used only when it is yours and nobody else may write to it', () => {
+  const { cwd, env } = world();
+  const file = join(cwd, 'raibid.config.yaml');
+  writeFileSync(file, 'redis:\n  url: redis://planted:6379\n');
+  chmodSync(file, 0o666);
+  assert.match(refusal(() => loadConfig({ env, cwd })), `${file}: others may write to it (mode 0666); not used`);
+  chmodSync(file, 0o644);
+  chownSync(file, 4242, 4242);
+  assert.match(refusal(() => loadConfig({ env, cwd })), `${file}: belongs to uid 4242, not to you`);
+  assert.is(loadConfig({ env, cwd, file }).config.redis.url, 'redis://planted:6379', 'named with --config, it is trusted');
+  chownSync(file, process.getuid!(), process.getgid!());
+  assert.is(loadConfig({ env, cwd }).config.redis.url, 'redis://planted:6379');
 });
 
 test.run();

@@ -66,7 +66,7 @@ test.before.each(async () => {
 });
 test.after.each(() => killStragglers());
 test.after(async () => {
-  for (const pid of leftovers) if (processAlive(pid)) process.kill(-pid, 'SIGKILL');
+  for (const pid of leftovers) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -83,8 +83,9 @@ test('the only agent killed -9 mid-job: serve puts the job back in the lag, and 
   assert.is(await redis.hget(`raibid:job:${id}`, 'state'), 'running');
 
   agent.kill('SIGKILL');
-  process.kill(-build, 'SIGKILL');
   await exited(agent);
+  // the build dies with its agent (the parent-death guard)
+  await until(async () => !processAlive(build), 'the build to die with its agent', 5000);
   const killedAt = Date.now();
   const { serve, output } = startServe();
   await waitForOutput(serve, /listening on \S+ port/);

@@ -41,7 +41,9 @@ export function stateAsGitea(state: MirrorState, orgs: string[]): { orgs: Set<st
   return {
     orgs: new Set(orgs.map((o) => o.toLowerCase())),
     repos: Object.entries(state.mirrors).map(([key, m]) => {
-      const [owner = '', name = ''] = key.split('/');
+      // the owner has no slash: whatever follows the first one is the name
+      const slash = key.indexOf('/');
+      const [owner, name] = [key.slice(0, slash), key.slice(slash + 1)];
       return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, defaultBranch: '', archived: m.archived ?? false };
     }),
   };

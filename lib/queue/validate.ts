@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { printable } from '../ui/format.js';
 import type { JobInput } from './queue.js';
 
 const REMOTE_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
@@ -28,18 +29,20 @@ export function isValidRef(ref: string): boolean {
 /** Checks a dispatch's repo, ref and sha; a local path becomes absolute. */
 export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
   let repo = input.repo.trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f-\x9f]/.test(repo)) throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
   if (!REMOTE_URL.test(repo) && !SCP_LIKE.test(repo)) {
     const path = resolve(cwd, repo);
     if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new UserError(`--repo '${input.repo}' is neither a clone URL nor a local directory`, { hint });
+      throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, { hint });
     }
     repo = path;
   }
   if (!isValidRef(input.ref)) {
-    throw new UserError(`--ref '${input.ref}' is not a valid git ref`, { hint: 'give a branch, tag or refs/… name' });
+    throw new UserError(`--ref '${printable(input.ref)}' is not a valid git ref`, { hint: 'give a branch, tag or refs/… name' });
   }
   if (input.sha !== undefined && !SHA.test(input.sha)) {
-    throw new UserError(`--sha '${input.sha}' is not a commit hash`, { hint: 'give 7 to 40 lowercase hex digits' });
+    throw new UserError(`--sha '${printable(input.sha)}' is not a commit hash`, { hint: 'give 7 to 40 lowercase hex digits' });
   }
   return { ...input, repo };
 }

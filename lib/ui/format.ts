@@ -50,10 +50,16 @@ export function table(headers: string[], rows: string[][]): string[] {
 }
 
 /** A repo as people say it: owner/name for URLs, the last path parts for local paths. */
+/** Text from outside (a repo URL, a ref) made safe for a terminal: control characters and escape sequences shown as \xNN. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function shortRepo(repo: string): string {
   const trimmed = repo.replace(/\.git$/, '').replace(/\/+$/, '');
   const parts = trimmed.split(/[/:]/).filter(Boolean);
-  return parts.slice(-2).join('/');
+  return printable(parts.slice(-2).join('/'));
 }
 
 /** One log line as `logs` and `run` print it: time, [step], text. */
