@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,4 +16,15 @@ export function kubeconfigPath(given: string | undefined, env: NodeJS.ProcessEnv
 /** Where kubectl looks: the first $KUBECONFIG entry, else ~/.kube/config. */
 export function defaultKubeconfig(env: NodeJS.ProcessEnv): string {
   return env.KUBECONFIG?.split(':').find(Boolean) ?? join(homedir(), '.kube', 'config');
+}
+
+/**
+ * Writes `path` whole, or not at all: into a temp file of a random name created exclusively
+ * (never through a symlink or a file planted at a name one could guess), mode 0600, then
+ * renamed over it.
+ */
+export function writeFileAtomic(path: string, data: string): void {
+  const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
+  renameSync(temp, path);
 }

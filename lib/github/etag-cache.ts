@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../paths.js';
 
 interface Entry {
   etag: string;
@@ -32,9 +33,7 @@ export class EtagCache {
   save(): void {
     if (!this.file || !this.dirty) return;
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(this.entries), { mode: 0o600 });
-    renameSync(temp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(this.entries));
     this.dirty = false;
   }
 }

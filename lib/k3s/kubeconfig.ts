@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { writeFileAtomic } from '../paths.js';
 
 type Named = { name: string } & Record<string, unknown>;
 
@@ -58,8 +59,5 @@ export function merge(existing: KubeConfig, incoming: KubeConfig): KubeConfig {
 export function mergeIntoFile(path: string, incoming: KubeConfig): void {
   const existing = existsSync(path) ? asKubeConfig(parse(readFileSync(path, 'utf8')), path) : asKubeConfig({}, path);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const partial = `${path}.raibid-partial`;
-  writeFileSync(partial, stringify(merge(existing, incoming)), { mode: 0o600 });
-  chmodSync(partial, 0o600);
-  renameSync(partial, path);
+  writeFileAtomic(path, stringify(merge(existing, incoming)));
 }

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GiteaRepo } from './plan.js';
 import { goDuration } from './plan.js';
 import type { Selected } from './select.js';
+import { writeFileAtomic } from '../paths.js';
 
 /** How long the record of the last clean run stands in for reading Gitea before a full check. */
 export const FULL_CHECK_MS = 24 * 3600_000;
@@ -29,8 +30,7 @@ export function readState(file: string): MirrorState | undefined {
 
 export function writeState(file: string, state: MirrorState): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, JSON.stringify(state), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, JSON.stringify(state));
 }
 
 export const isFresh = (state: MirrorState | undefined, intervalMinutes: number, now = Date.now()): state is MirrorState =>
