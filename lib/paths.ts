@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { UserError } from './errors.js';
 
 /** `~/x` as the shell would read it; other paths as they are. */
 export function expandHome(path: string): string {
@@ -27,4 +28,26 @@ export function writeFileAtomic(path: string, data: string): void {
   const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
   renameSync(temp, path);
+}
+
+/**
+ * A folder raibid-task keeps its cache, state or builds in, made if missing (0711: a build user
+ * may pass through to the folders it is given, not list them). One that is a
+ * symlink, someone else's, or writable by others is refused: whoever could change it could plant
+ * what a run then trusts.
+ */
+export function ownedDir(dir: string, what: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
+  const stat = lstatSync(dir);
+  const uid = process.getuid?.();
+  const hint = `point ${what} at a folder of your own, e.g. ~/.cache/raibid`;
+  if (stat.isSymbolicLink()) throw new UserError(`${dir}: is a symlink; not used for ${what}`, { hint });
+  if (uid !== undefined && stat.uid !== uid) throw new UserError(`${dir}: belongs to uid ${stat.uid}, not to you (uid ${uid}); not used for ${what}`, { hint });
+  if (writableByOthers(stat)) throw new UserError(`${dir}: others may write to it (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); not used for ${what}`, { hint: `chmod go-w ${dir}, or ${hint}` });
+  return dir;
+}
+
+/** World-writable, or group-writable for a group that is not the user's own (a private group, as umask 002 makes, is fine). */
+export function writableByOthers(stat: { mode: number; gid: number }): boolean {
+  return (stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && stat.gid !== process.getgid?.());
 }

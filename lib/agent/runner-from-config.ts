@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config.js';
-import { expandHome } from '../paths.js';
+import { expandHome, ownedDir } from '../paths.js';
 import { defaultCacheRoot } from './cache.js';
 import { ciRunner } from './ci-runner.js';
 import { commandRunner } from './command-runner.js';
@@ -7,7 +7,7 @@ import type { Runner } from './runner.js';
 
 export function cacheRoot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
   const configured = env.RAIBID_CACHE_DIR ?? loaded.config.agents.cacheDir;
-  return configured ? expandHome(configured) : defaultCacheRoot(env);
+  return ownedDir(configured ? expandHome(configured) : defaultCacheRoot(env), 'the build cache (agents.cacheDir, RAIBID_CACHE_DIR)');
 }
 
 /** `--exec` or agents.command when given, else the checkout-and-pipeline runner. */

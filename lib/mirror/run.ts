@@ -7,6 +7,7 @@ import { GiteaClient } from '../gitea/client.js';
 import { GitHubClient } from '../github/client.js';
 import { EtagCache } from '../github/etag-cache.js';
 import { tryLock } from '../lock.js';
+import { ownedDir } from '../paths.js';
 import { giteaUrl } from '../platform/charts.js';
 import { staleMirrors } from './heads.js';
 import { type MirrorAction, planMirrors } from './plan.js';
@@ -24,10 +25,11 @@ export interface MirrorRun {
   fullCheck: boolean;
 }
 
-const statePath = (env: NodeJS.ProcessEnv) => join(defaultCacheRoot(env), 'mirror-state.json');
+const statePath = (env: NodeJS.ProcessEnv) => join(mirrorCache(env), 'mirror-state.json');
+const mirrorCache = (env: NodeJS.ProcessEnv) => ownedDir(defaultCacheRoot(env), 'the mirror state (RAIBID_CACHE_DIR)');
 
 export function githubClient(loaded: LoadedConfig, env: NodeJS.ProcessEnv): GitHubClient {
-  return new GitHubClient(loaded.config.github.apiUrl, loaded.secrets.githubToken, new EtagCache(join(defaultCacheRoot(env), 'github-etags.json')));
+  return new GitHubClient(loaded.config.github.apiUrl, loaded.secrets.githubToken, new EtagCache(join(mirrorCache(env), 'github-etags.json')));
 }
 
 export function giteaClient(loaded: LoadedConfig): GiteaClient {
@@ -60,7 +62,7 @@ export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gite
 /** `mirror sync`: one run at a time (a lock), the plan carried out, the ETag cache saved. */
 export async function syncMirrors(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: { prune: boolean; full?: boolean }): Promise<MirrorSummary & { github: GitHubClient['stats']; fullCheck: boolean }> {
   const gitea = giteaClient(loaded);
-  const lock = tryLock(join(defaultCacheRoot(env), 'mirror-sync.lock'));
+  const lock = tryLock(join(mirrorCache(env), 'mirror-sync.lock'));
   if ('heldBy' in lock) throw failure(`another mirror sync is running (pid ${lock.heldBy}); this one stops`, 'runs that overlap are skipped: a cron schedule every 15 minutes or more is plenty');
   try {
     const startedAt = Date.now();
