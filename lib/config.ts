@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
-import { writableByOthers } from './paths.js';
+import { untrusted } from './paths.js';
 import { redactUrl } from './redis.js';
 import { describeSchemaError } from './schema-error.js';
 
@@ -186,11 +186,8 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
  * somebody's repository, must not choose the hosts and commands raibid-task runs.
  */
 function checkTrusted(path: string): void {
-  const stat = statSync(path);
-  const uid = process.getuid?.();
-  const hint = `pass it with --config ${path} if you trust it, or make it yours: chown $USER ${path} && chmod go-w ${path}`;
-  if (uid !== undefined && stat.uid !== uid) throw new UserError(`${path}: belongs to uid ${stat.uid}, not to you (uid ${uid}); not used`, { hint });
-  if (writableByOthers(stat)) throw new UserError(`${path}: others may write to it (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); not used`, { hint });
+  const why = untrusted(statSync(path));
+  if (why) throw new UserError(`${path}: ${why.reason}; not used`, { hint: `pass it with --config ${path} if you trust it, or make it yours: chown $USER ${path} && chmod go-w ${path}` });
 }
 
 export function parseConfig(raw: unknown, source: string): Config {

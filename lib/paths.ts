@@ -39,15 +39,23 @@ export function writeFileAtomic(path: string, data: string): void {
 export function ownedDir(dir: string, what: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   const stat = lstatSync(dir);
-  const uid = process.getuid?.();
   const hint = `point ${what} at a folder of your own, e.g. ~/.cache/raibid`;
   if (stat.isSymbolicLink()) throw new UserError(`${dir}: is a symlink; not used for ${what}`, { hint });
-  if (uid !== undefined && stat.uid !== uid) throw new UserError(`${dir}: belongs to uid ${stat.uid}, not to you (uid ${uid}); not used for ${what}`, { hint });
-  if (writableByOthers(stat)) throw new UserError(`${dir}: others may write to it (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); not used for ${what}`, { hint: `chmod go-w ${dir}, or ${hint}` });
+  const why = untrusted(stat);
+  if (why) throw new UserError(`${dir}: ${why.reason}; not used for ${what}`, { hint: why.writable ? `chmod go-w ${dir}, or ${hint}` : hint });
   return dir;
 }
 
-/** World-writable, or group-writable for a group that is not the user's own (a private group, as umask 002 makes, is fine). */
-export function writableByOthers(stat: { mode: number; gid: number }): boolean {
-  return (stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && stat.gid !== process.getgid?.());
+/**
+ * Why a file or folder is not to be trusted, if it is not: somebody else's, or writable by
+ * others (world-writable, or group-writable for a group that is not the user's own: a private
+ * group, as umask 002 makes, is fine).
+ */
+export function untrusted(stat: { uid: number; gid: number; mode: number }): { reason: string; writable: boolean } | undefined {
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) return { reason: `belongs to uid ${stat.uid}, not to you (uid ${uid})`, writable: false };
+  if ((stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && stat.gid !== process.getgid?.())) {
+    return { reason: `others may write to it (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')})`, writable: true };
+  }
+  return undefined;
 }

@@ -75,12 +75,17 @@ test('the same crash without AOF loses acknowledged jobs: the check above can fa
 
 const OUTAGE_MS = 25_000;
 
-test('Redis away longer than a client retries a command (~21 s): the agent lives, and the result it held is recorded once Redis is back', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'raibid-outage-'));
+/** A folder with a config pointing at this Redis, emptied, and the environment a CLI run uses with it. */
+async function agentWorld(name: string): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
+  const dir = mkdtempSync(join(tmpdir(), `raibid-${name}-`));
   const config = join(dir, 'raibid.yaml');
   writeFileSync(config, `redis:\n  url: ${server.url}\n`);
-  const env = { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: dir };
   await server.client().flushall();
+  return { dir, env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: dir } };
+}
+
+test('Redis away longer than a client retries a command (~21 s): the agent lives, and the result it held is recorded once Redis is back', async () => {
+  const { dir, env } = await agentWorld('outage');
   const queue = makeQueue(server.client());
   const { id } = await queue.enqueue({ repo: 'https://git.example/o/r.git', ref: 'outage' });
   const started = join(dir, 'started');
@@ -97,11 +102,7 @@ test('Redis away longer than a client retries a command (~21 s): the agent lives
 });
 
 test('an agent started while Redis is down says so, waits, and takes the job once Redis is up', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'raibid-waiting-'));
-  const config = join(dir, 'raibid.yaml');
-  writeFileSync(config, `redis:\n  url: ${server.url}\n`);
-  const env = { RAIBID_CONFIG: config, RAIBID_REDIS_URL: undefined, HOME: dir };
-  await server.client().flushall();
+  const { dir, env } = await agentWorld('waiting');
   await server.kill9();
   const agent = spawnCli(['agent', '--once', '--exec', 'echo built'], { env });
   await waitForOutput(agent, /cannot reach Redis at .*; waiting for it/, 10_000);

@@ -235,26 +235,27 @@ export class Worker {
    * is taken; a completion that comes too late (the lease went to another agent) or twice is
    * ignored by the queue's script.
    */
-  private async record(claim: Claim, outcome: ReturnType<typeof toOutcome>, chain: boolean) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.queue.completeAndClaim(claim, outcome, chain && attempt === 0 ? this.name : undefined);
-      } catch (error) {
-        if (attempt === 0) this.options.onEvent?.({ type: 'error', error: new Error(`cannot record ${claim.job.id} yet (${(error as Error).message}): the result is kept and sent again once Redis answers`) });
-        await sleep(Math.min(RECORD_RETRY_MAX_MS, 250 * 2 ** attempt), new AbortController().signal);
-      }
-    }
+  private record(claim: Claim, outcome: ReturnType<typeof toOutcome>, chain: boolean) {
+    return this.untilRedisAnswers(
+      (attempt) => this.queue.completeAndClaim(claim, outcome, chain && attempt === 0 ? this.name : undefined),
+      (error) => new Error(`cannot record ${claim.job.id} yet (${error.message}): the result is kept and sent again once Redis answers`),
+    );
   }
 
-  /** A connection, however long Redis takes to come back (said once). */
-  private async connect(): Promise<Redis> {
+  /** A connection, however long Redis takes to come back, unless the agent stops meanwhile. */
+  private connect(): Promise<Redis> {
+    return this.untilRedisAnswers(() => this.options.connect(), (error) => error, this.wake.signal);
+  }
+
+  /** `run` tried again with backoff until it succeeds, the first failure said once; given `stop`, until that fires. */
+  private async untilRedisAnswers<T>(run: (attempt: number) => Promise<T>, say: (error: Error) => Error, stop?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.options.connect();
+        return await run(attempt);
       } catch (error) {
-        if (attempt === 0) this.options.onEvent?.({ type: 'error', error: error as Error });
-        await sleep(Math.min(RECORD_RETRY_MAX_MS, 250 * 2 ** attempt), this.wake.signal);
-        if (this.stopping) throw error;
+        if (attempt === 0) this.options.onEvent?.({ type: 'error', error: say(error as Error) });
+        await sleep(Math.min(RETRY_MAX_MS, 250 * 2 ** attempt), stop ?? new AbortController().signal);
+        if (stop?.aborted) throw error;
       }
     }
   }
@@ -275,7 +276,7 @@ export function toOutcome(result: RunResult, reason: 'cancel' | 'lost' | 'timeou
   return { ...common, state: 'failed', error: result.error ?? `exit code ${result.exitCode}`, retry: result.transient };
 }
 
-const RECORD_RETRY_MAX_MS = 5000;
+const RETRY_MAX_MS = 5000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -78,14 +78,13 @@ const conditionalRequests = ((octokit, options) => {
         if (endpoint.method === 'GET' && response.headers.etag) shared.cache.set(url, { etag: response.headers.etag, body: response.data, next: nextLink(response.headers.link) });
         return response;
       } catch (error) {
-        const status = (error as { status?: number }).status;
+        const { status, response } = error as { status?: number; response?: { headers: ResponseHeaders; data?: { message?: string } } };
         if (status === 304 && cached) {
           shared.stats.notModified += 1;
           const next = cached.next ? { link: `<${cached.next}>; rel="next"` } : {};
           // 304 tells `list` the page came from the cache
-          return { status: 304, url, headers: { ...(error as { response?: { headers: ResponseHeaders } }).response?.headers, ...next }, data: cached.body };
+          return { status: 304, url, headers: { ...response?.headers, ...next }, data: cached.body };
         }
-        const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
         const bare = isRateLimitError(status ?? 0, response?.data?.message ?? '') && !hasRateHeaders(response?.headers);
         const seconds = BARE_429_WAIT_S * 2 ** attempt;
         if (!bare || attempt + 1 >= MAX_TRIES || seconds > MAX_WAIT_S) throw error;

@@ -9,7 +9,6 @@ export interface GiteaRepo {
   mirrorInterval: string;
   mirrorUpdated: string;
   originalUrl: string;
-  defaultBranch: string;
   archived: boolean;
 }
 
@@ -31,7 +30,6 @@ export function durationMinutes(go: string): number {
 export const goDuration = (minutes: number) => `${Math.floor(minutes / 60)}h${minutes % 60}m0s`;
 
 export const mirrorKey = (owner: string, name: string) => `${owner}/${name}`.toLowerCase();
-const key = mirrorKey;
 
 /**
  * From what should be mirrored and what Gitea has: orgs to create, mirrors to create, mirrors
@@ -41,12 +39,12 @@ const key = mirrorKey;
  */
 export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; repos: GiteaRepo[] }, intervalMinutes: number, stale = new Set<string>()): MirrorAction[] {
   const actions: MirrorAction[] = [];
-  const existing = new Map(gitea.repos.map((r) => [key(r.owner, r.name), r]));
+  const existing = new Map(gitea.repos.map((r) => [mirrorKey(r.owner, r.name), r]));
   const orgs = [...new Set(selected.map((s) => s.org))];
   for (const org of orgs) if (!gitea.orgs.has(org.toLowerCase())) actions.push({ kind: 'create-org', org });
   const wanted = new Set<string>();
   for (const item of selected) {
-    const k = key(item.org, item.source.name);
+    const k = mirrorKey(item.org, item.source.name);
     if (wanted.has(k)) {
       actions.push({ kind: 'conflict', item, reason: `${item.org}/${item.source.name} is already the mirror of another repository` });
       continue;
@@ -67,7 +65,7 @@ export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; re
   }
   const orgKeys = new Set(orgs.map((o) => o.toLowerCase()));
   for (const mirror of gitea.repos) {
-    if (mirror.mirror && orgKeys.has(mirror.owner.toLowerCase()) && !wanted.has(key(mirror.owner, mirror.name))) actions.push({ kind: 'orphan', mirror });
+    if (mirror.mirror && orgKeys.has(mirror.owner.toLowerCase()) && !wanted.has(mirrorKey(mirror.owner, mirror.name))) actions.push({ kind: 'orphan', mirror });
   }
   return actions;
 }

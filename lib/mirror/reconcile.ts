@@ -5,6 +5,7 @@ import { GitHubApiError, type GitHubClient } from '../github/client.js';
 import { mapLimited } from '../limit.js';
 import { type GiteaRepo, type MirrorAction, goDuration } from './plan.js';
 import type { Selected } from './select.js';
+import { isRenamed } from './sources.js';
 
 export interface MirrorSummary {
   created: number;
@@ -36,7 +37,6 @@ export async function readGitea(gitea: GiteaClient, orgs: string[]): Promise<{ o
         mirrorInterval: interval,
         mirrorUpdated: r.mirror_updated ?? '',
         originalUrl: r.original_url ?? '',
-        defaultBranch: r.default_branch ?? '',
         // a mirror cannot be archived in Gitea: one frozen (interval 0) counts as archived here
         archived: (r.archived ?? false) || (r.mirror === true && /^0s?$/.test(interval)),
       });
@@ -83,9 +83,8 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
   if (source) {
     const [, owner = '', repo = ''] = source;
     try {
-      // GitHub answers an old name with the renamed repository (Octokit follows the 301)
       const { data } = await ctx.github.get('GET /repos/{owner}/{repo}', { owner, repo });
-      if (data.full_name.toLowerCase() !== `${owner}/${repo}`.toLowerCase()) [fate, newName] = ['renamed', data.name];
+      if (isRenamed(data, owner, repo)) [fate, newName] = ['renamed', data.name];
     } catch (error) {
       if (!(error instanceof GitHubApiError && error.status === 404)) throw error;
       fate = 'deleted';

@@ -17,10 +17,12 @@ async function ownerRepos(github: GitHubClient, rule: OwnerRule, login: string |
   return repos.map(fromGitHub);
 }
 
-/** One repository; GitHub answers an old name with the renamed repository (Octokit follows the 301). */
+/** Asked for by an old name, GitHub answers with the renamed repository (Octokit follows the 301): whether `answered` is that. */
+export const isRenamed = (answered: { full_name: string }, owner: string, name: string) => answered.full_name.toLowerCase() !== `${owner}/${name}`.toLowerCase();
+
 async function singleRepo(github: GitHubClient, owner: string, name: string): Promise<SourceRepo> {
   const { data } = await github.get('GET /repos/{owner}/{repo}', { owner, repo: name });
-  if (data.full_name.toLowerCase() !== `${owner}/${name}`.toLowerCase()) throw new GitHubApiError(301, `renamed on GitHub to ${data.full_name}: update the config`);
+  if (isRenamed(data, owner, name)) throw new GitHubApiError(301, `renamed on GitHub to ${data.full_name}: update the config`);
   return fromGitHub(data);
 }
 
