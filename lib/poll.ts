@@ -13,3 +13,17 @@ export async function pollUntil(what: string, options: { timeoutMs: number; poll
     await new Promise((r) => setTimeout(r, options.pollMs));
   }
 }
+
+/** Resolves after `ms`, or at once when `signal` fires. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

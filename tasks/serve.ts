@@ -1,5 +1,6 @@
 import { UserError } from '../lib/errors.js';
 import { GiteaClient } from '../lib/gitea/client.js';
+import { reportStatuses } from '../lib/gitea/status-reporter.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { numberOption, stringOption } from '../lib/options.js';
 import { giteaUrl } from '../lib/platform/charts.js';
@@ -20,7 +21,9 @@ const task: Task = {
     'are answered 202 with the reason; a bad signature 401, a body over 1 MiB 413, malformed JSON\n' +
     '400, and nothing is queued then. Jobs whose agent stopped heart-beating for the visibility\n' +
     'timeout (a pod killed mid-job) go back to the queue, where KEDA starts a pod for them.\n' +
-    'Needs GITEA_TOKEN for syncing and Redis (redis.url).',
+    'It sets the Gitea commit status (raibid/ci) of every job queued from Gitea as it runs and\n' +
+    'ends, so agents hold no Gitea token. Needs GITEA_TOKEN for syncing and statuses, and Redis\n' +
+    '(redis.url).',
   options: {
     port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
     host: { type: 'string', value: 'address', description: 'address to listen on (default 127.0.0.1; in the cluster 0.0.0.0)' },
@@ -50,8 +53,14 @@ const task: Task = {
       requeued: (ids) => print(input.io, `serve: requeued ${ids.join(', ')}: agent stopped heart-beating`),
       failed: (error) => input.io.stderr.write(`serve: cannot check for stranded jobs: ${error.message}\n`),
     });
+    const statuses = secrets.giteaToken ? await open.connect() : undefined;
+    const reporting = statuses
+      ? reportStatuses({ queue: open.queue, blocking: statuses, gitea: { url, token: secrets.giteaToken! }, signal: input.interrupted, log: (line) => input.io.stderr.write(`serve: ${line}\n`) })
+      : undefined;
     await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
     stopRequeuing();
+    statuses?.disconnect();
+    await reporting;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;

@@ -254,24 +254,27 @@ test('a repo URL or path with shell metacharacters never executes anything', asy
   assert.is(existsSync(canary), false);
 });
 
-test('commit status goes to Gitea: pending, then success or failure, when the job came from Gitea', async () => {
-  const env = { ...setup(), GITEA_TOKEN: gitea.token };
+test('commit statuses come from serve, not the agent: pending, then success or failure, also for jobs that ran while serve was down', async () => {
+  const env = setup();
   const queue = makeQueue(redis);
   const good = repo(passingCrate('status_ok'));
   const bad = repo(failingCrate('status_bad'));
+  const plain = repo(passingCrate('no_status'));
   await queue.enqueue({ repo: good.path, ref: 'main', sha: good.sha, meta: { 'gitea.repo': 'mirrors/good' } });
+  await queue.enqueue({ repo: plain.path, ref: 'main', sha: plain.sha });
   await queue.enqueue({ repo: bad.path, ref: 'main', sha: bad.sha, meta: { 'gitea.repo': 'mirrors/bad' } });
-  await runCli(['agent', '--once'], { env });
-  await runCli(['agent', '--once'], { env });
+  for (let i = 0; i < 3; i++) assert.is((await runCli(['agent', '--once'], { env })).code, 0);
+  assert.is(gitea.statuses.size, 0, 'the agent, holding no Gitea token, sets none');
+  const serve = spawnCli(['serve', '--port', '0'], { env: { ...env, GITEA_TOKEN: gitea.token, RAIBID_WEBHOOK_SECRET: 'status-test' } });
+  await waitForOutput(serve, /listening/);
   const states = (key: string) => (gitea.statuses.get(key) ?? []).map((s) => `${s.context}:${s.state}`);
+  await until(async () => states(`mirrors/bad@${bad.sha}`).length === 2, 'the failed job\'s statuses');
+  serve.kill('SIGTERM');
+  await exited(serve);
   assert.equal(states(`mirrors/good@${good.sha}`), ['raibid/ci:pending', 'raibid/ci:success']);
   assert.equal(states(`mirrors/bad@${bad.sha}`), ['raibid/ci:pending', 'raibid/ci:failure']);
   assert.match(gitea.statuses.get(`mirrors/bad@${bad.sha}`)![1]!.description, 'cargo test exited with 101');
-  const before = gitea.requests.length;
-  const plain = repo(passingCrate('no_status'));
-  await queue.enqueue({ repo: plain.path, ref: 'main', sha: plain.sha });
-  await runCli(['agent', '--once'], { env });
-  assert.is(gitea.requests.length, before, 'a job not from Gitea sets no status');
+  assert.is(gitea.statuses.size, 2, 'a job not from Gitea sets no status');
 });
 
 test('sccache, when installed, is used and its hit rate recorded: a rebuild from a lost cache hits', async () => {

@@ -1,8 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CommitState, type GiteaAccess, setCommitStatus } from '../gitea/commit-status.js';
-import type { Job } from '../queue/job.js';
 import { type BuildUser, buildDir, buildUser } from './build-user.js';
 import { leaseBuildSlot, repoCacheDir } from './cache.js';
 import { CheckoutError, checkout } from './checkout.js';
@@ -13,7 +11,6 @@ import { jobFacts, stepEnvironment } from './step-env.js';
 
 export interface CiRunnerOptions {
   cacheRoot: string;
-  gitea?: GiteaAccess;
   env?: NodeJS.ProcessEnv;
   /** Run checkouts and steps as this user (the agent being root). */
   buildUid?: number;
@@ -48,28 +45,15 @@ function sccacheStats(sccache: string, env: NodeJS.ProcessEnv, user: BuildUser |
   }
 }
 
-function statusTarget(job: Job): { repo: string; sha: string } | undefined {
-  const repo = job.meta['gitea.repo'];
-  return repo && job.sha ? { repo, sha: job.sha } : undefined;
-}
-
 /**
  * The agent's default runner: lease a build slot of the repo's cache, reset its working copy
- * to the job's commit, run the pipeline there, report the commit status.
+ * to the job's commit, run the pipeline there. Its commit status is `serve`'s to report.
  */
 export function ciRunner(options: CiRunnerOptions): Runner {
   const baseEnv = options.env ?? process.env;
   const sccache = sccachePath(baseEnv);
   const user = buildUser(options.buildUid);
   return async ({ job, signal, log }: RunContext): Promise<RunResult> => {
-    const target = statusTarget(job);
-    const report = async (state: CommitState, description: string) => {
-      if (!options.gitea || !target) return;
-      await setCommitStatus(options.gitea, target, state, description).catch((error: Error) =>
-        log(`commit status not set: ${error.message}`, { step: 'status', stream: 'raibid' }),
-      );
-    };
-    await report('pending', `attempt ${job.attempt} running`);
     const slot = leaseBuildSlot(repoCacheDir(options.cacheRoot, job.repo), user);
     const workspace = slot.workDir;
     const home: Record<string, string> = user ? { HOME: slot.homeDir } : {};
@@ -88,7 +72,6 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         }));
       } catch (error) {
         if (!(error instanceof CheckoutError)) throw error;
-        await report('error', error.message);
         return { exitCode: 128, failedStep: 'checkout', error: error.message, transient: error.transient };
       }
       log(`checked out ${job.repo} at ${sha}`, { step: 'checkout', stream: 'raibid' });
@@ -98,7 +81,6 @@ export function ciRunner(options: CiRunnerOptions): Runner {
       } catch (error) {
         if (!(error instanceof PipelineError)) throw error;
         log(error.message, { step: PIPELINE_FILE, stream: 'raibid' });
-        await report('error', error.message);
         return { exitCode: 1, failedStep: PIPELINE_FILE, error: error.message };
       }
       const env = stepEnvironment(baseEnv, {
@@ -119,8 +101,6 @@ export function ciRunner(options: CiRunnerOptions): Runner {
       // the build user's sccache server (one per host, on its port) would answer the next agent's builds, whoever runs them
       if (sccache && user) spawnSync(sccache, ['--stop-server'], { env, stdio: 'ignore', ...user });
       const details = { sha, pipeline: pipeline.source, steps: result.steps, cache };
-      if (signal.aborted) await report('error', 'stopped: cancelled or over its time limit');
-      else await report(result.exitCode === 0 ? 'success' : 'failure', result.error ?? `${pipeline.steps.length} steps passed`);
       return { exitCode: result.exitCode, failedStep: result.failedStep, error: result.error, details };
     } finally {
       slot.release();

@@ -14,11 +14,8 @@ export function cacheRoot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string 
 export function runnerFor(loaded: LoadedConfig, env: NodeJS.ProcessEnv, command?: string): Runner {
   const exec = command ?? loaded.config.agents.command;
   if (exec) return commandRunner(exec);
-  const giteaUrl = loaded.config.gitea.url;
-  const token = loaded.secrets.giteaToken;
   return ciRunner({
     cacheRoot: cacheRoot(loaded, env),
-    gitea: giteaUrl && token ? { url: giteaUrl, token } : undefined,
     env,
     buildUid: loaded.config.agents.buildUid,
   });

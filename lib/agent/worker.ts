@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Job } from '../queue/job.js';
 import type { Claim, JobQueue, LogLine, Outcome, Started } from '../queue/queue.js';
 import type { RunResult, Runner } from './runner.js';
+import { sleep } from '../poll.js';
 
 export interface WorkerOptions {
   name?: string;
@@ -277,16 +278,3 @@ export function toOutcome(result: RunResult, reason: 'cancel' | 'lost' | 'timeou
 }
 
 const RETRY_MAX_MS = 5000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

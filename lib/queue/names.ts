@@ -7,6 +7,11 @@ export const COUNTERS = 'raibid:jobs:counters';
 export const AGENTS = 'raibid:agents';
 export const JOB_PREFIX = 'raibid:job:';
 export const DEDUPE_PREFIX = 'raibid:dedupe:';
+export const ACKS = 'raibid:jobs:acks';
+export const STATUS_STREAM = 'raibid:statuses';
+export const STATUS_GROUP = 'raibid-serve';
+/** The meta field naming the Gitea repository (owner/name) whose commit a job reports on. */
+export const STATUS_TARGET = 'gitea.repo';
 
 export const jobKey = (id: string) => `${JOB_PREFIX}${id}`;
 export const logKey = (id: string) => `${JOB_PREFIX}${id}:log`;

@@ -1,4 +1,4 @@
-import { COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STREAM } from './names.js';
+import { ACKS, COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STATUS_STREAM, STATUS_TARGET, STREAM } from './names.js';
 
 /**
  * Every state change of a job is one Lua script, so it is atomic and a late or repeated
@@ -10,12 +10,21 @@ import { COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STREAM } from './name
  * TRIM_SLACK of them have gathered, which spares most acknowledgements the extra reads.
  */
 export const TRIM_SLACK = 100;
+/** Jobs with a commit-status target write their state changes here, for `serve` to report. */
+export const STATUS_EVENTS_KEPT = 10_000;
 const prelude = `
 local STREAM, GROUP, DEAD, RECENT, COUNTERS, JOB = '${STREAM}', '${GROUP}', '${DEAD_STREAM}', '${RECENT}', '${COUNTERS}', '${JOB_PREFIX}'
+local ACKS, STATUSES = '${ACKS}', '${STATUS_STREAM}'
 
-local function ack(entry)
-  redis.call('XACK', STREAM, GROUP, entry)
-  if redis.call('XLEN', STREAM) <= ${TRIM_SLACK} then return end
+local function fields(key, ...)
+  local names = {...}
+  local values = redis.call('HMGET', key, unpack(names))
+  local job = {}
+  for i, name in ipairs(names) do job[name] = values[i] end
+  return job
+end
+
+local function trim()
   local pending = redis.call('XPENDING', STREAM, GROUP)
   local minid
   if tonumber(pending[1]) > 0 then
@@ -33,25 +42,45 @@ local function ack(entry)
   if minid then redis.call('XTRIM', STREAM, 'MINID', minid) end
 end
 
-local function finish(key, id, state, now, retention)
-  redis.call('HSET', key, 'state', state, 'finishedAt', now)
+local function ack(entry)
+  redis.call('XACK', STREAM, GROUP, entry)
+  if redis.call('INCR', ACKS) % ${TRIM_SLACK} == 0 then trim() end
+end
+
+local function notify(job, id, state, attempt)
+  if job.notify == '1' then
+    redis.call('XADD', STATUSES, 'MAXLEN', '~', ${STATUS_EVENTS_KEPT}, '*', 'job', id, 'state', state, 'attempt', attempt)
+  end
+end
+
+-- job: the hash's dedupe, notify and attempt fields, as fields() reads them
+local function finish(key, id, job, state, now, retention, ...)
+  redis.call('HSET', key, 'state', state, 'finishedAt', now, ...)
   redis.call('HDEL', key, 'lease', 'cancelRequested', 'notBefore')
-  local dedupe = redis.call('HGET', key, 'dedupe')
-  if dedupe and redis.call('GET', dedupe) == id then redis.call('DEL', dedupe) end
+  if job.dedupe then
+    local current = redis.call('GETDEL', job.dedupe)
+    if current and current ~= id then redis.call('SET', job.dedupe, current) end
+  end
   redis.call('EXPIRE', key, retention)
   redis.call('EXPIRE', key .. ':log', retention)
   redis.call('HINCRBY', COUNTERS, state, 1)
+  notify(job, id, state, job.attempt)
 end
 
-local function bury(key, id, now, reason, retention)
-  redis.call('HSET', key, 'error', reason)
-  redis.call('XADD', DEAD, 'MAXLEN', '~', 1000, '*', 'job', id, 'reason', reason,
-    'attempt', redis.call('HGET', key, 'attempt'), 'at', now)
-  finish(key, id, 'dead', now, retention)
+-- outcome: fields of the last attempt to record beside the reason
+local function bury(key, id, job, now, reason, retention, outcome)
+  redis.call('XADD', DEAD, 'MAXLEN', '~', 1000, '*', 'job', id, 'reason', reason, 'attempt', job.attempt, 'at', now)
+  local recorded = {unpack(outcome or {})}
+  recorded[#recorded + 1] = 'error'
+  recorded[#recorded + 1] = reason
+  finish(key, id, job, 'dead', now, retention, unpack(recorded))
 end
 `;
 
-/** KEYS: dedupe. ARGV: id, now, repo, ref, sha, maxAttempts, retainJobs, then meta name/value pairs. */
+/**
+ * KEYS: dedupe. ARGV: id, now, repo, ref, sha, maxAttempts, retainJobs, then meta name/value
+ * pairs. A job for a commit with a `gitea.repo` meta reports its state changes (notify).
+ */
 export const enqueueScript = `${prelude}
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -61,9 +90,17 @@ end
 local id = ARGV[1]
 local key = JOB .. id
 local entry = redis.call('XADD', STREAM, '*', 'job', id)
-redis.call('HSET', key, 'id', id, 'repo', ARGV[3], 'ref', ARGV[4], 'sha', ARGV[5], 'state', 'queued',
-  'attempt', 0, 'maxAttempts', ARGV[6], 'createdAt', ARGV[2], 'entry', entry, 'dedupe', KEYS[1])
-for i = 8, #ARGV, 2 do redis.call('HSET', key, 'meta.' .. ARGV[i], ARGV[i + 1]) end
+local job = {'id', id, 'repo', ARGV[3], 'ref', ARGV[4], 'sha', ARGV[5], 'state', 'queued',
+  'attempt', 0, 'maxAttempts', ARGV[6], 'createdAt', ARGV[2], 'entry', entry, 'dedupe', KEYS[1]}
+for i = 8, #ARGV, 2 do
+  job[#job + 1] = 'meta.' .. ARGV[i]
+  job[#job + 1] = ARGV[i + 1]
+  if ARGV[i] == '${STATUS_TARGET}' and ARGV[5] ~= '' then
+    job[#job + 1] = 'notify'
+    job[#job + 1] = '1'
+  end
+end
+redis.call('HSET', key, unpack(job))
 redis.call('SET', KEYS[1], id)
 redis.call('ZADD', RECENT, ARGV[2], id)
 local over = redis.call('ZCARD', RECENT) - tonumber(ARGV[7])
@@ -77,12 +114,15 @@ end
 return {id, 1}
 `;
 
+/** Reads the job once: the reply carries the hash as it is once started, so the worker reads nothing more. */
 const startEntry = `
 local function startEntry(entry, id, consumer, lease, now, retention)
   local key = JOB .. id
-  local job = redis.call('HMGET', key, 'state', 'entry', 'cancelRequested', 'attempt', 'maxAttempts')
-  local state = job[1]
-  if not state or job[2] ~= entry then
+  local flat = redis.call('HGETALL', key)
+  local job = {}
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  local state = job.state
+  if not state or job.entry ~= entry then
     ack(entry)
     return {'skip', 'superseded', id}
   end
@@ -90,20 +130,32 @@ local function startEntry(entry, id, consumer, lease, now, retention)
     ack(entry)
     return {'skip', state, id}
   end
-  if job[3] == '1' then
-    finish(key, id, 'cancelled', now, retention)
+  if job.cancelRequested == '1' then
+    finish(key, id, job, 'cancelled', now, retention)
     ack(entry)
     return {'skip', 'cancelled', id}
   end
-  local attempt = tonumber(job[4]) + 1
-  if attempt > tonumber(job[5]) then
-    bury(key, id, now, 'its agent was lost on each of ' .. (attempt - 1) .. ' attempts', retention)
+  local attempt = tonumber(job.attempt) + 1
+  if attempt > tonumber(job.maxAttempts) then
+    bury(key, id, job, now, 'its agent was lost on each of ' .. (attempt - 1) .. ' attempts', retention)
     ack(entry)
     return {'dead', '', id}
   end
-  redis.call('HSET', key, 'state', 'running', 'attempt', attempt, 'startedAt', now, 'agent', consumer,
-    'lease', lease, 'heartbeatAt', now)
-  return {'run', entry, id, redis.call('HGETALL', key)}
+  local started = {state = 'running', attempt = tostring(attempt), startedAt = now, agent = consumer, lease = lease, heartbeatAt = now}
+  local changes = {}
+  for name, value in pairs(started) do
+    job[name] = value
+    changes[#changes + 1] = name
+    changes[#changes + 1] = value
+  end
+  redis.call('HSET', key, unpack(changes))
+  notify(job, id, 'running', started.attempt)
+  local reply = {}
+  for name, value in pairs(job) do
+    reply[#reply + 1] = name
+    reply[#reply + 1] = value
+  end
+  return {'run', entry, id, reply}
 end
 `;
 
@@ -123,10 +175,11 @@ return startEntry(entry[1], entry[2][2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 /** ARGV: id, entry, consumer, lease, now. Keeps the entry's idle time low while the job runs. */
 export const heartbeatScript = `${prelude}
 local key = JOB .. ARGV[1]
-if redis.call('HGET', key, 'lease') ~= ARGV[4] then return 'lost' end
+local job = fields(key, 'lease', 'cancelRequested')
+if job.lease ~= ARGV[4] then return 'lost' end
 redis.call('XCLAIM', STREAM, GROUP, ARGV[3], 0, ARGV[2], 'JUSTID')
 redis.call('HSET', key, 'heartbeatAt', ARGV[5])
-if redis.call('HGET', key, 'cancelRequested') == '1' then return 'cancel' end
+if job.cancelRequested == '1' then return 'cancel' end
 return 'ok'
 `;
 
@@ -141,32 +194,32 @@ local id, now, retention = ARGV[1], ARGV[3], ARGV[11]
 local key = JOB .. id
 
 local function record()
-  local job = redis.call('HMGET', key, 'lease', 'state', 'entry', 'attempt', 'maxAttempts')
-  if job[1] ~= ARGV[2] or job[2] ~= 'running' then
+  local job = fields(key, 'lease', 'state', 'entry', 'attempt', 'maxAttempts', 'dedupe', 'notify')
+  if job.lease ~= ARGV[2] or job.state ~= 'running' then
     return 'ignored'
   end
   if ARGV[12] ~= '' then
     redis.call('XADD', key .. ':log', 'MAXLEN', '~', ARGV[13], '*', 'step', 'queue', 's', 'raibid', 'line', ARGV[12], 'ts', now)
   end
-  local entry = job[3]
-  redis.call('HSET', key, 'exitCode', ARGV[5], 'error', ARGV[6], 'failedStep', ARGV[7], 'result', ARGV[8])
+  local outcome = {'exitCode', ARGV[5], 'error', ARGV[6], 'failedStep', ARGV[7], 'result', ARGV[8]}
   if ARGV[9] == '1' then
-    local attempt = tonumber(job[4])
-    if attempt < tonumber(job[5]) then
+    local attempt = tonumber(job.attempt)
+    if attempt < tonumber(job.maxAttempts) then
       local nextEntry = redis.call('XADD', STREAM, '*', 'job', id)
       redis.call('HSET', key, 'state', 'queued', 'entry', nextEntry,
-        'notBefore', string.format('%d', tonumber(now) + tonumber(ARGV[10])))
+        'notBefore', string.format('%d', tonumber(now) + tonumber(ARGV[10])), unpack(outcome))
       redis.call('HDEL', key, 'lease', 'agent')
       redis.call('HINCRBY', COUNTERS, 'retried', 1)
-      ack(entry)
+      notify(job, id, 'queued', job.attempt)
+      ack(job.entry)
       return 'retrying'
     end
-    bury(key, id, now, 'gave up after ' .. attempt .. ' attempts: ' .. ARGV[6], retention)
-    ack(entry)
+    bury(key, id, job, now, 'gave up after ' .. attempt .. ' attempts: ' .. ARGV[6], retention, outcome)
+    ack(job.entry)
     return 'dead'
   end
-  finish(key, id, ARGV[4], now, retention)
-  ack(entry)
+  finish(key, id, job, ARGV[4], now, retention, unpack(outcome))
+  ack(job.entry)
   return ARGV[4]
 end
 
@@ -181,34 +234,33 @@ return {state, startEntry(nextEntry[1], nextEntry[2][2], ARGV[14], ARGV[15], now
 /** ARGV: id, now, retention. */
 export const cancelScript = `${prelude}
 local key = JOB .. ARGV[1]
-local state = redis.call('HGET', key, 'state')
-if not state then return 'missing' end
-if state == 'queued' then
-  finish(key, ARGV[1], 'cancelled', ARGV[2], ARGV[3])
+local job = fields(key, 'state', 'dedupe', 'notify', 'attempt')
+if not job.state then return 'missing' end
+if job.state == 'queued' then
+  finish(key, ARGV[1], job, 'cancelled', ARGV[2], ARGV[3])
   return 'cancelled'
 end
-if state == 'running' then
+if job.state == 'running' then
   redis.call('HSET', key, 'cancelRequested', '1')
   return 'cancelling'
 end
-return state
+return job.state
 `;
 
 /** ARGV: id, now. A finished job goes back to the queue with a fresh attempt count. */
 export const retryScript = `${prelude}
 local id = ARGV[1]
 local key = JOB .. id
-local state = redis.call('HGET', key, 'state')
-if not state then return 'missing' end
-if state == 'queued' or state == 'running' then return state end
+local job = fields(key, 'state', 'dedupe')
+if not job.state then return 'missing' end
+if job.state == 'queued' or job.state == 'running' then return job.state end
 local entry = redis.call('XADD', STREAM, '*', 'job', id)
 redis.call('HSET', key, 'state', 'queued', 'attempt', 0, 'entry', entry)
 redis.call('HDEL', key, 'finishedAt', 'startedAt', 'exitCode', 'error', 'failedStep', 'result', 'notBefore',
   'agent', 'cancelRequested')
 redis.call('PERSIST', key)
 redis.call('PERSIST', key .. ':log')
-local dedupe = redis.call('HGET', key, 'dedupe')
-if dedupe then redis.call('SET', dedupe, id) end
+if job.dedupe then redis.call('SET', job.dedupe, id) end
 redis.call('ZADD', RECENT, ARGV[2], id)
 return 'queued'
 `;
@@ -227,10 +279,10 @@ for _, pending in ipairs(redis.call('XPENDING', STREAM, GROUP, 'IDLE', ARGV[1], 
   local found = redis.call('XRANGE', STREAM, entry, entry)[1]
   local id = found and found[2][2]
   local key = id and JOB .. id
-  local job = key and redis.call('HMGET', key, 'state', 'entry', 'cancelRequested') or {}
-  if job[2] == entry and (job[1] == 'queued' or job[1] == 'running') then
-    if job[3] == '1' then
-      finish(key, id, 'cancelled', now, ARGV[5])
+  local job = key and fields(key, 'state', 'entry', 'cancelRequested', 'dedupe', 'notify', 'attempt') or {}
+  if job.entry == entry and (job.state == 'queued' or job.state == 'running') then
+    if job.cancelRequested == '1' then
+      finish(key, id, job, 'cancelled', now, ARGV[5])
     else
       local nextEntry = redis.call('XADD', STREAM, '*', 'job', id)
       redis.call('HSET', key, 'state', 'queued', 'entry', nextEntry)
