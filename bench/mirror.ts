@@ -38,6 +38,7 @@ try {
   const loaded = {
     config: parseConfig({ gitea: { url: gitea.url }, github: { apiUrl: github.url }, mirror: { orgs: [{ name: 'bench' }] } }, 'bench'),
     path: undefined,
+    inCurrentDir: false,
     secrets: { githubToken: github.token, giteaToken: gitea.token },
   };
   const env = { RAIBID_CACHE_DIR: join(root, 'cache') };

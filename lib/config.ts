@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
@@ -141,6 +141,8 @@ export interface LoadedConfig {
   config: Config;
   /** The file it came from, or undefined when built from defaults and env alone. */
   path: string | undefined;
+  /** The file is in the current directory, whose config a user may not expect (a checkout, /tmp). */
+  inCurrentDir: boolean;
   secrets: Secrets;
 }
 
@@ -202,7 +204,8 @@ export function loadConfig(
   options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): LoadedConfig {
   let env = options.env ?? process.env;
-  const path = findConfigFile(options.file, env, options.cwd ?? process.cwd());
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const path = findConfigFile(options.file, env, cwd);
   let raw: unknown = {};
   if (path) {
     try {
@@ -225,6 +228,7 @@ export function loadConfig(
   return {
     config,
     path,
+    inCurrentDir: path !== undefined && dirname(path) === cwd,
     secrets: {
       githubToken: secret('GITHUB_TOKEN'),
       giteaToken: secret('GITEA_TOKEN'),

@@ -1,4 +1,5 @@
 import type { LoadedConfig } from './config.js';
+import { printable } from './ui/format.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -42,6 +43,12 @@ export function print(io: TaskIO, line = ''): void {
 
 export function printJson(io: TaskIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Which config a task that changes things acts on; on stderr, so stdout stays its output (JSON with --json). */
+export function sayConfig(io: TaskIO, loaded: LoadedConfig): void {
+  const which = loaded.path ? `config ${printable(loaded.path)}${loaded.inCurrentDir ? ' (from the current directory)' : ''}` : 'no config file (defaults and environment)';
+  io.stderr.write(`raibid-task: using ${which}\n`);
 }
 
 export interface TaskEntry {

@@ -5,7 +5,7 @@ import { flag, numberOption, stringOption } from '../lib/options.js';
 import type { Config } from '../lib/config.js';
 import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
-import { type Task, type TaskIO, print } from '../lib/task.js';
+import { type Task, type TaskIO, print, sayConfig } from '../lib/task.js';
 import { printable, shortRepo } from '../lib/ui/format.js';
 
 function reporter(io: TaskIO) {
@@ -62,10 +62,12 @@ const task: Task = {
     const concurrency = numberOption(input, 'agent', 'concurrency', { min: 1, max: 64, integer: true });
     const maxIdle = numberOption(input, 'agent', 'max-idle', { min: 0 });
     const timeout = numberOption(input, 'agent', 'timeout', { min: 1 });
+    const exec = stringOption(input, 'agent', 'exec');
+    const claimedFile = stringOption(input, 'agent', 'claimed-file');
     const loaded = input.config();
     const { config } = loaded;
-    const runner = runnerFor(loaded, io.env, stringOption(input, 'agent', 'exec'));
-    const claimedFile = stringOption(input, 'agent', 'claimed-file');
+    sayConfig(io, loaded);
+    const runner = runnerFor(loaded, io.env, exec);
     const report = reporter(io);
     const open = await openWhenUp(config, input.io, input.interrupted);
     if (!open) return 130;

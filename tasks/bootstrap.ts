@@ -1,6 +1,6 @@
 import { runBootstrap, selectStages, STAGES } from '../lib/bootstrap.js';
 import { flag, stringOption } from '../lib/options.js';
-import type { Task } from '../lib/task.js';
+import { type Task, sayConfig } from '../lib/task.js';
 
 const task: Task = {
   summary: 'install k3s over SSH (or here), then Gitea, Redis, KEDA, Flux and the agents on it',
@@ -25,10 +25,12 @@ const task: Task = {
   },
   async run(input) {
     const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
+    const kubeconfig = stringOption(input, 'bootstrap', 'kubeconfig');
     const loaded = input.config();
+    sayConfig(input.io, loaded);
     await runBootstrap(loaded.config, stages, {
       dryRun: flag(input, 'dry-run'),
-      kubeconfig: stringOption(input, 'bootstrap', 'kubeconfig'),
+      kubeconfig,
       io: input.io,
       given: loaded.secrets,
       local: flag(input, 'local'),

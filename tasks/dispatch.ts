@@ -2,7 +2,7 @@ import { printable } from '../lib/ui/format.js';
 import { flag, requiredOption, stringOption } from '../lib/options.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import { validateJobInput } from '../lib/queue/validate.js';
-import { type Task, print, printJson } from '../lib/task.js';
+import { type Task, print, printJson, sayConfig } from '../lib/task.js';
 
 const task: Task = {
   summary: 'queue a CI job for a repository at a ref',
@@ -29,14 +29,15 @@ const task: Task = {
       process.cwd(),
       'give a clone URL (https://…, ssh://…, git@host:owner/repo) or the path of a local repository',
     );
+    const loaded = input.config();
+    sayConfig(io, loaded);
     if (flag(input, 'dry-run')) {
       const plan = { action: 'enqueue', repo: job.repo, ref: job.ref, sha: job.sha ?? null };
       if (flag(input, 'json')) printJson(io, { dryRun: true, ...plan });
       else print(io, `would queue ${printable(job.repo)} at ${printable(job.ref)}${job.sha ? ` (${job.sha})` : ''}`);
       return 0;
     }
-    const { config } = input.config();
-    const { id, created } = await withQueue(config, input.io.env, ({ queue }) => queue.enqueue(job));
+    const { id, created } = await withQueue(loaded.config, input.io.env, ({ queue }) => queue.enqueue(job));
     if (flag(input, 'json')) printJson(io, { id, created, repo: job.repo, ref: job.ref, sha: job.sha ?? null });
     else {
       print(io, id);

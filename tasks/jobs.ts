@@ -3,7 +3,7 @@ import { flag, numberOption, stringOption } from '../lib/options.js';
 import { JOB_STATES, type Job, type JobState, durationMs, jobView } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
-import { type Task, type TaskInput, print, printJson } from '../lib/task.js';
+import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
 import { formatDuration, painter, paintState, shortRepo, table } from '../lib/ui/format.js';
 
 const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
@@ -37,6 +37,7 @@ async function change(input: TaskInput, queue: JobQueue, action: 'cancel' | 'ret
       hint: action === 'cancel' ? 'only a queued or running job can be cancelled' : 'only a finished job can be retried',
     });
   }
+  sayConfig(io, input.config());
   if (flag(input, 'dry-run')) {
     if (json) printJson(io, { dryRun: true, id: job.id, action, state: job.state });
     else print(io, `${CHANGE_VERBS[action]!.dry} job ${job.id} (${job.state})`);

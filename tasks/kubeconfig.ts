@@ -1,6 +1,6 @@
 import { runBootstrap } from '../lib/bootstrap.js';
 import { flag, stringOption } from '../lib/options.js';
-import type { Task } from '../lib/task.js';
+import { type Task, sayConfig } from '../lib/task.js';
 
 const task: Task = {
   summary: "fetch the cluster's kubeconfig again and merge it into yours",
@@ -11,10 +11,12 @@ const task: Task = {
     'dry-run': { type: 'boolean', description: 'say what would be merged where' },
   },
   async run(input) {
+    const kubeconfig = stringOption(input, 'kubeconfig', 'kubeconfig');
     const loaded = input.config();
+    sayConfig(input.io, loaded);
     await runBootstrap(loaded.config, ['kubeconfig'], {
       dryRun: flag(input, 'dry-run'),
-      kubeconfig: stringOption(input, 'kubeconfig', 'kubeconfig'),
+      kubeconfig,
       io: input.io,
       given: loaded.secrets,
     });

@@ -6,7 +6,7 @@ import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
 import { giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
 import { flag, stringOption } from '../lib/options.js';
-import { type Task, type TaskInput, print, printJson } from '../lib/task.js';
+import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
 
 const describe = (a: MirrorAction): string => {
   switch (a.kind) {
@@ -39,6 +39,7 @@ async function list(input: TaskInput): Promise<number> {
 
 async function sync(input: TaskInput): Promise<number> {
   const loaded = input.config();
+  sayConfig(input.io, loaded);
   const json = flag(input, 'json');
   if (flag(input, 'dry-run')) {
     const run = await planRun(loaded, input.io.env, giteaClient(loaded), flag(input, 'full'));
@@ -65,6 +66,7 @@ async function cron(input: TaskInput): Promise<number> {
     const schedule = checkSchedule(stringOption(input, 'mirror cron', 'schedule') ?? DEFAULT_SCHEDULE);
     const loaded = input.config();
     if (!loaded.path) throw new UserError('mirror cron install: no config file to run with', { hint: 'write one (raibid-task setup) or pass --config <file>' });
+    sayConfig(input.io, loaded);
     const argv = [process.execPath, resolve(process.argv[1]!), 'mirror', 'sync', '--config', loaded.path];
     line = cronLine(schedule, argv, join(defaultCacheRoot(input.io.env), 'mirror-sync.log'));
   }
@@ -81,7 +83,9 @@ async function cron(input: TaskInput): Promise<number> {
 
 async function hooks(input: TaskInput): Promise<number> {
   if (input.positionals[1] !== 'install') throw new UserError(`mirror hooks: '${input.positionals[1] ?? ''}' is not install`, { hint: 'raibid-task mirror hooks install [--dry-run]' });
-  const lines = await installHooks(input.config(), input.io.env, { dryRun: flag(input, 'dry-run') });
+  const loaded = input.config();
+  sayConfig(input.io, loaded);
+  const lines = await installHooks(loaded, input.io.env, { dryRun: flag(input, 'dry-run') });
   for (const line of lines) print(input.io, line);
   return 0;
 }

@@ -9,7 +9,7 @@ import { cacheRoot } from '../lib/agent/runner-from-config.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag, stringOption } from '../lib/options.js';
 import { isValidRef } from '../lib/queue/validate.js';
-import { type Task, print, printJson } from '../lib/task.js';
+import { type Task, print, printJson, sayConfig } from '../lib/task.js';
 import { formatLogLine, painter } from '../lib/ui/format.js';
 
 const task: Task = {
@@ -42,7 +42,9 @@ const task: Task = {
     const log = (line: string, o: { step: string; stream: 'out' | 'err' | 'raibid' }) =>
       out.write(`${formatLogLine(paint, { ts: Date.now(), step: o.step, stream: o.stream, line })}\n`);
 
-    const slot = ref && !flag(input, 'dry-run') ? leaseBuildSlot(repoCacheDir(cacheRoot(input.config(), io.env), path)) : undefined;
+    const loaded = ref ? input.config() : undefined;
+    if (loaded) sayConfig(io, loaded);
+    const slot = loaded && !flag(input, 'dry-run') ? leaseBuildSlot(repoCacheDir(cacheRoot(loaded, io.env), path)) : undefined;
     const workspace = slot?.workDir ?? path;
     try {
       const env = { ...io.env };

@@ -6,7 +6,7 @@ import { numberOption, stringOption } from '../lib/options.js';
 import { giteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
 import { startRequeuing } from '../lib/queue/requeuer.js';
-import { type Task, print } from '../lib/task.js';
+import { type Task, print, sayConfig } from '../lib/task.js';
 import { pushHandlers } from '../lib/webhook/dispatch.js';
 import { webhookServer } from '../lib/webhook/server.js';
 
@@ -29,9 +29,12 @@ const task: Task = {
     host: { type: 'string', value: 'address', description: 'address to listen on (default 127.0.0.1; in the cluster 0.0.0.0)' },
   },
   async run(input) {
+    const portOption = numberOption(input, 'serve', 'port', { min: 0, max: 65535, integer: true });
+    const host = stringOption(input, 'serve', 'host') ?? '127.0.0.1';
     const loaded = input.config();
     const { config, secrets } = loaded;
-    const port = numberOption(input, 'serve', 'port', { min: 0, max: 65535, integer: true }) ?? config.webhook.port;
+    sayConfig(input.io, loaded);
+    const port = portOption ?? config.webhook.port;
     if (!secrets.webhookSecret) throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', { hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)' });
     const url = giteaUrl(config);
     if (!url) throw new UserError('serve: no Gitea URL: set gitea.url', { hint: 'gitea.url: http://gitea.spark-1.local' });
@@ -45,7 +48,7 @@ const task: Task = {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, stringOption(input, 'serve', 'host') ?? '127.0.0.1', resolve);
+      server.listen(port, host, resolve);
     });
     const address = server.address();
     print(input.io, `serve: listening on ${typeof address === 'object' && address ? `${address.address} port ${address.port}` : `port ${port}`}`);

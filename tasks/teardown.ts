@@ -5,13 +5,10 @@ import { type Cluster, connectCluster, kubeconfigFromFile } from '../lib/kube/cl
 import { describeObject } from '../lib/kube/apply.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
-import { type Task, type TaskInput, print } from '../lib/task.js';
+import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
 import { deleteObject, teardownGroups, uninstallK3s } from '../lib/teardown.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
-  if (!input.io.stdout.isTTY || !process.stdin.isTTY) {
-    throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', { hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)' });
-  }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(`This removes the raibid platform${flag(input, 'keep-data') ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `);
   rl.close();
@@ -37,17 +34,23 @@ const task: Task = {
     kubeconfig: { type: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
   },
   async run(input) {
-    const { config } = input.config();
     const { io } = input;
+    const kubeconfig = kubeconfigPath(stringOption(input, 'teardown', 'kubeconfig'), io.env);
+    const loaded = input.config();
+    const { config } = loaded;
     const dryRun = flag(input, 'dry-run');
     const keepData = flag(input, 'keep-data');
     const context = config.k3s.context;
-    if (!dryRun && !flag(input, 'yes') && !(await confirmed(input, context))) {
+    const asks = !dryRun && !flag(input, 'yes');
+    if (asks && (!io.stdout.isTTY || !process.stdin.isTTY)) {
+      throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', { hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)' });
+    }
+    sayConfig(io, loaded);
+    if (asks && !(await confirmed(input, context))) {
       print(io, 'teardown: nothing removed');
       return 1;
     }
     const uninstallsK3s = !keepData && config.host !== undefined;
-    const kubeconfig = kubeconfigPath(stringOption(input, 'teardown', 'kubeconfig'), io.env);
     let cluster: Cluster | undefined;
     try {
       cluster = dryRun ? undefined : connectCluster(kubeconfigFromFile(kubeconfig, context));

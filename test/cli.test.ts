@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,22 @@ test('an unreachable Redis fails within about 3 s with its address and a hint, p
   assert.is(hung.code, 1);
   assert.match(hung.stderr, `cannot reach Redis at redis://127.0.0.1:${silentPort}: no answer within 3 s`);
   assert.ok(hung.ms < 5000, `a server that never answers took ${hung.ms} ms`);
+});
+
+test('a task that changes things names its config on stderr, and says when it is the current directory\'s', async () => {
+  const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'raibid-cwd-')));
+  const here = join(cwd, 'raibid.config.yaml');
+  writeFileSync(here, 'k3s:\n  context: here\n', { mode: 0o600 });
+  const args = ['dispatch', '--repo', 'https://git.example/o/r.git', '--dry-run', '--json'];
+  const local = await runCli(args, { env, cwd });
+  assert.is(local.code, 0, local.stderr);
+  assert.is(JSON.parse(local.stdout).dryRun, true, 'stdout stays pure JSON');
+  assert.is(local.stderr, `raibid-task: using config ${here} (from the current directory)\n`);
+  const named = configFile('k3s:\n  context: named\n');
+  const elsewhere = await runCli(args, { env: { ...env, RAIBID_CONFIG: named }, cwd });
+  assert.is(elsewhere.stderr, `raibid-task: using config ${named}\n`);
+  const none = await runCli(args, { env, cwd: home });
+  assert.is(none.stderr, 'raibid-task: using no config file (defaults and environment)\n');
 });
 
 test.run();
