@@ -1,5 +1,8 @@
 // Enqueue→pickup latency and no-op throughput of this queue and of BullMQ, on one
-// redis-server (AOF, fsync always) started here. Prints one JSON line per queue and worker count.
+// redis-server (AOF, fsync always) started here. This VM's speed drifts by 2–3× within a
+// minute, so the contenders take turns in many short rounds, the first one alternating (AB BA),
+// and each block of two rounds compares the two: the ratio printed is the median over blocks. Latency samples are pooled over the rounds. A line for a bare PING
+// after the same idle gap shows the floor any pickup (two round trips) stands on.
 import { performance } from 'node:perf_hooks';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -7,9 +10,10 @@ import { Worker } from '../lib/agent/worker.js';
 import { makeQueue } from '../test/fixtures/queue.js';
 import { type RedisServer, startRedis } from '../test/fixtures/redis.js';
 
-const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
-const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);
+const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const ROUNDS = 2 * Math.ceil(Number(process.env.BENCH_ROUNDS ?? 10) / 2);
+const IDLE_GAP_MS = 5;
 
 interface Contender {
   name: string;
@@ -58,6 +62,7 @@ function raibid(server: RedisServer): Contender {
 function bullmq(server: RedisServer): Contender {
   const connection = { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null };
   const queue = new BullQueue('bench', { connection });
+  const admin = new Redis(server.url);
   return {
     name: 'bullmq',
     async start(workers, onJob) {
@@ -67,9 +72,7 @@ function bullmq(server: RedisServer): Contender {
       return async () => worker.close();
     },
     enqueue: (i) => queue.add('job', { repo: 'https://git.example/o/r.git', ref: `b${i}` }).then(() => undefined),
-    reset: async () => {
-      await queue.obliterate({ force: true });
-    },
+    reset: async () => void (await admin.flushall()),
   };
 }
 
@@ -85,61 +88,87 @@ async function measure(contender: Contender, workers: number) {
     await done;
     latencies.push(performance.now() - t0);
     // the next sample measures pickup by an idle worker, not one still recording the last job
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, IDLE_GAP_MS));
   }
   await stop();
 
   await contender.reset();
   for (let i = 0; i < THROUGHPUT_JOBS; i++) await contender.enqueue(i);
+  // from the first pickup to the last: connecting and starting the workers are left out
   let count = 0;
+  let first = 0;
   let finished: () => void = () => {};
   const all = new Promise<void>((resolve) => (finished = resolve));
-  const t0 = performance.now();
   const stopAgain = await contender.start(workers, () => {
     count += 1;
+    if (count === 1) first = performance.now();
     if (count === THROUGHPUT_JOBS) finished();
   });
   await all;
-  const seconds = (performance.now() - t0 - 200) / 1000;
+  const seconds = (performance.now() - first) / 1000;
   await stopAgain();
 
-  latencies.sort((a, b) => a - b);
+  return { latencies, jobsPerSecond: (THROUGHPUT_JOBS - 1) / seconds };
+}
+
+type Round = Awaited<ReturnType<typeof measure>>;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function summary(name: string, workers: number, rounds: Round[]) {
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
   return {
-    name: `${contender.name} ${workers} worker${workers > 1 ? 's' : ''}`,
-    queue: contender.name,
+    name: `${name} ${workers} worker${workers > 1 ? 's' : ''}`,
+    queue: name,
     workers,
     p50_ms: round(percentile(latencies, 50)),
     p99_ms: round(percentile(latencies, 99)),
-    jobs_per_s: Math.round(THROUGHPUT_JOBS / seconds),
-    samples: LATENCY_SAMPLES,
+    jobs_per_s: Math.round(median(rounds.map((r) => r.jobsPerSecond))),
+    samples: latencies.length,
     jobs: THROUGHPUT_JOBS,
+    rounds: rounds.length,
   };
 }
 
-type Result = Awaited<ReturnType<typeof measure>>;
-
-/** Rounds alternate between the contenders so a slow spell of the disk hits both; medians are printed. */
-function median(results: Result[]): Result & { rounds: number } {
-  const mid = (pick: (r: Result) => number) => results.map(pick).sort((a, b) => a - b)[Math.floor(results.length / 2)]!;
-  return {
-    ...results[0]!,
-    p50_ms: mid((r) => r.p50_ms),
-    p99_ms: mid((r) => r.p99_ms),
-    jobs_per_s: mid((r) => r.jobs_per_s),
-    rounds: results.length,
-  };
+/** One round trip to an idle Redis, as a pickup's enqueue makes. */
+async function pingFloor(server: RedisServer) {
+  const client = new Redis(server.url);
+  const latencies: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES * ROUNDS; i++) {
+    const t0 = performance.now();
+    await client.ping();
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, IDLE_GAP_MS));
+  }
+  client.disconnect();
+  latencies.sort((a, b) => a - b);
+  return { name: 'redis PING after an idle gap', p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), samples: latencies.length };
 }
 
 const server = await startRedis(process.env.BENCH_AOF === 'no' ? { appendonly: 'no' } : undefined);
 try {
-  const contenders = [raibid(server), bullmq(server)];
+  const [ours, peer] = [raibid(server), bullmq(server)];
   for (const workers of [1, 4]) {
-    const results = new Map<string, Result[]>(contenders.map((c) => [c.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const contender of contenders) results.get(contender.name)!.push(await measure(contender, workers));
+    const results = new Map<Contender, Round[]>([[ours, []], [peer, []]]);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const contender of r % 2 === 0 ? [ours, peer] : [peer, ours]) results.get(contender)!.push(await measure(contender, workers));
     }
-    for (const rounds of results.values()) console.log(JSON.stringify(median(rounds)));
+    const [mine, theirs] = [results.get(ours)!, results.get(peer)!];
+    console.log(JSON.stringify(summary(ours.name, workers, mine)));
+    console.log(JSON.stringify(summary(peer.name, workers, theirs)));
+    // whoever runs second in a round does better here, so rounds are compared two at a time (AB BA)
+    const pair = (rounds: Round[], r: number) => rounds[r]!.jobsPerSecond + rounds[r + 1]!.jobsPerSecond;
+    const ratios = Array.from({ length: ROUNDS / 2 }, (_, b) => pair(mine, 2 * b) / pair(theirs, 2 * b));
+    console.log(
+      JSON.stringify({
+        name: `throughput ${ours.name} / ${peer.name}, ${workers} worker${workers > 1 ? 's' : ''}`,
+        median_ratio: round(median(ratios)),
+        blocks_ahead: ratios.filter((x) => x >= 1).length,
+        blocks: ratios.length,
+      }),
+    );
   }
+  console.log(JSON.stringify(await pingFloor(server)));
 } catch (error) {
   console.error(error);
   process.exitCode = 1;

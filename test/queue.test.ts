@@ -235,6 +235,22 @@ test('lag, as KEDA reads it, equals the jobs no agent has picked up, through out
   assert.ok(length <= TRIM_SLACK, `acknowledged entries are trimmed: ${length} left`);
 });
 
+test('outcomes of slots that finish together are recorded in one call, which starts what waits, never more', async () => {
+  const queue = makeQueue(redis);
+  for (let i = 0; i < 5; i++) await queue.enqueue({ repo: 'r', ref: `together${i}` });
+  const [a, b, c] = [await run(queue), await run(queue), await run(queue)];
+  const stale = { ...c, lease: 'not-its-lease' };
+  const { states, started } = await queue.completeMany(
+    [{ claim: a, outcome: { state: 'succeeded', exitCode: 0 } }, { claim: b, outcome: { state: 'failed', exitCode: 1, error: 'boom' } }, { claim: stale, outcome: { state: 'succeeded', exitCode: 0 } }],
+    { consumer: 'agent-a', count: 3 },
+  );
+  assert.equal(states, ['succeeded', 'failed', 'ignored']);
+  assert.is(started.length, 2, 'two entries were waiting');
+  assert.equal(started.map((s) => s.verdict), ['run', 'run']);
+  assert.equal([(await queue.get(a.job.id))!.state, (await queue.get(b.job.id))!.error, (await queue.get(c.job.id))!.state], ['succeeded', 'boom', 'running']);
+  assert.is((await queue.stats()).lag, 0);
+});
+
 test('retention: redis holds a bounded number of jobs and log lines however many pass', async () => {
   const queue = makeQueue(redis, { retainJobs: 20, logLines: 100 });
   for (let i = 0; i < 120; i++) {

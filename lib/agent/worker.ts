@@ -63,6 +63,40 @@ class LogBuffer {
   }
 }
 
+type Recorded = { state: string; next?: Started };
+
+/**
+ * Outcomes of slots that finish in the same turn of the event loop go to Redis in one call,
+ * which also starts the next job of each slot that wants one.
+ */
+class Completions {
+  private waiting: { claim: Claim; outcome: Outcome; next: boolean; resolve(r: Recorded): void; reject(e: Error): void }[] = [];
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly consumer: string,
+  ) {}
+
+  record(claim: Claim, outcome: Outcome, next: boolean): Promise<Recorded> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.push({ claim, outcome, next, resolve, reject }) === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    const wanted = batch.filter((w) => w.next).length;
+    try {
+      const { states, started } = await this.queue.completeMany(batch, wanted > 0 ? { consumer: this.consumer, count: wanted } : undefined);
+      let given = 0;
+      batch.forEach((w, i) => w.resolve({ state: states[i]!, next: w.next ? started[given++] : undefined }));
+    } catch (error) {
+      for (const w of batch) w.reject(error as Error);
+    }
+  }
+}
+
 export class Worker {
   readonly name: string;
   private stopping = false;
@@ -71,12 +105,14 @@ export class Worker {
   private lastReclaim = 0;
   private lastPrune = Date.now();
   private readonly wake = new AbortController();
+  private readonly completions: Completions;
 
   constructor(
     private readonly queue: JobQueue,
     private readonly options: WorkerOptions,
   ) {
     this.name = options.name ?? agentName();
+    this.completions = new Completions(queue, this.name);
   }
 
   get heartbeatMs(): number {
@@ -238,7 +274,7 @@ export class Worker {
    */
   private record(claim: Claim, outcome: ReturnType<typeof toOutcome>, chain: boolean) {
     return this.untilRedisAnswers(
-      (attempt) => this.queue.completeAndClaim(claim, outcome, chain && attempt === 0 ? this.name : undefined),
+      (attempt) => this.completions.record(claim, outcome, chain && attempt === 0),
       (error) => new Error(`cannot record ${claim.job.id} yet (${error.message}): the result is kept and sent again once Redis answers`),
     );
   }

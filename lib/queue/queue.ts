@@ -329,34 +329,43 @@ export class JobQueue {
 
   /** Records the outcome once; returns the job's new state, or 'ignored' for a stale lease. */
   async complete(claim: Claim, outcome: Outcome, now = Date.now()): Promise<string> {
-    return (await this.completeAndClaim(claim, outcome, undefined, now)).state;
+    return (await this.completeMany([{ claim, outcome }], undefined, now)).states[0]!;
   }
 
   /** complete(), and with `consumer` given, claim the next waiting entry in the same round trip. */
-  async completeAndClaim(
-    claim: Claim,
-    outcome: Outcome,
-    consumer: string | undefined,
+  async completeAndClaim(claim: Claim, outcome: Outcome, consumer: string | undefined, now = Date.now()): Promise<{ state: string; next?: Started }> {
+    const { states, started } = await this.completeMany([{ claim, outcome }], consumer ? { consumer, count: 1 } : undefined, now);
+    return { state: states[0]!, next: started[0] };
+  }
+
+  /**
+   * Records several outcomes (each once: 'ignored' for a stale lease) and, with `next` given,
+   * starts up to `next.count` waiting entries for `next.consumer`, all in one round trip.
+   */
+  async completeMany(
+    done: { claim: Claim; outcome: Outcome }[],
+    next: { consumer: string; count: number } | undefined,
     now = Date.now(),
-  ): Promise<{ state: string; next?: Started }> {
-    const lease = newLease();
-    const [state, next] = (await this.redis.raibidComplete(
-      claim.job.id,
-      claim.lease,
-      now,
-      outcome.state,
-      outcome.exitCode,
-      outcome.error ?? '',
-      outcome.failedStep ?? '',
-      outcome.result ? JSON.stringify(outcome.result) : '',
-      outcome.retry ? '1' : '0',
-      retryDelayMs(this.options.retryBackoffSeconds, claim.job.attempt),
-      this.options.retainSeconds,
-      outcome.summary ?? '',
-      this.options.logLines,
-      ...(consumer ? [consumer, lease] : []),
-    )) as [string, StartReply?];
-    return { state, next: next && consumer ? this.started(next, consumer, lease) : undefined };
+  ): Promise<{ states: string[]; started: Started[] }> {
+    const { retainSeconds, logLines, retryBackoffSeconds } = this.options;
+    const leases = Array.from({ length: next?.count ?? 0 }, newLease);
+    const args: (string | number)[] = [now, retainSeconds, logLines, next?.consumer ?? '', done.length];
+    for (const { claim, outcome } of done) {
+      args.push(
+        claim.job.id,
+        claim.lease,
+        outcome.state,
+        outcome.exitCode,
+        outcome.error ?? '',
+        outcome.failedStep ?? '',
+        outcome.result ? JSON.stringify(outcome.result) : '',
+        outcome.retry ? '1' : '0',
+        retryDelayMs(retryBackoffSeconds, claim.job.attempt),
+        outcome.summary ?? '',
+      );
+    }
+    const [states, starts] = (await this.redis.raibidComplete(...args, ...leases)) as [string[], StartReply[]];
+    return { states, started: starts.map((reply, i) => this.started(reply, next!.consumer, leases[i]!)) };
   }
 
   async appendLog(id: string, lines: Omit<LogLine, 'id'>[]): Promise<void> {
