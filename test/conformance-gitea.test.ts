@@ -216,7 +216,7 @@ itFlows('Gitea setup: token, org, config repo seeded, system hook; again unchang
   noneStrayed();
 });
 
-itFlows('commit statuses as the agent sets them', async () => {
+itFlows('commit statuses as serve sets them', async () => {
   const sha = headOf(gitea.gitDir('acme', 'api-one'));
   for (const state of ['pending', 'success'] as const) await setCommitStatus({ url: gitea.url, token: gitea.token }, { repo: 'acme/api-one', sha }, state, `build ${state}`, 'http://ci/jobs/1');
   assert.equal(gitea.statuses.get(`acme/api-one@${sha}`)?.map((s) => s.state), ['pending', 'success']);
