@@ -1,8 +1,9 @@
 // Enqueue→pickup latency and no-op throughput of this queue and of BullMQ, on one
 // redis-server (AOF, fsync always) started here. This VM's speed drifts by 2–3× within a
 // minute, so the contenders take turns in many short rounds, the first one alternating (AB BA),
-// and each block of two rounds compares the two: the ratio printed is the median over blocks. Latency samples are pooled over the rounds. A line for a bare PING
-// after the same idle gap shows the floor any pickup (two round trips) stands on.
+// and each block of two rounds compares the two: the ratio printed is the median over blocks.
+// Latency samples are pooled over the rounds. A line for a bare PING after the same idle gap
+// shows the floor any pickup (two round trips) stands on.
 import { performance } from 'node:perf_hooks';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -28,6 +29,24 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+const workersLabel = (workers: number) => `${workers} worker${workers > 1 ? 's' : ''}`;
+
+/** `samples` timings of `once`, each after an idle gap: a pickup by an idle worker, not one still recording the last job. */
+async function timedAfterIdle(samples: number, once: (i: number) => Promise<void>): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    await once(i);
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, IDLE_GAP_MS));
+  }
+  return latencies;
+}
+
+function latencyFigures(latencies: number[]) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), samples: sorted.length };
+}
 
 function raibid(server: RedisServer): Contender {
   const client = new Redis(server.url);
@@ -80,16 +99,11 @@ async function measure(contender: Contender, workers: number) {
   await contender.reset();
   let picked: () => void = () => {};
   const stop = await contender.start(workers, () => picked());
-  const latencies: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  const latencies = await timedAfterIdle(LATENCY_SAMPLES, async (i) => {
     const done = new Promise<void>((resolve) => (picked = resolve));
-    const t0 = performance.now();
     await contender.enqueue(i);
     await done;
-    latencies.push(performance.now() - t0);
-    // the next sample measures pickup by an idle worker, not one still recording the last job
-    await new Promise((r) => setTimeout(r, IDLE_GAP_MS));
-  }
+  });
   await stop();
 
   await contender.reset();
@@ -116,15 +130,15 @@ type Round = Awaited<ReturnType<typeof measure>>;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function summary(name: string, workers: number, rounds: Round[]) {
-  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const { p50_ms, p99_ms, samples } = latencyFigures(rounds.flatMap((r) => r.latencies));
   return {
-    name: `${name} ${workers} worker${workers > 1 ? 's' : ''}`,
+    name: `${name} ${workersLabel(workers)}`,
     queue: name,
     workers,
-    p50_ms: round(percentile(latencies, 50)),
-    p99_ms: round(percentile(latencies, 99)),
+    p50_ms,
+    p99_ms,
     jobs_per_s: Math.round(median(rounds.map((r) => r.jobsPerSecond))),
-    samples: latencies.length,
+    samples,
     jobs: THROUGHPUT_JOBS,
     rounds: rounds.length,
   };
@@ -133,16 +147,9 @@ function summary(name: string, workers: number, rounds: Round[]) {
 /** One round trip to an idle Redis, as a pickup's enqueue makes. */
 async function pingFloor(server: RedisServer) {
   const client = new Redis(server.url);
-  const latencies: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES * ROUNDS; i++) {
-    const t0 = performance.now();
-    await client.ping();
-    latencies.push(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, IDLE_GAP_MS));
-  }
+  const latencies = await timedAfterIdle(LATENCY_SAMPLES * ROUNDS, async () => void (await client.ping()));
   client.disconnect();
-  latencies.sort((a, b) => a - b);
-  return { name: 'redis PING after an idle gap', p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), samples: latencies.length };
+  return { name: 'redis PING after an idle gap', ...latencyFigures(latencies) };
 }
 
 const server = await startRedis(process.env.BENCH_AOF === 'no' ? { appendonly: 'no' } : undefined);
@@ -161,7 +168,7 @@ try {
     const ratios = Array.from({ length: ROUNDS / 2 }, (_, b) => pair(mine, 2 * b) / pair(theirs, 2 * b));
     console.log(
       JSON.stringify({
-        name: `throughput ${ours.name} / ${peer.name}, ${workers} worker${workers > 1 ? 's' : ''}`,
+        name: `throughput ${ours.name} / ${peer.name}, ${workersLabel(workers)}`,
         median_ratio: round(median(ratios)),
         blocks_ahead: ratios.filter((x) => x >= 1).length,
         blocks: ratios.length,

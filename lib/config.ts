@@ -259,8 +259,9 @@ function checkRedisPassword(password: string | undefined): string | undefined {
  */
 export function readSecretsFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
-  if (!statSync(path).isFile()) throw new UserError(`${path}: not a file (RAIBID_SECRETS names the secrets file itself)`, { hint: 'KEY=value lines in a file of mode 0600, e.g. ~/.config/raibid/secrets.env' });
-  const mode = statSync(path).mode & 0o777;
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new UserError(`${path}: not a file (RAIBID_SECRETS names the secrets file itself)`, { hint: 'KEY=value lines in a file of mode 0600, e.g. ~/.config/raibid/secrets.env' });
+  const mode = stat.mode & 0o777;
   if (mode & 0o077) {
     throw new UserError(`${path}: readable by others (mode ${mode.toString(8).padStart(4, '0')}); it holds secrets`, { hint: `chmod 600 ${path}` });
   }

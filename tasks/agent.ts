@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
+import { sleep } from '../lib/poll.js';
 import type { Config } from '../lib/config.js';
 import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
@@ -31,7 +32,7 @@ async function openWhenUp(config: Config, io: TaskIO, interrupted: AbortSignal):
       return await openQueue(config, 'raibid-agent');
     } catch (error) {
       if (attempt === 0) print(io, `${(error as Error).message}; waiting for it (Ctrl-C stops)`);
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await sleep(2000, interrupted);
     }
   }
   return undefined;

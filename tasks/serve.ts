@@ -56,13 +56,13 @@ const task: Task = {
       requeued: (ids) => print(input.io, `serve: requeued ${ids.join(', ')}: agent stopped heart-beating`),
       failed: (error) => input.io.stderr.write(`serve: cannot check for stranded jobs: ${error.message}\n`),
     });
-    const statuses = secrets.giteaToken ? await open.connect() : undefined;
-    const reporting = statuses
-      ? reportStatuses({ queue: open.queue, blocking: statuses, gitea: { url, token: secrets.giteaToken! }, signal: input.interrupted, log: (line) => input.io.stderr.write(`serve: ${line}\n`) })
-      : undefined;
+    const statuses = secrets.giteaToken ? { token: secrets.giteaToken, blocking: await open.connect() } : undefined;
+    const reporting =
+      statuses &&
+      reportStatuses({ queue: open.queue, blocking: statuses.blocking, gitea: { url, token: statuses.token }, signal: input.interrupted, log: (line) => input.io.stderr.write(`serve: ${line}\n`) });
     await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
     stopRequeuing();
-    statuses?.disconnect();
+    statuses?.blocking.disconnect();
     await reporting;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();

@@ -272,7 +272,7 @@ export class Worker {
    * is taken; a completion that comes too late (the lease went to another agent) or twice is
    * ignored by the queue's script.
    */
-  private record(claim: Claim, outcome: ReturnType<typeof toOutcome>, chain: boolean) {
+  private record(claim: Claim, outcome: Outcome, chain: boolean) {
     return this.untilRedisAnswers(
       (attempt) => this.completions.record(claim, outcome, chain && attempt === 0),
       (error) => new Error(`cannot record ${claim.job.id} yet (${error.message}): the result is kept and sent again once Redis answers`),

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { sleep } from '../poll.js';
 import type { Job } from '../queue/job.js';
 import { STATUS_GROUP, STATUS_STREAM, STATUS_TARGET } from '../queue/names.js';
-import { type JobQueue, pairs } from '../queue/queue.js';
+import { type JobQueue, createGroup, pairs } from '../queue/queue.js';
 import { GiteaApiError } from './client.js';
 import { type CommitState, type GiteaAccess, setCommitStatus } from './commit-status.js';
 
@@ -60,7 +60,7 @@ export async function reportStatuses(options: StatusReporterOptions): Promise<vo
   let cursor = '0';
   while (!signal.aborted) {
     try {
-      if (cursor === '0') await ensureGroup(queue.redis);
+      if (cursor === '0') await createGroup(queue.redis, STATUS_STREAM, STATUS_GROUP);
       const reply = (
         cursor === '>'
           ? await blocking.xreadgroup('GROUP', STATUS_GROUP, CONSUMER, 'COUNT', 50, 'BLOCK', 2000, 'STREAMS', STATUS_STREAM, cursor)
@@ -96,13 +96,5 @@ async function report(options: StatusReporterOptions, flat: string[]): Promise<v
   } catch (error) {
     if (!(error instanceof GiteaApiError) || error.status >= 500 || error.status === 429) throw error;
     options.log(`commit status of ${job.id} not set: ${error.message}`);
-  }
-}
-
-async function ensureGroup(redis: Redis): Promise<void> {
-  try {
-    await redis.xgroup('CREATE', STATUS_STREAM, STATUS_GROUP, '0', 'MKSTREAM');
-  } catch (error) {
-    if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
   }
 }

@@ -134,6 +134,15 @@ export function pairs(flat: unknown[]): Record<string, unknown> {
   return out;
 }
 
+/** Creates `group` on `stream` (and the stream) from its start, unless it is there. */
+export async function createGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
+  }
+}
+
 export class JobQueue {
   readonly redis: Scripted;
   private groupReady = false;
@@ -152,11 +161,7 @@ export class JobQueue {
 
   async ensureGroup(): Promise<void> {
     if (this.groupReady) return;
-    try {
-      await this.redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
-    }
+    await createGroup(this.redis, STREAM, GROUP);
     this.groupReady = true;
   }
 

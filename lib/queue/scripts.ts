@@ -6,12 +6,12 @@ import { ACKS, COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STATUS_STREAM, 
  *
  * The stream is never XDEL'd: deleting entries leaves tombstones that make Redis report
  * the group's lag as null, and KEDA's lag trigger then sees nothing to scale for.
- * Acknowledged entries are dropped from the front with XTRIM MINID instead, once more than
- * TRIM_SLACK of them have gathered, which spares most acknowledgements the extra reads.
+ * Acknowledged entries are dropped from the front with XTRIM MINID instead, once every
+ * TRIM_SLACK acknowledgements (a counter), which spares the others the extra reads.
  */
 export const TRIM_SLACK = 100;
 /** Jobs with a commit-status target write their state changes here, for `serve` to report. */
-export const STATUS_EVENTS_KEPT = 10_000;
+const STATUS_EVENTS_KEPT = 10_000;
 const prelude = `
 local STREAM, GROUP, DEAD, RECENT, COUNTERS, JOB = '${STREAM}', '${GROUP}', '${DEAD_STREAM}', '${RECENT}', '${COUNTERS}', '${JOB_PREFIX}'
 local ACKS, STATUSES = '${ACKS}', '${STATUS_STREAM}'

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { printable } from '../ui/format.js';
+import { hasControlCharacters, printable } from '../ui/format.js';
 import type { JobInput } from './queue.js';
 
 const REMOTE_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
@@ -29,8 +29,7 @@ export function isValidRef(ref: string): boolean {
 /** Checks a dispatch's repo, ref and sha; a local path becomes absolute. */
 export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
   let repo = input.repo.trim();
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f-\x9f]/.test(repo)) throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
+  if (hasControlCharacters(repo)) throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
   if (!REMOTE_URL.test(repo) && !SCP_LIKE.test(repo)) {
     const path = resolve(cwd, repo);
     if (!existsSync(path) || !statSync(path).isDirectory()) {

@@ -49,13 +49,18 @@ export function table(headers: string[], rows: string[][]): string[] {
   return [line(headers), ...rows.map(line)];
 }
 
-/** A repo as people say it: owner/name for URLs, the last path parts for local paths. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+
+/** Whether text from outside holds control characters (a terminal escape sequence starts with one). */
+export const hasControlCharacters = (text: string) => text.search(CONTROL) !== -1;
+
 /** Text from outside (a repo URL, a ref) made safe for a terminal: control characters and escape sequences shown as \xNN. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** A repo as people say it: owner/name for URLs, the last path parts for local paths. */
 export function shortRepo(repo: string): string {
   const trimmed = repo.replace(/\.git$/, '').replace(/\/+$/, '');
   const parts = trimmed.split(/[/:]/).filter(Boolean);
