@@ -1,24 +1,68 @@
 #!/usr/bin/env node
-// Runs the uvu suites and ends with one plain summary line: "N passed, N failed, N skipped".
+// Runs each uvu suite in a process of its own, as many at a time as there are CPUs (or
+// RAIBID_TEST_JOBS), the slowest first: as last measured here, else the largest. Prints each
+// suite's output once it ends, then one plain line: "N passed, N failed, N skipped".
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
-const uvu = new URL('../node_modules/uvu/bin.js', import.meta.url).pathname;
-const child = spawn(process.execPath, [uvu, 'dist/test', '\\.test\\.js$', ...process.argv.slice(2)], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-let output = '';
-child.stdout.on('data', (chunk) => {
-  output += chunk;
-  process.stdout.write(chunk);
-});
-child.on('close', (code) => {
-  // eslint-disable-next-line no-control-regex
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-  const count = (label) => Number(plain.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
-  const total = count('Total');
-  const passed = count('Passed');
-  const skipped = count('Skipped');
-  const failed = Math.max(0, total - passed - skipped) || (code === 0 ? 0 : Math.max(1, total - passed));
-  process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
-  process.exitCode = code === 0 && failed === 0 && total > 0 ? 0 : 1;
-});
+const root = new URL('..', import.meta.url).pathname;
+const uvu = `${root}node_modules/uvu/bin.js`;
+const timesFile = `${root}node_modules/.cache/raibid-test-times.json`;
+const only = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
+const jobs = Number(process.env.RAIBID_TEST_JOBS) || availableParallelism();
+
+const readTimes = () => {
+  try {
+    return JSON.parse(readFileSync(timesFile, 'utf8'));
+  } catch {
+    return {};
+  }
+};
+const lastTimes = readTimes();
+const found = readdirSync(`${root}dist/test`).filter((f) => f.endsWith('.test.js') && (!only || only.test(f)));
+const measured = found.every((f) => f in lastTimes);
+const weight = (f) => (measured ? lastTimes[f] : statSync(`${root}dist/test/${f}`).size);
+const suites = found.sort((a, b) => weight(b) - weight(a) || a.localeCompare(b));
+
+// eslint-disable-next-line no-control-regex
+const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const count = (text, label) => Number(plain(text).match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
+
+function runSuite(file) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [uvu, 'dist/test', `^${file.replace(/\./g, '\\.')}$`], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => {
+      const total = count(output, 'Total');
+      const passed = count(output, 'Passed');
+      const skipped = count(output, 'Skipped');
+      const failed = Math.max(0, total - passed - skipped) || (code === 0 ? 0 : Math.max(1, total - passed));
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(`\n── ${file} (${seconds.toFixed(1)} s)\n${output}`);
+      resolve({ file, passed, failed, skipped, seconds });
+    });
+  });
+}
+
+const queue = [...suites];
+const results = [];
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    while (queue.length > 0) results.push(await runSuite(queue.shift()));
+  }),
+);
+
+mkdirSync(`${root}node_modules/.cache`, { recursive: true });
+writeFileSync(timesFile, JSON.stringify({ ...lastTimes, ...Object.fromEntries(results.map((r) => [r.file, r.seconds])) }));
+const sum = (key) => results.reduce((n, r) => n + r[key], 0);
+const failedSuites = results.filter((r) => r.failed > 0).map((r) => r.file);
+if (failedSuites.length > 0) process.stdout.write(`\nfailed in: ${failedSuites.join(', ')}\n`);
+process.stdout.write(`\n${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped\n`);
+process.exitCode = sum('failed') === 0 && results.length > 0 ? 0 : 1;

@@ -114,7 +114,8 @@ test('an unreachable Redis fails within about 3 s with its address and a hint, p
   silent.close();
   assert.is(hung.code, 1);
   assert.match(hung.stderr, `cannot reach Redis at redis://127.0.0.1:${silentPort}: no answer within 3 s`);
-  assert.ok(hung.ms < 5000, `a server that never answers took ${hung.ms} ms`);
+  // the refused connection above fails at once, so its time is the CLI's start-up on this machine
+  assert.ok(hung.ms - result.ms < 4000, `a server that never answers took ${hung.ms} ms, ${hung.ms - result.ms} ms more than a refusal`);
 });
 
 test('a task that changes things names its config on stderr, and says when it is the current directory\'s', async () => {
