@@ -170,29 +170,43 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
   });
 }
 
+/** What a bootstrap did: each stage's closing title (what it found and changed), in order. */
+export interface BootstrapResult {
+  stages: { stage: string; outcome: string }[];
+  dryRun: boolean;
+  giteaUrl?: string;
+}
+
 /** What the bootstrap and kubeconfig tasks share: connect, run the chosen steps, disconnect. */
 export async function runBootstrap(
   config: Config,
   steps: BootstrapOptions['stages'],
   options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets; local?: boolean },
-): Promise<void> {
+): Promise<BootstrapResult> {
   const { io } = options;
   const onHosts = steps.includes('k3s') || steps.includes('preflight');
   const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local }) : undefined;
+  const list = bootstrapTasks(config, hosts, {
+    stages: steps,
+    dryRun: options.dryRun,
+    kubeconfig: kubeconfigPath(options.kubeconfig, io.env),
+    say: (line) => print(io, line),
+    interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+    given: options.given,
+  });
   try {
-    await bootstrapTasks(config, hosts, {
-      stages: steps,
-      dryRun: options.dryRun,
-      kubeconfig: kubeconfigPath(options.kubeconfig, io.env),
-      say: (line) => print(io, line),
-      interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
-      given: options.given,
-    }).run();
+    await list.run();
   } finally {
     await hosts?.close();
   }
   const url = giteaUrl(config);
-  if (!options.dryRun && url && (steps.includes('platform') || steps.includes('gitea'))) {
+  const installedGitea = !options.dryRun && url !== undefined && (steps.includes('platform') || steps.includes('gitea'));
+  if (installedGitea) {
     print(io, `Gitea: ${url} (user ${config.gitea.adminUser}; password: kubectl -n raibid get secret raibid-gitea-admin -o jsonpath='{.data.password}' | base64 -d)`);
   }
+  return {
+    stages: list.tasks.map((t, i) => ({ stage: steps[i]!, outcome: t.title ?? '' })),
+    dryRun: options.dryRun,
+    ...(installedGitea ? { giteaUrl: url } : {}),
+  };
 }

@@ -3,7 +3,7 @@ import { GiteaClient } from '../lib/gitea/client.js';
 import { reportStatuses } from '../lib/gitea/status-reporter.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { numberOption, stringOption } from '../lib/options.js';
-import { giteaUrl } from '../lib/platform/charts.js';
+import { requiredGiteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
 import { startRequeuing } from '../lib/queue/requeuer.js';
 import { type Task, print, sayConfig } from '../lib/task.js';
@@ -36,8 +36,7 @@ const task: Task = {
     sayConfig(input.io, loaded);
     const port = portOption ?? config.webhook.port;
     if (!secrets.webhookSecret) throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', { hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)' });
-    const url = giteaUrl(config);
-    if (!url) throw new UserError('serve: no Gitea URL: set gitea.url', { hint: 'gitea.url: http://gitea.spark-1.local' });
+    const url = requiredGiteaUrl(config, 'serve');
     const rules = compileRules(config.mirror);
     const open = await openQueue(config, 'raibid-serve');
     const gitea = secrets.giteaToken ? new GiteaClient(url, { token: secrets.giteaToken }) : undefined;

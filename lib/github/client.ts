@@ -106,7 +106,7 @@ const RaibidOctokit = Octokit.plugin(conditionalRequests, throttling, retry);
  */
 export class GitHubClient {
   readonly stats: GitHubStats = { requests: 0, notModified: 0, rateLimited: 0 };
-  readonly octokit: InstanceType<typeof RaibidOctokit>;
+  private readonly octokit: InstanceType<typeof RaibidOctokit>;
 
   constructor(
     apiUrl: string,

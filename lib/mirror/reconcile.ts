@@ -16,6 +16,8 @@ export interface MirrorSummary {
   notes: string[];
   /** Mirrors nothing selects that were left in place (reported again next time). */
   kept: GiteaRepo[];
+  /** The mirrors created or synced, as org/name in Gitea: what may have new commits to build. */
+  changed: string[];
 }
 
 export const FROZEN_DESCRIPTION = 'Deleted on GitHub: this mirror is no longer synced (raibid-task, mirror.whenDeleted: archive).';
@@ -109,7 +111,7 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
 
 /** Carries out the plan against Gitea, a few at a time; each failure is counted and named, the rest go on. */
 export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext): Promise<MirrorSummary> {
-  const summary: MirrorSummary = { created: 0, synced: 0, unchanged: 0, failed: 0, notes: [], kept: [] };
+  const summary: MirrorSummary = { created: 0, synced: 0, unchanged: 0, failed: 0, notes: [], kept: [], changed: [] };
   const fail = (what: string, error: unknown) => {
     summary.failed += 1;
     summary.notes.push(`${what}: failed: ${error instanceof GiteaApiError || error instanceof GitHubApiError ? error.message : (error as Error).message}`);
@@ -149,6 +151,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
       summary.notes.push(`${target}: Gitea still migrating after ${ctx.config.mirror.migrateTimeoutSeconds} s (a large repository); the next run finds it`);
     }
     summary.created += 1;
+    summary.changed.push(target);
   };
   await mapLimited(actions, ctx.config.mirror.concurrency, async (action) => {
     const target = 'item' in action ? `${action.item.org}/${action.item.source.name}` : '';
@@ -158,6 +161,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
           if (renamed.has(target.toLowerCase())) {
             await ctx.gitea.call('POST /repos/{owner}/{repo}/mirror-sync', { params: mirrorOf(action.item) });
             summary.synced += 1;
+            summary.changed.push(target);
             return;
           }
           await migrate(action.item, target);
@@ -172,6 +176,7 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
               return;
             }
             summary.synced += 1;
+            summary.changed.push(target);
           } else summary.unchanged += 1;
           if (action.interval) summary.notes.push(`${target}: interval set to ${action.interval}`);
           return;

@@ -8,7 +8,7 @@ import { GitHubClient } from '../github/client.js';
 import { EtagCache } from '../github/etag-cache.js';
 import { tryLock } from '../lock.js';
 import { ownedDir } from '../paths.js';
-import { giteaUrl } from '../platform/charts.js';
+import { requiredGiteaUrl } from '../platform/charts.js';
 import { staleMirrors } from './heads.js';
 import { type MirrorAction, planMirrors } from './plan.js';
 import { type MirrorSummary, readGitea, reconcile } from './reconcile.js';
@@ -33,8 +33,7 @@ export function githubClient(loaded: LoadedConfig, env: NodeJS.ProcessEnv): GitH
 }
 
 export function giteaClient(loaded: LoadedConfig): GiteaClient {
-  const url = giteaUrl(loaded.config);
-  if (!url) throw new UserError('no Gitea URL: set gitea.url', { hint: 'gitea.url: http://gitea.spark-1.local' });
+  const url = requiredGiteaUrl(loaded.config);
   if (!loaded.secrets.giteaToken) {
     throw new UserError('GITEA_TOKEN is not set', { hint: "bootstrap keeps one: kubectl -n raibid get secret raibid-gitea-token -o jsonpath='{.data.token}' | base64 -d" });
   }

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
 import type { Manifest } from '../kube/apply.js';
 import { REDIS_PERSISTENCE } from '../queue/persistence.js';
 import { CHART_NAMESPACE, FLUX_NAMESPACE, KEDA_NAMESPACE, NAMESPACE, PART_OF, RELEASES, SECRETS } from './names.js';
@@ -23,6 +24,13 @@ export interface ChartSpec {
 /** The URL users reach Gitea at: gitea.url, else the server's address through k3s's ingress. */
 export function giteaUrl(config: Config): string | undefined {
   return config.gitea.url ?? (config.host ? `http://${config.host.address}` : undefined);
+}
+
+/** giteaUrl, for what cannot go on without one. */
+export function requiredGiteaUrl(config: Config, task?: string): string {
+  const url = giteaUrl(config);
+  if (!url) throw new UserError(`${task ? `${task}: ` : ''}no Gitea URL: set gitea.url (or host.address, which it defaults to)`, { hint: 'gitea.url: http://gitea.spark-1.local' });
+  return url;
 }
 
 const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':') || host === 'localhost';

@@ -10,7 +10,7 @@ import { rolloutPending, type Workload } from '../kube/rollout.js';
 import { installFailed, installJobName, waitForChart } from '../kube/wait.js';
 import { pollUntil } from '../poll.js';
 import { agentBundle, renderAgents } from './agents.js';
-import { type ChartSpec, CHART_PINS, giteaUrl, renderCharts } from './charts.js';
+import { type ChartSpec, CHART_PINS, renderCharts, requiredGiteaUrl } from './charts.js';
 import { FLUX_CHECK, configRepoSeed } from './config-repo.js';
 import { renderFlux } from './flux.js';
 import { HELM_CHART_CRD, renderHelmController } from './helm-controller.js';
@@ -156,8 +156,7 @@ function giteaTask(options: PlatformOptions): ListrTask {
   return {
     title: 'Gitea setup',
     task: async (_, task) => {
-      const url = giteaUrl(config);
-      if (!url) throw new UserError('no Gitea URL: set gitea.url (or host.address, which it defaults to)', { hint: 'gitea.url: http://gitea.spark-1.local' });
+      const url = requiredGiteaUrl(config);
       if (options.dryRun) {
         options.say(`would wait for Gitea at ${url}, create the token ${config.gitea.adminUser}/raibid-task, org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`);
         return;
