@@ -167,7 +167,7 @@ export class Farm {
   /** Creates and syncs the mirrors the config selects (one run at a time: a second one fails). */
   async mirrorSync(options: { prune?: boolean; full?: boolean } = {}): Promise<MirrorSyncResult> {
     const { syncMirrors } = await import('./mirror/run.js');
-    const { kept: _kept, ...result } = await syncMirrors(this.loaded, this.env, { prune: options.prune ?? false, full: options.full });
+    const { kept, ...result } = await syncMirrors(this.loaded, this.env, { prune: options.prune ?? false, full: options.full });
     return result;
   }
 
