@@ -131,6 +131,8 @@ export type Config = z.infer<typeof configSchema>;
 export interface Secrets {
   githubToken?: string;
   giteaToken?: string;
+  /** What agents fetch from Gitea with (read:repository): never given to a step. */
+  giteaReadToken?: string;
   /** Given instead of generated: the platform's Redis password, Gitea admin password and webhook secret. */
   redisPassword?: string;
   giteaAdminPassword?: string;
@@ -232,6 +234,7 @@ export function loadConfig(
     secrets: {
       githubToken: secret('GITHUB_TOKEN'),
       giteaToken: secret('GITEA_TOKEN'),
+      giteaReadToken: secret('GITEA_READ_TOKEN'),
       redisPassword: checkRedisPassword(secret('RAIBID_REDIS_PASSWORD')),
       giteaAdminPassword: secret('GITEA_ADMIN_PASSWORD'),
       webhookSecret: secret('RAIBID_WEBHOOK_SECRET'),

@@ -40,7 +40,7 @@ export function teardownGroups(config: Config, keepData: boolean): TeardownGroup
     { title: 'KEDA', objects: [chart('keda')] },
     { title: 'Redis', objects: [chart('redis'), ...data([CHART_VOLUMES.redis])] },
     { title: 'Gitea', objects: [chart('gitea'), ...data([CHART_VOLUMES.gitea])] },
-    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), secretRef(SECRETS.giteaToken, NAMESPACE), ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
+    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), secretRef(SECRETS.giteaToken, NAMESPACE), secretRef(SECRETS.giteaRead, NAMESPACE), ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
   ];
 }
 

@@ -205,12 +205,13 @@ itFlows('Gitea setup: token, org, config repo seeded, system hook; again unchang
   const input = { url: gitea.url, admin: ADMIN, org: 'raibid', repo: 'cluster-config', seed: { 'README.md': 'config\n' }, hook: { url: 'http://serve/hooks/gitea', secret: 'first', rotated: false }, timeoutMs: 5000, pollMs: 50 };
   const first = await setupGitea(input);
   assert.ok(first.changes.length >= 4, first.changes.join('; '));
-  const again = await setupGitea({ ...input, token: first.token });
+  assert.match(first.changes.join(), 'token raibid-read created');
+  const again = await setupGitea({ ...input, token: first.token, readToken: first.readToken });
   assert.equal(again.changes, []);
   gitea.hooks.push({ id: 9000, type: 'gitea', config: { url: input.hook.url, content_type: 'form' }, events: ['push'], active: true, system: false, secret: '' });
   gitea.hooks[0]!.active = false;
-  await setupGitea({ ...input, token: first.token });
-  const rotated = await setupGitea({ ...input, token: first.token, hook: { ...input.hook, secret: 'second', rotated: true } });
+  await setupGitea({ ...input, token: first.token, readToken: first.readToken });
+  const rotated = await setupGitea({ ...input, token: first.token, readToken: first.readToken, hook: { ...input.hook, secret: 'second', rotated: true } });
   assert.match(rotated.changes.join(), 'made again with the new secret');
   assert.equal(gitea.hooks.map((h) => [h.system, h.secret]), [[true, 'second']]);
   noneStrayed();

@@ -15,7 +15,7 @@ const test = suite('agents on the cluster: KEDA ScaledJob');
 
 interface PodSpecShape {
   containers: { name: string; env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
-  volumes: { name: string; projected?: { defaultMode: number; sources: { secret: { name: string; items: { key: string; path: string }[] } }[] } }[];
+  volumes: { name: string; projected?: { defaultMode: number; sources: { secret: { name: string; items: { key: string; path: string }[]; optional?: boolean } }[] } }[];
 }
 
 interface ScaledJobShape {
@@ -52,7 +52,7 @@ test('the trigger reads the queue names the agents use, on lag, which scales to 
   assert.equal(spec.jobTargetRef.template.spec.containers[0]!.resources, { requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
 });
 
-test('no secret in the agent pod\'s environment: Redis\' URL is a root-only file, no Gitea token at all, and builds run as the build user', () => {
+test('no secret in the agent pod\'s environment: Redis\' URL and the read-only Gitea token are root-only files, no Gitea admin token at all, and builds run as the build user', () => {
   const objects = renderAgents(config, 'bundle');
   const pod = (objects.find((o) => o.kind === 'ScaledJob') as unknown as { spec: { jobTargetRef: { template: { spec: PodSpecShape } } } }).spec.jobTargetRef.template.spec;
   const agent = pod.containers.find((c) => c.name === 'agent')!;
@@ -63,16 +63,19 @@ test('no secret in the agent pod\'s environment: Redis\' URL is a root-only file
   assert.is(secrets.defaultMode, 0o400);
   assert.equal(
     secrets.sources.map((s) => [s.secret.name, s.secret.items.map((i) => `${i.key}→${i.path}`)]),
-    [['raibid-redis', ['url→RAIBID_REDIS_URL']]],
+    [['raibid-redis', ['url→RAIBID_REDIS_URL']], ['raibid-gitea-read', ['token→GITEA_READ_TOKEN']]],
   );
+  assert.ok(secrets.sources[1]!.secret.optional, 'a pod still starts before Gitea setup made it (it then fetches nothing from Gitea)');
   assert.not.match(JSON.stringify(pod), 'gitea-token', 'commit statuses are serve\'s: the agent needs no Gitea token');
   const agentConfig = parse(String((objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'raibid-agent-config') as unknown as { data: Record<string, string> }).data['config.yaml']));
   assert.is(agentConfig.agents.buildUid, BUILD_UID);
   // what the agent reads from those files is what the pod mounts
   const dir = mkdtempSync(join(tmpdir(), 'raibid-secrets-'));
   writeFileSync(join(dir, 'RAIBID_REDIS_URL'), 'redis://:pw@raibid-redis.raibid.svc:6379\n');
+  writeFileSync(join(dir, 'GITEA_READ_TOKEN'), 'read-only-token\n');
   const loaded = loadConfig({ env: { RAIBID_SECRETS_DIR: dir, XDG_CONFIG_HOME: dir }, cwd: dir });
   assert.is(loaded.config.redis.url, 'redis://:pw@raibid-redis.raibid.svc:6379');
+  assert.is(loaded.secrets.giteaReadToken, 'read-only-token');
 });
 
 test('defaults: 8 agents of 2 CPU and 4 GiB; no secret value anywhere', () => {

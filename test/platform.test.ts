@@ -64,7 +64,11 @@ test('the platform comes up on an existing cluster; secrets are generated, used 
   const kept = gitea.tokens.find((t) => t.name === 'raibid-task')!;
   assert.is(kept.sha1, token);
   assert.equal(kept.scopes, ['write:admin', 'write:organization', 'write:repository', 'write:user']);
-  assert.is(kube.secretValue('flux-system', 'raibid-flux-git', 'password'), token);
+  // agents and Flux read with a token of its own that can only read repositories
+  const read = gitea.tokens.find((t) => t.name === 'raibid-read')!;
+  assert.equal(read.scopes, ['read:repository']);
+  assert.is(kube.secretValue('raibid', 'raibid-gitea-read', 'token'), read.sha1);
+  assert.is(kube.secretValue('flux-system', 'raibid-flux-git', 'password'), read.sha1);
   assert.is(gitea.hooks.length, 1);
   assert.equal([gitea.hooks[0]!.config.url, gitea.hooks[0]!.events, gitea.hooks[0]!.system, gitea.hooks[0]!.secret], ['http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', ['push'], true, webhook]);
   assert.ok(gitea.orgs.has('raibid'));

@@ -14,6 +14,8 @@ export interface CheckoutInput {
   /** Git runs as this user, with this environment (no secrets: stepEnvironment). */
   user?: BuildUser;
   env?: NodeJS.ProcessEnv;
+  /** A header git sends to URLs under `url` only (the farm's Gitea), from its environment. */
+  credential?: { url: string; header: string };
 }
 
 export class CheckoutError extends Error {
@@ -30,10 +32,21 @@ export class CheckoutError extends Error {
 const PERMANENT = /couldn't find remote ref|does not appear to be a git repository|Repository not found|not a valid object name/i;
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', LC_ALL: 'C' };
 
+/**
+ * git's config for the credential, in the environment (never argv, which anyone may read in
+ * /proc, nor a file): `http.<url>.extraHeader` is sent only to URLs under that prefix, and only
+ * when the repository is one, so a job for another host never makes git offer it.
+ */
+function credentialEnv(input: CheckoutInput): Record<string, string> {
+  const { credential } = input;
+  if (!credential || !input.repo.startsWith(credential.url)) return {};
+  return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${credential.url}.extraHeader`, GIT_CONFIG_VALUE_0: credential.header };
+}
+
 async function git(args: string[], input: CheckoutInput): Promise<{ exitCode: number; output: string[] }> {
   const output: string[] = [];
   const { exitCode } = await runProcess('git', args, {
-    env: { ...(input.env ?? process.env), ...GIT_ENV },
+    env: { ...(input.env ?? process.env), ...GIT_ENV, ...credentialEnv(input) },
     user: input.user,
     signal: input.signal,
     onLine: (line) => {

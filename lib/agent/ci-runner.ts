@@ -14,6 +14,8 @@ export interface CiRunnerOptions {
   env?: NodeJS.ProcessEnv;
   /** Run checkouts and steps as this user (the agent being root). */
   buildUid?: number;
+  /** The farm's Gitea and a read-only token for it: fetches from it send the token, steps never see it. */
+  gitea?: { url: string; token: string };
 }
 
 /** The pipeline a checkout asks for: its .raibid.yml, else the Rust default. */
@@ -69,6 +71,7 @@ export function ciRunner(options: CiRunnerOptions): Runner {
           log: (line) => log(line, { step: 'checkout', stream: 'err' }),
           user,
           env: stepEnvironment(baseEnv, home),
+          credential: options.gitea && { url: `${new URL(options.gitea.url).origin}/`, header: `Authorization: token ${options.gitea.token}` },
         }));
       } catch (error) {
         if (!(error instanceof CheckoutError)) throw error;

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config.js';
 import { expandHome, ownedDir } from '../paths.js';
+import { giteaUrl } from '../platform/charts.js';
 import { defaultCacheRoot } from './cache.js';
 import { ciRunner } from './ci-runner.js';
 import { commandRunner } from './command-runner.js';
@@ -14,9 +15,12 @@ export function cacheRoot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string 
 export function runnerFor(loaded: LoadedConfig, env: NodeJS.ProcessEnv, command?: string): Runner {
   const exec = command ?? loaded.config.agents.command;
   if (exec) return commandRunner(exec);
+  const gitea = giteaUrl(loaded.config);
+  const token = loaded.secrets.giteaReadToken;
   return ciRunner({
     cacheRoot: cacheRoot(loaded, env),
     env,
     buildUid: loaded.config.agents.buildUid,
+    gitea: gitea && token ? { url: gitea, token } : undefined,
   });
 }

@@ -13,12 +13,16 @@ const run = promisify(execFile);
 /** The token raibid-task keeps for itself: mirrors, the config repo, webhooks, commit statuses. */
 export const TOKEN_NAME = 'raibid-task';
 export const TOKEN_SCOPES = ['write:admin', 'write:organization', 'write:repository', 'write:user'];
+/** The token agents clone with and Flux pulls with (REQUIRE_SIGNIN_VIEW: no anonymous reads). */
+export const READ_TOKEN_NAME = 'raibid-read';
+export const READ_TOKEN_SCOPES = ['read:repository'];
 
 export interface GiteaSetupInput {
   url: string;
   admin: { username: string; password: string };
-  /** The token kept from an earlier run, reused while Gitea still accepts it. */
+  /** The tokens kept from an earlier run, reused while Gitea still accepts them. */
   token?: string;
+  readToken?: string;
   org: string;
   repo: string;
   /** Files the config repo starts with, when it is empty. */
@@ -30,6 +34,7 @@ export interface GiteaSetupInput {
 
 export interface GiteaSetupResult {
   token: string;
+  readToken: string;
   changes: string[];
 }
 
@@ -43,16 +48,14 @@ function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Pro
   );
 }
 
-async function ensureToken(url: string, input: GiteaSetupInput, changes: string[]): Promise<string> {
-  if (input.token) {
-    const probe = await new GiteaClient(url, { token: input.token }).call('GET /user', { accept: [401, 403] });
-    if (probe.status === 200) return input.token;
-  }
-  const admin = new GiteaClient(url, input.admin);
+/** The kept token while it still works (`works`, a call it must be allowed), else a new one of that name. */
+async function ensureToken(input: GiteaSetupInput, kept: string | undefined, name: string, scopes: string[], works: (client: GiteaClient) => Promise<{ status: number }>, changes: string[]): Promise<string> {
+  if (kept && (await works(new GiteaClient(input.url, { token: kept }))).status === 200) return kept;
+  const admin = new GiteaClient(input.url, input.admin);
   const username = input.admin.username;
-  await admin.call('DELETE /users/{username}/tokens/{token}', { params: { username, token: TOKEN_NAME }, accept: [404] });
-  const created = await admin.call('POST /users/{username}/tokens', { params: { username }, body: { name: TOKEN_NAME, scopes: TOKEN_SCOPES } });
-  changes.push(`token ${TOKEN_NAME} created`);
+  await admin.call('DELETE /users/{username}/tokens/{token}', { params: { username, token: name }, accept: [404] });
+  const created = await admin.call('POST /users/{username}/tokens', { params: { username }, body: { name, scopes } });
+  changes.push(`token ${name} created`);
   return created.body.sha1 ?? '';
 }
 
@@ -124,7 +127,7 @@ export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResu
   const changes: string[] = [];
   await waitForApi(new GiteaClient(input.url, input.admin), input.timeoutMs, input.pollMs ?? 2000);
   try {
-    const token = await ensureToken(input.url, input, changes);
+    const token = await ensureToken(input, input.token, TOKEN_NAME, TOKEN_SCOPES, (c) => c.call('GET /user', { accept: [401, 403] }), changes);
     const client = new GiteaClient(input.url, { token });
     const org = input.org;
     if ((await client.call('GET /orgs/{org}', { params: { org }, accept: [404] })).status === 404) {
@@ -141,7 +144,9 @@ export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResu
       changes.push(`repo ${input.org}/${input.repo} seeded`);
     }
     await ensureHook(client, input.hook, changes);
-    return { token, changes };
+    const readConfigRepo = (c: GiteaClient) => c.call('GET /repos/{owner}/{repo}', { params: { owner: org, repo: input.repo }, accept: [401, 403, 404] });
+    const readToken = await ensureToken(input, input.readToken, READ_TOKEN_NAME, READ_TOKEN_SCOPES, readConfigRepo, changes);
+    return { token, readToken, changes };
   } catch (error) {
     if (error instanceof GiteaApiError) throw failure(`Gitea setup: ${error.message}`, error.status === 401 ? 'the admin password in Secret raibid/raibid-gitea-admin no longer matches Gitea' : undefined);
     throw error;

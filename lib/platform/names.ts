@@ -13,6 +13,7 @@ export const SECRETS = {
   redis: 'raibid-redis',
   giteaAdmin: 'raibid-gitea-admin',
   giteaToken: 'raibid-gitea-token',
+  giteaRead: 'raibid-gitea-read',
   webhook: 'raibid-webhook',
   fluxGit: 'raibid-flux-git',
 } as const;

@@ -158,14 +158,15 @@ function giteaTask(options: PlatformOptions): ListrTask {
     task: async (_, task) => {
       const url = requiredGiteaUrl(config);
       if (options.dryRun) {
-        options.say(`would wait for Gitea at ${url}, create the token ${config.gitea.adminUser}/raibid-task, org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`);
+        options.say(`would wait for Gitea at ${url}, create the tokens ${config.gitea.adminUser}/raibid-task and raibid-read (agents and Flux read with it), org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`);
         return;
       }
       const cluster = await options.cluster();
-      const [admin, webhook, kept] = await Promise.all([
+      const [admin, webhook, kept, keptRead] = await Promise.all([
         readSecret(cluster, SECRETS.giteaAdmin, NAMESPACE),
         readSecret(cluster, SECRETS.webhook, NAMESPACE),
         readSecret(cluster, SECRETS.giteaToken, NAMESPACE),
+        readSecret(cluster, SECRETS.giteaRead, NAMESPACE),
       ]);
       if (!admin?.password || !webhook?.secret) throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
       const hookHash = createHash('sha256').update(webhook.secret).digest('hex').slice(0, 16);
@@ -173,6 +174,7 @@ function giteaTask(options: PlatformOptions): ListrTask {
         url,
         admin: { username: admin.username ?? config.gitea.adminUser, password: admin.password },
         token: kept?.token,
+        readToken: keptRead?.token,
         org: config.gitea.org,
         repo: CONFIG_REPO,
         seed: configRepoSeed(),
@@ -182,7 +184,8 @@ function giteaTask(options: PlatformOptions): ListrTask {
       });
       const summary = await applyAll(cluster, [
         secret(SECRETS.giteaToken, NAMESPACE, { token: result.token, hook: hookHash }),
-        secret(SECRETS.fluxGit, FLUX_NAMESPACE, { username: admin.username ?? config.gitea.adminUser, password: result.token }),
+        secret(SECRETS.giteaRead, NAMESPACE, { token: result.readToken }),
+        secret(SECRETS.fluxGit, FLUX_NAMESPACE, { username: admin.username ?? config.gitea.adminUser, password: result.readToken }),
       ]);
       const changed = [...result.changes, ...(summary.created + summary.configured > 0 ? ['token Secrets written'] : [])];
       task.title = `Gitea setup at ${url}: ${changed.length > 0 ? changed.join(', ') : 'unchanged'}`;
