@@ -36,6 +36,9 @@ export function hasRedisServer(): boolean {
   return !spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error;
 }
 
+export const redisServerMissing = () =>
+  failure('redis-server not found: the local farm keeps its queue in a private redis-server', 'install it: sudo apt-get install redis-server (Redis ≥ 7)');
+
 const hasSetpriv = () => !spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).error;
 
 export interface RunningRedis {
@@ -61,9 +64,7 @@ function logTail(dir: string): string {
  * restart it first replays its AOF. `stop` shuts it down cleanly (SIGTERM: the AOF is complete).
  */
 export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRedis> {
-  if (!hasRedisServer()) {
-    throw failure('redis-server not found: the local farm keeps its queue in a private redis-server', 'install it: sudo apt-get install redis-server (Redis ≥ 7)');
-  }
+  if (!hasRedisServer()) throw redisServerMissing();
   const conf = join(plan.dir, 'redis.conf');
   writeFileSync(conf, redisConfig(plan), { mode: 0o600 });
   const [file, args] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', conf]] : ['redis-server', [conf]];

@@ -11,7 +11,7 @@ import { ownedDir, stateDir } from '../paths.js';
 import { REDIS_PERSISTENCE } from '../queue/persistence.js';
 import { type OpenQueue, openQueue } from '../queue/open.js';
 import { type Serving, startServe } from '../webhook/serve.js';
-import { type RunningRedis, startRedisServer } from './redis-server.js';
+import { type RunningRedis, hasRedisServer, redisServerMissing, startRedisServer } from './redis-server.js';
 import { farmStateFile, removeFarmState, writeFarmState } from './state.js';
 
 export interface FarmPlan {
@@ -92,6 +92,7 @@ async function serveOn(plan: FarmPlan, start: (port: number) => Promise<Serving>
  * started is stopped again when a later part fails.
  */
 export async function startFarm(plan: FarmPlan, loaded: LoadedConfig, env: NodeJS.ProcessEnv, hooks: FarmHooks): Promise<Farm> {
+  if (!hasRedisServer()) throw redisServerMissing();
   // the queue holds every job's log: for this user's eyes only
   for (const dir of [plan.stateDir, plan.redisDir]) chmodSync(ownedDir(dir, 'the local farm (XDG_STATE_HOME)'), 0o700);
   const lock = tryLock(join(plan.stateDir, 'farm.lock'));
