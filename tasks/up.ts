@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import type { WorkerEvent } from '../lib/agent/worker.js';
 import { describeFarm, farmPlan, startFarm } from '../lib/farm/up.js';
 import { flag, numberOption } from '../lib/options.js';
@@ -81,7 +81,7 @@ const task: Task = {
       const busy = farm.busy();
       print(io, `up: stopping${busy ? `: the agents finish ${busy} job${busy === 1 ? '' : 's'} in hand (Ctrl-C again stops at once)` : ''}`);
       await farm.stop();
-      print(io, `up: stopped; the queue is kept in ${plan.redisDir}`);
+      print(io, `up: stopped; the queue is kept in ${plan.redisDir}${screen && existsSync(plan.logFile) ? `; what the agents and serve said is in ${plan.logFile}` : ''}`);
     }
     return 0;
   },
