@@ -12,7 +12,7 @@ const task: Task = {
     'Prints the job id. Dispatching the same repo and commit (or ref, without --sha) while an\n' +
     'earlier job for it is queued or running returns that job instead of queueing a second one.\n' +
     'A local path must be a git repository or a folder in one (then the pipeline runs in that\n' +
-    'folder); the job builds the commit the ref names now, so it must exist and hold the folder.\n' +
+    'folder); the ref (or --sha) must name a commit there, one that holds the folder.\n' +
     "With --follow it prints the job's log until the job ends and exits 0 only if it succeeded.",
   options: {
     repo: { type: 'string', value: 'clone-url|path', description: 'what to build: a clone URL or a local repository' },

@@ -30,7 +30,7 @@ test('a fresh clone has a working CLI once its install scripts ran: npx raibid-t
   assert.is(render.status, 0, `render needs the agents' bundle, which prepare builds: ${render.stderr}`);
   const dispatch = spawnSync(process.execPath, ['dist/bin/raibid-task.js', 'dispatch', '--repo', 'examples/hello-crate', '--dry-run'], { cwd: clone, env: { ...env, HOME: work }, encoding: 'utf8' });
   assert.is(dispatch.status, 0, dispatch.stderr);
-  assert.match(dispatch.stdout, /^would queue .*raibid-task at HEAD \([0-9a-f]{40}\) in examples\/hello-crate$/m);
+  assert.match(dispatch.stdout, /^would queue .*raibid-task at HEAD in examples\/hello-crate$/m);
 });
 
 test.run();

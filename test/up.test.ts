@@ -84,7 +84,7 @@ test('Ctrl-C on up while a job runs: the agent finishes it, then everything stop
   await until(async () => !processAlive(up.redisPid), 'redis-server to stop', 5000);
 });
 
-test('up refuses what it cannot do: no redis-server, a bad --agents, a second up; --dry-run starts nothing; a configured Redis wins over the farm\'s', async () => {
+test('up refuses what it cannot do: no redis-server, a bad --agents, a second up; --dry-run starts nothing; a configured Redis wins; kill -9 leaves nothing running', async () => {
   const bare = join(work, 'bare-bin');
   mkdirSync(bare, { recursive: true });
   const missing = await cli(['up'], { PATH: bare });
@@ -106,7 +106,13 @@ test('up refuses what it cannot do: no redis-server, a bad --agents, a second up
   const elsewhere = await cli(['status'], { RAIBID_REDIS_URL: 'redis://127.0.0.1:1' });
   assert.is(elsewhere.code, 1);
   assert.match(elsewhere.stderr, 'cannot reach Redis at redis://127.0.0.1:1');
-  assert.is(await stopUp(up), 0);
+  // kill -9: redis-server dies with it, and the farm.json left behind names a dead pid, which no task trusts
+  up.child.kill('SIGKILL');
+  await until(async () => !processAlive(up.redisPid), 'redis-server to die with up', 5000);
+  assert.ok(existsSync(farmFile));
+  const stale = await cli(['status']);
+  assert.is(stale.code, 1);
+  assert.match(stale.stderr, 'cannot reach Redis at redis://127.0.0.1:6379');
 });
 
 test.run();

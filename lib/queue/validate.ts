@@ -37,8 +37,8 @@ export function isSafeSubdir(dir: string): boolean {
 
 /**
  * Checks a dispatch's repo, ref and sha. A local path must be a git repository or a folder in
- * one: the job then builds the repository at the commit the ref names now (its sha), with the
- * folder as the pipeline's working dir (`meta.dir`).
+ * one, where the ref (or sha) names a commit that holds the folder: the job builds the
+ * repository with the folder as the pipeline's working dir (`meta.dir`).
  */
 export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
   const repo = input.repo.trim();
@@ -55,7 +55,7 @@ export function validateJobInput(input: JobInput, cwd: string, hint: string): Jo
     throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, { hint });
   }
   const local = findLocalRepo(path, input.repo);
-  const sha = checkLocalRef(local, input.ref, input.sha);
+  checkLocalRef(local, input.ref, input.sha);
   const meta = local.dir ? { ...input.meta, [JOB_DIR_META]: local.dir } : input.meta;
-  return { ...input, repo: local.root, sha, ...(meta ? { meta } : {}) };
+  return { ...input, repo: local.root, ...(meta ? { meta } : {}) };
 }
