@@ -180,7 +180,7 @@ async function runChecks(input: TaskInput, raw: Record<string, unknown>, token: 
       print(io, `mirror: ${await matchingRepos(config, token)}`);
     } catch (error) {
       if (error instanceof UserError && error.exitCode === 2) throw error;
-      io.stderr.write(`raibid-task: warning: GitHub at ${host} not reached, token not checked: ${networkCause(error)}\n`);
+      io.stderr.write(`raibid-task: warning: GitHub at ${host} not reached, token not checked: ${networkCause(error).replace(/^setup: /, '')}\n`);
     }
   }
   const label = isLocalAddress(config.host!.address) ? 'host' : 'ssh';
