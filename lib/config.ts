@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { runningFarm } from './up/state.js';
 import { untrusted } from './paths.js';
 import { redactUrl } from './redis.js';
 import { describeSchemaError } from './schema-error.js';
@@ -146,6 +147,8 @@ export interface LoadedConfig {
   /** The file is in the current directory, whose config a user may not expect (a checkout, /tmp). */
   inCurrentDir: boolean;
   secrets: Secrets;
+  /** The pid of the `raibid-task up` whose queue redis.url points at, when no redis.url was configured. */
+  farmPid?: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -226,11 +229,14 @@ export function loadConfig(
     }
     config.redis.url = env.RAIBID_REDIS_URL;
   }
+  const farm = config.redis.url ? undefined : runningFarm(env);
+  if (farm) config.redis.url = farm.redisUrl;
   const secret = (name: string) => env[name] || fromFile[name] || undefined;
   return {
     config,
     path,
     inCurrentDir: path !== undefined && dirname(path) === cwd,
+    farmPid: farm?.pid,
     secrets: {
       githubToken: secret('GITHUB_TOKEN'),
       giteaToken: secret('GITEA_TOKEN'),

@@ -9,6 +9,11 @@ export function expandHome(path: string): string {
   return path.replace(/^~(?=\/|$)/, homedir());
 }
 
+/** Where raibid-task keeps what outlives a run on this machine (the local farm's data): $XDG_STATE_HOME/raibid, else ~/.local/state/raibid. */
+export function stateDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'raibid');
+}
+
 /** The kubeconfig a task uses: its --kubeconfig, else where kubectl looks. */
 export function kubeconfigPath(given: string | undefined, env: NodeJS.ProcessEnv): string {
   return given ? expandHome(given) : defaultKubeconfig(env);

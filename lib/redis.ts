@@ -47,7 +47,7 @@ export async function connectRedis(url: string, options: { name?: string } = {})
     }
     throw failure(
       `cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}`,
-      'start Redis or point redis.url / RAIBID_REDIS_URL at it (after bootstrap: the cluster\'s Redis)',
+      'start Redis (`raibid-task up` runs one here) or point redis.url / RAIBID_REDIS_URL at it (after bootstrap: the cluster\'s Redis)',
     );
   }
 }

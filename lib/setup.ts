@@ -1,8 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseConfig } from './config.js';
+import { configSchema, parseConfig } from './config.js';
 import { UserError } from './errors.js';
+import { compileRules } from './mirror/select.js';
+import { stateDir, writeFileAtomic } from './paths.js';
+import { describeSchemaError } from './schema-error.js';
 
 type Raw = Record<string, unknown>;
 
@@ -89,9 +92,74 @@ export function requireAnswers(raw: Raw): void {
   }
 }
 
+const startsWith = (path: PropertyKey[], prefix: string[]) => prefix.every((key, i) => String(path[i]) === key);
+
+/** The config's defaults, for the prompts to show. */
+const DEFAULTS = configSchema.parse({ host: { address: '-' } }) as unknown as Raw;
+
+export function defaultShown(q: Question): string {
+  if (q.required) return '';
+  const value = getAt(DEFAULTS, q.path);
+  const text = q.show ? q.show(value) : value === undefined ? '' : String(value);
+  return text === '' || text === '-' ? '' : text;
+}
+
+export function applyAnswer(raw: Raw, q: Question, text: string): void {
+  setAt(raw, q.path, q.parse ? q.parse(text.trim()) : text.trim());
+}
+
+/**
+ * What is wrong with `text` as the answer to `q`, checked as every task will read the config (the
+ * schema, then owner/name and the regexes of the mirror rules); undefined when it is fine.
+ * Problems of other keys are left to their own questions.
+ */
+export function answerProblem(raw: Raw, q: Question, text: string): string | undefined {
+  if (q.required && text.trim() === '') return 'an answer is needed';
+  const trial = structuredClone(raw);
+  applyAnswer(trial, q, text);
+  const result = configSchema.safeParse(trial);
+  if (!result.success) {
+    const mine = result.error.issues.filter((issue) => startsWith(issue.path, q.path));
+    return mine.length ? describeSchemaError({ ...result.error, issues: mine } as typeof result.error) : undefined;
+  }
+  if (q.path[0] !== 'mirror') return undefined;
+  try {
+    compileRules(result.data.mirror);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The whole config as every task reads it, mirror rules included: a UserError naming the key. */
+export function checkConfig(path: string, raw: Raw): void {
+  compileRules(parseConfig(raw, path).mirror);
+}
+
+/** Answers of a setup that did not finish, offered by the next one: 0600, never a secret. */
+export const draftFile = (env: NodeJS.ProcessEnv) => join(stateDir(env), 'setup-draft.yaml');
+
+export function saveDraft(env: NodeJS.ProcessEnv, raw: Raw): string {
+  const file = draftFile(env);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, stringify(raw));
+  return file;
+}
+
+export function readDraft(env: NodeJS.ProcessEnv): Raw | undefined {
+  try {
+    const raw = readRaw(draftFile(env));
+    return Object.keys(raw).length ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const removeDraft = (env: NodeJS.ProcessEnv) => rmSync(draftFile(env), { force: true });
+
 /** Validates the whole config as every task will read it, then writes it; nothing is written when invalid. */
 export function writeConfig(path: string, raw: Raw): void {
-  parseConfig(raw, path);
+  checkConfig(path, raw);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, stringify(raw), { mode: 0o600 });
   chmodSync(path, 0o600);

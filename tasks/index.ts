@@ -1,6 +1,7 @@
 import type { TaskEntry } from '../lib/task.js';
 
 export const TASKS: TaskEntry[] = [
+  { name: 'up', summary: 'run the farm on this machine in the foreground: Redis, agents, serve and the live status', load: () => import('./up.js') },
   { name: 'setup', summary: 'ask for what the farm needs and write the config (or take it from flags and env)', load: () => import('./setup.js') },
   { name: 'bootstrap', summary: 'install k3s over SSH, then Gitea, Redis, KEDA, Flux and the agents on it', load: () => import('./bootstrap.js') },
   { name: 'doctor', summary: 'check every part of the farm and say how to fix what is wrong', load: () => import('./doctor.js') },

@@ -1,14 +1,9 @@
 import { UserError } from '../lib/errors.js';
-import { GiteaClient } from '../lib/gitea/client.js';
-import { reportStatuses } from '../lib/gitea/status-reporter.js';
-import { compileRules } from '../lib/mirror/select.js';
 import { numberOption, stringOption } from '../lib/options.js';
 import { requiredGiteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
-import { startRequeuing } from '../lib/queue/requeuer.js';
 import { type Task, print, sayConfig } from '../lib/task.js';
-import { pushHandlers } from '../lib/webhook/dispatch.js';
-import { webhookServer } from '../lib/webhook/server.js';
+import { startServe } from '../lib/webhook/serve.js';
 
 const task: Task = {
   summary: 'receive GitHub and Gitea push webhooks: sync the mirror, queue the build',
@@ -34,39 +29,26 @@ const task: Task = {
     const loaded = input.config();
     const { config, secrets } = loaded;
     sayConfig(input.io, loaded);
-    const port = portOption ?? config.webhook.port;
     if (!secrets.webhookSecret) throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', { hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)' });
-    const url = requiredGiteaUrl(config, 'serve');
-    const rules = compileRules(config.mirror);
+    requiredGiteaUrl(config, 'serve');
     const open = await openQueue(config, 'raibid-serve');
-    const gitea = secrets.giteaToken ? new GiteaClient(url, { token: secrets.giteaToken }) : undefined;
-    const server = webhookServer({
-      secret: secrets.webhookSecret,
-      ...pushHandlers({ config, rules, gitea, queue: open.queue }),
-      log: (line) => print(input.io, line),
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-    const address = server.address();
-    print(input.io, `serve: listening on ${typeof address === 'object' && address ? `${address.address} port ${address.port}` : `port ${port}`}`);
-    const stopRequeuing = startRequeuing(open.queue, {
-      requeued: (ids) => print(input.io, `serve: requeued ${ids.join(', ')}: agent stopped heart-beating`),
-      failed: (error) => input.io.stderr.write(`serve: cannot check for stranded jobs: ${error.message}\n`),
-    });
-    const statuses = secrets.giteaToken ? { token: secrets.giteaToken, blocking: await open.connect() } : undefined;
-    const reporting =
-      statuses &&
-      reportStatuses({ queue: open.queue, blocking: statuses.blocking, gitea: { url, token: statuses.token }, signal: input.interrupted, log: (line) => input.io.stderr.write(`serve: ${line}\n`) });
-    await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
-    stopRequeuing();
-    statuses?.blocking.disconnect();
-    await reporting;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-    await open.close();
+    try {
+      const serving = await startServe({
+        config,
+        secrets,
+        webhookSecret: secrets.webhookSecret,
+        open,
+        host,
+        port: portOption ?? config.webhook.port,
+        log: (line) => print(input.io, line),
+        warn: (line) => input.io.stderr.write(`${line}\n`),
+      });
+      print(input.io, `serve: listening on ${serving.address.address} port ${serving.address.port}`);
+      await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
+      await serving.stop();
+    } finally {
+      await open.close();
+    }
     return 0;
   },
 };

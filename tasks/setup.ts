@@ -2,7 +2,8 @@ import { LocalSession, isLocalAddress } from '../lib/local.js';
 import { RemoteHost } from '../lib/k3s/remote.js';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { type Config, configDir, parseConfig, secretsFile } from '../lib/config.js';
 import { GitHubApiError, GitHubClient } from '../lib/github/client.js';
 import { compileRules } from '../lib/mirror/select.js';
@@ -10,10 +11,26 @@ import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
-import { QUESTIONS, readRaw, requireAnswers, setAt, shown, writeConfig, writeSecret } from '../lib/setup.js';
+import {
+  QUESTIONS,
+  answerProblem,
+  applyAnswer,
+  checkConfig,
+  defaultShown,
+  draftFile,
+  readDraft,
+  readRaw,
+  removeDraft,
+  requireAnswers,
+  saveDraft,
+  shown,
+  writeConfig,
+  writeSecret,
+} from '../lib/setup.js';
 import { sshSession } from '../lib/ssh.js';
 import { type Task, type TaskInput, print } from '../lib/task.js';
-import { ask } from '../lib/ui/prompt.js';
+import { printable } from '../lib/ui/format.js';
+import { PromptCancelled, ask } from '../lib/ui/prompt.js';
 
 /** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
 async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
@@ -67,6 +84,8 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
   const host = config.host!;
   if (isLocalAddress(host.address)) return `this machine: ${await new RemoteHost(new LocalSession()).rootVia()}`;
   const knownHosts = config.ssh.knownHostsFile ? expandHome(config.ssh.knownHostsFile) : join(homedir(), '.ssh', 'known_hosts');
+  // ssh saves an accepted host key only into a folder that is there
+  mkdirSync(dirname(knownHosts), { recursive: true, mode: 0o700 });
   const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
   if (interactive && !knownFingerprint(name, knownHosts)) {
     const offered = offeredFingerprints(host.address, host.port);
@@ -93,7 +112,10 @@ const task: Task = {
     `come from its flag or env variable (${QUESTIONS.map((q) => q.env).join(', ')}).\n` +
     '--yes asks nothing and lists every missing answer in one error. GITHUB_TOKEN (or the prompt)\n' +
     'is checked against GitHub and kept in secrets.env (mode 0600) beside the config, never in it.\n' +
-    'The SSH login is tried before anything is written (--skip-checks leaves it out).',
+    'Each answer is checked as the config will be and asked again when wrong; answers given before\n' +
+    'a failure or Ctrl-C are kept (a draft in ~/.local/state/raibid) and offered next time.\n' +
+    'The SSH login and the token are tried before the config is written (--skip-checks leaves them\n' +
+    'out); a host or GitHub that cannot be reached is a warning naming it and the cause.',
   options: {
     yes: { type: 'boolean', short: 'y', description: 'ask nothing: flags, env and the current config only' },
     'skip-checks': { type: 'boolean', description: 'do not try the SSH login and the GitHub token' },
@@ -103,35 +125,80 @@ const task: Task = {
     const { io } = input;
     const env = io.env;
     const path = resolve(String(input.values.config ?? env.RAIBID_CONFIG ?? join(configDir(env), 'config.yaml')));
-    const secretsPath = secretsFile(env);
     const yes = flag(input, 'yes');
     const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
     if (!yes && !interactive) throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
-    const raw = readRaw(path);
-    for (const q of QUESTIONS) {
-      const given = input.values[q.flag] ?? env[q.env];
-      const text = typeof given === 'string' ? given : interactive ? await ask({ name: q.flag, message: q.message, initial: shown(q, raw) }) : undefined;
-      if (text !== undefined) setAt(raw, q.path, q.parse ? q.parse(text.trim()) : text.trim());
+    let raw = readRaw(path);
+    let typed = false;
+    try {
+      const draft = interactive ? readDraft(env) : undefined;
+      if (draft && /^y(es)?$/i.test(await ask({ name: 'draft', message: `go on from the answers of the setup that did not finish (${draftFile(env)})? (yes/no)`, initial: 'yes' }))) raw = draft;
+      for (const q of QUESTIONS) {
+        const given = input.values[q.flag] ?? env[q.env];
+        if (typeof given === 'string') {
+          const problem = answerProblem(raw, q, given);
+          if (problem) throw new UserError(`setup: ${input.values[q.flag] === undefined ? q.env : `--${q.flag}`} '${printable(given)}': ${problem}`, { hint: `see \`raibid-task setup --help\`` });
+          applyAnswer(raw, q, given);
+        } else if (interactive) {
+          const fallback = defaultShown(q);
+          const text = await ask({ name: q.flag, message: `${q.message}${fallback ? ` [default ${fallback}]` : ''}`, initial: shown(q, raw), validate: (value) => answerProblem(raw, q, value) });
+          applyAnswer(raw, q, text);
+          typed = true;
+        }
+      }
+      if (yes) requireAnswers(raw);
+      checkConfig(path, raw);
+      const token = env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
+      await runChecks(input, raw, token, interactive);
+      writeConfig(path, raw);
+      removeDraft(env);
+      print(io, `config written: ${path}`);
+      if (token) {
+        const secretsPath = secretsFile(env);
+        writeSecret(secretsPath, 'GITHUB_TOKEN', token);
+        print(io, `GitHub token kept in ${secretsPath} (mode 0600)`);
+      }
+      print(io, 'next: raibid-task bootstrap');
+      return 0;
+    } catch (error) {
+      if (typed) io.stderr.write(`raibid-task: setup: your answers are kept in ${saveDraft(env, raw)}; the next setup offers them\n`);
+      if (error instanceof PromptCancelled) return 130;
+      throw error;
     }
-    if (yes) requireAnswers(raw);
-    parseConfig(raw, path);
-    const checks = !flag(input, 'skip-checks');
-    const token = env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
-    if (checks && token) {
-      const config = parseConfig(raw, path);
-      print(io, `GitHub: ${await checkGitHubToken(config.github.apiUrl, token)}`);
-      print(io, `mirror: ${await matchingRepos(config, token)}`);
-    }
-    if (checks) print(io, `${isLocalAddress(String((raw.host as { address?: string } | undefined)?.address)) ? 'host' : 'ssh'}: ${await checkSsh(raw, interactive)}`);
-    writeConfig(path, raw);
-    print(io, `config written: ${path}`);
-    if (token) {
-      writeSecret(secretsPath, 'GITHUB_TOKEN', token);
-      print(io, `GitHub token kept in ${secretsPath} (mode 0600)`);
-    }
-    print(io, 'next: raibid-task bootstrap');
-    return 0;
   },
 };
+
+/** The GitHub token and the login, tried as bootstrap and mirror will; what cannot be reached is a warning, not a stop. */
+async function runChecks(input: TaskInput, raw: Record<string, unknown>, token: string, interactive: boolean): Promise<void> {
+  if (flag(input, 'skip-checks')) return;
+  const { io } = input;
+  const config = parseConfig(raw, 'setup');
+  if (token) {
+    const host = new URL(config.github.apiUrl).host;
+    try {
+      print(io, `GitHub: ${await checkGitHubToken(config.github.apiUrl, token)}`);
+      print(io, `mirror: ${await matchingRepos(config, token)}`);
+    } catch (error) {
+      if (error instanceof UserError && error.exitCode === 2) throw error;
+      io.stderr.write(`raibid-task: warning: GitHub at ${host} not reached, token not checked: ${networkCause(error).replace(/^setup: /, '')}\n`);
+    }
+  }
+  const label = isLocalAddress(config.host!.address) ? 'host' : 'ssh';
+  try {
+    print(io, `${label}: ${await checkSsh(raw, interactive)}`);
+  } catch (error) {
+    if (error instanceof UserError && error.exitCode === 2) throw error;
+    if (error instanceof PromptCancelled) throw error;
+    const { user, address, port } = config.host!;
+    io.stderr.write(`raibid-task: warning: ${label}: cannot log in to ${user}@${address}:${port}: ${networkCause(error)}; fix it before bootstrap\n`);
+  }
+}
+
+/** The innermost reason of a failed request (fetch wraps ECONNREFUSED and ENOTFOUND in its `cause`). */
+function networkCause(error: unknown): string {
+  let inner = error as { message?: string; code?: string; cause?: unknown };
+  while (inner.cause && typeof inner.cause === 'object') inner = inner.cause as typeof inner;
+  return [inner.code, inner.message].filter(Boolean).join(': ').split('\n')[0] || String(error);
+}
 
 export default task;

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
 import { CLI, exited, killStragglers, runCli, spawnCli, waitForOutput } from './fixtures/cli.js';
+import { commitFiles } from './fixtures/git.js';
 import { makeQueue } from './fixtures/queue.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { processAlive, until } from './fixtures/wait.js';
@@ -32,6 +33,7 @@ test.before(async () => {
   server = await startRedis();
   redis = server.client();
   work = mkdtempSync(join(tmpdir(), 'raibid-agent-'));
+  commitFiles(work, { 'README.md': 'built by the --exec jobs\n' });
 });
 test.after.each(() => killStragglers());
 test.after(async () => {

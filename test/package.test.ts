@@ -45,7 +45,8 @@ test.before(async () => {
   project = join(dir, 'project');
   mkdirSync(project);
   redis = await startRedis();
-  await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT });
+  // npm test built it a moment ago: prepack's type-checking build is not run twice
+  await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // the registry's packages from npm's cache (npm ci filled it); nothing of this clone's node_modules

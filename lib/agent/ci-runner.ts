@@ -8,6 +8,7 @@ import { executePipeline } from './execute.js';
 import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
 import type { RunContext, RunResult, Runner } from './runner.js';
 import { jobFacts, stepEnvironment } from './step-env.js';
+import { JOB_DIR_META, isSafeSubdir } from '../queue/validate.js';
 
 export interface CiRunnerOptions {
   cacheRoot: string;
@@ -78,9 +79,16 @@ export function ciRunner(options: CiRunnerOptions): Runner {
         return { exitCode: 128, failedStep: 'checkout', error: error.message, transient: error.transient };
       }
       log(`checked out ${job.repo} at ${sha}`, { step: 'checkout', stream: 'raibid' });
+      const dir = job.meta[JOB_DIR_META] ?? '';
+      const cwd = join(workspace, dir);
+      if (!isSafeSubdir(dir) || !existsSync(cwd)) {
+        const error = `${JSON.stringify(dir)} is not a folder of the commit`;
+        log(error, { step: 'checkout', stream: 'raibid' });
+        return { exitCode: 128, failedStep: 'checkout', error };
+      }
       let pipeline: Pipeline;
       try {
-        pipeline = pipelineFor(workspace);
+        pipeline = pipelineFor(cwd);
       } catch (error) {
         if (!(error instanceof PipelineError)) throw error;
         log(error.message, { step: PIPELINE_FILE, stream: 'raibid' });
@@ -95,11 +103,11 @@ export function ciRunner(options: CiRunnerOptions): Runner {
       });
       // as the build user: the sccache server it starts compiles for the build
       if (sccache) execFileSync(sccache, ['--zero-stats'], { env, stdio: 'ignore', ...user });
-      log(`pipeline from ${pipeline.source}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${slot.warm ? 'warm' : 'cold'} cache`, {
+      log(`pipeline from ${pipeline.source}${dir ? ` in ${dir}` : ''}: ${pipeline.steps.map((s) => s.name).join(', ')}; ${slot.warm ? 'warm' : 'cold'} cache`, {
         step: 'pipeline',
         stream: 'raibid',
       });
-      const result = await executePipeline({ pipeline, cwd: workspace, env, signal, log, hold: [slot.lockFd], user });
+      const result = await executePipeline({ pipeline, cwd, env, signal, log, hold: [slot.lockFd], user });
       const cache = { slot: slot.index, warm: slot.warm, ...(sccache ? { sccache: sccacheStats(sccache, env, user) } : {}) };
       // the build user's sccache server (one per host, on its port) would answer the next agent's builds, whoever runs them
       if (sccache && user) spawnSync(sccache, ['--stop-server'], { env, stdio: 'ignore', ...user });

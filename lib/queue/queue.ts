@@ -122,9 +122,11 @@ export function newJobId(now = Date.now()): string {
   return `${now.toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-export function dedupeKey(input: Pick<JobInput, 'repo' | 'ref' | 'sha'>): string {
+export function dedupeKey(input: Pick<JobInput, 'repo' | 'ref' | 'sha' | 'meta'>): string {
   const target = input.sha ? `sha:${input.sha}` : `ref:${input.ref}`;
-  return DEDUPE_PREFIX + createHash('sha1').update(`${input.repo}\n${target}`).digest('hex');
+  // builds of two folders of one repository are two jobs
+  const dir = input.meta?.dir ? `\ndir:${input.meta.dir}` : '';
+  return DEDUPE_PREFIX + createHash('sha1').update(`${input.repo}\n${target}${dir}`).digest('hex');
 }
 
 /** Turns ioredis' flat [k1, v1, k2, v2] replies into objects. */

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { hasControlCharacters, printable } from '../ui/format.js';
+import { checkLocalRef, findLocalRepo } from './local-repo.js';
 import type { JobInput } from './queue.js';
 
 const REMOTE_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
@@ -26,22 +27,35 @@ export function isValidRef(ref: string): boolean {
   );
 }
 
-/** Checks a dispatch's repo, ref and sha; a local path becomes absolute. */
+/** The pipeline's working dir inside the checkout, as a job's `meta.dir` holds it. */
+export const JOB_DIR_META = 'dir';
+
+/** A relative path that stays inside the checkout: no `..`, not absolute, no empty parts. */
+export function isSafeSubdir(dir: string): boolean {
+  return dir === '' || (!dir.startsWith('/') && dir.split('/').every((part) => part !== '' && part !== '.' && part !== '..') && !hasControlCharacters(dir));
+}
+
+/**
+ * Checks a dispatch's repo, ref and sha. A local path must be a git repository or a folder in
+ * one, where the ref (or sha) names a commit that holds the folder: the job builds the
+ * repository with the folder as the pipeline's working dir (`meta.dir`).
+ */
 export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
-  let repo = input.repo.trim();
+  const repo = input.repo.trim();
   if (hasControlCharacters(repo)) throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
-  if (!REMOTE_URL.test(repo) && !SCP_LIKE.test(repo)) {
-    const path = resolve(cwd, repo);
-    if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, { hint });
-    }
-    repo = path;
-  }
   if (!isValidRef(input.ref)) {
     throw new UserError(`--ref '${printable(input.ref)}' is not a valid git ref`, { hint: 'give a branch, tag or refs/… name' });
   }
   if (input.sha !== undefined && !SHA.test(input.sha)) {
     throw new UserError(`--sha '${printable(input.sha)}' is not a commit hash`, { hint: 'give 7 to 40 lowercase hex digits' });
   }
-  return { ...input, repo };
+  if (REMOTE_URL.test(repo) || SCP_LIKE.test(repo)) return { ...input, repo };
+  const path = resolve(cwd, repo);
+  if (!existsSync(path) || !statSync(path).isDirectory()) {
+    throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, { hint });
+  }
+  const local = findLocalRepo(path, input.repo);
+  checkLocalRef(local, input.ref, input.sha);
+  const meta = local.dir ? { ...input.meta, [JOB_DIR_META]: local.dir } : input.meta;
+  return { ...input, repo: local.root, ...(meta ? { meta } : {}) };
 }

@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failure } from '../errors.js';
+import { REDIS_PERSISTENCE } from '../queue/persistence.js';
+import { connectRedis } from '../redis.js';
+
+export interface RedisServerPlan {
+  dir: string;
+  port: number;
+  password: string;
+}
+
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** The private redis-server's config: loopback only, a password, every write fsync'ed to the AOF before it is answered. */
+export function redisConfig(plan: RedisServerPlan): string {
+  return [
+    `bind 127.0.0.1`,
+    `port ${plan.port}`,
+    `dir ${plan.dir}`,
+    `requirepass ${plan.password}`,
+    `appendonly ${REDIS_PERSISTENCE.appendonly}`,
+    `appendfsync ${REDIS_PERSISTENCE.appendfsync}`,
+    `save ""`,
+    `daemonize no`,
+    `logfile redis.log`,
+    '',
+  ].join('\n');
+}
+
+export const redisUrlOf = (plan: RedisServerPlan) => `redis://:${encodeURIComponent(plan.password)}@127.0.0.1:${plan.port}`;
+
+export function hasRedisServer(): boolean {
+  return !spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error;
+}
+
+export const redisServerMissing = () =>
+  failure('redis-server not found: the local farm keeps its queue in a private redis-server', 'install it: sudo apt-get install redis-server (Redis ≥ 7)');
+
+const hasSetpriv = () => !spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).error;
+
+export interface RunningRedis {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+function logTail(dir: string): string {
+  const file = join(dir, 'redis.log');
+  if (!existsSync(file)) return 'no log';
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'empty log';
+}
+
+/**
+ * Starts redis-server on `plan` in the foreground, as a child that dies with this process
+ * (kill -9 included, through setpriv's parent-death signal), and waits until it answers: after a
+ * restart it first replays its AOF. `stop` shuts it down cleanly (SIGTERM: the AOF is complete).
+ */
+export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRedis> {
+  if (!hasRedisServer()) throw redisServerMissing();
+  const conf = join(plan.dir, 'redis.conf');
+  writeFileSync(conf, redisConfig(plan), { mode: 0o600 });
+  const [file, args] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', conf]] : ['redis-server', [conf]];
+  // a process group of its own: the terminal's Ctrl-C goes to up, which stops Redis after the agents are done with it
+  const child = spawn(file, args, { cwd: plan.dir, stdio: 'ignore', detached: true });
+  const url = redisUrlOf(plan);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited(child);
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw failure(`redis-server exited at start (code ${child.exitCode}): ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
+    try {
+      const probe = await connectRedis(url, { name: 'raibid-up-probe' });
+      const answer = await probe.ping().catch((error: Error) => error.message);
+      probe.disconnect();
+      if (answer === 'PONG') return { url, pid: child.pid!, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw failure(`redis-server did not answer within ${START_TIMEOUT_MS / 1000} s: ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,90 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import type { WorkerEvent } from '../lib/agent/worker.js';
+import { describeFarm, farmPlan, startFarm } from '../lib/up/up.js';
+import { flag, numberOption } from '../lib/options.js';
+import { redactUrl } from '../lib/redis.js';
+import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
+import { printable, shortRepo } from '../lib/ui/format.js';
+import status from './status.js';
+
+function eventLine(agent: number, event: WorkerEvent): string {
+  const time = new Date().toISOString().slice(11, 19);
+  switch (event.type) {
+    case 'started':
+      return `${time} agent ${agent}: ${event.job.id} started ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`;
+    case 'finished':
+      return `${time} agent ${agent}: ${event.job.id} ${event.state} (exit ${event.exitCode})`;
+    case 'skipped':
+      return `${time} agent ${agent}: ${event.id} skipped: ${event.reason}`;
+    case 'error':
+      return `${time} agent ${agent}: queue error: ${event.error.message}`;
+  }
+}
+
+/** The status screen of `status --watch`, on this farm's queue, until `stop` fires. */
+function watchStatus(input: TaskInput, redisUrl: string, stop: AbortSignal): Promise<number | void> {
+  const loaded = input.config();
+  return status.run({
+    ...input,
+    values: { watch: true },
+    positionals: [],
+    config: () => ({ ...loaded, config: { ...loaded.config, redis: { ...loaded.config.redis, url: redisUrl } } }),
+    interrupted: stop,
+  });
+}
+
+const task: Task = {
+  summary: 'run the farm on this machine in the foreground: Redis, agents, serve and the live status',
+  usage: ['up [--agents <n>] [--port <n>] [--dry-run]'],
+  details:
+    'Starts a private redis-server (AOF, fsync always; its data under ~/.local/state/raibid), the\n' +
+    'agents, and serve on 127.0.0.1, then shows the status screen (on a terminal; else one line per\n' +
+    'job event). While it runs, dispatch, status, logs, jobs and agent reach its queue with no\n' +
+    'config: it writes where to ~/.local/state/raibid/farm.json (a configured redis.url or\n' +
+    'RAIBID_REDIS_URL still wins). Ctrl-C lets the agents finish the jobs in hand and stops it all;\n' +
+    'the queue stays, and the next `up` goes on with it. A second Ctrl-C stops at once: a job cut\n' +
+    'short runs again after the visibility timeout.',
+  options: {
+    agents: { type: 'string', value: 'n', description: 'agents that run jobs, one job each', default: '1' },
+    port: { type: 'string', value: 'n', description: "serve's port (default: webhook.port, or any free one when that is taken)" },
+    'dry-run': { type: 'boolean', description: 'say what would start, start nothing' },
+  },
+  async run(input) {
+    const { io } = input;
+    const agents = numberOption(input, 'up', 'agents', { min: 0, max: 64, integer: true }) ?? 1;
+    const port = numberOption(input, 'up', 'port', { min: 0, max: 65535, integer: true });
+    const loaded = input.config();
+    sayConfig(io, loaded);
+    const plan = farmPlan(loaded, io.env, { agents, port });
+    if (flag(input, 'dry-run')) {
+      for (const line of describeFarm(plan)) print(io, line);
+      return 0;
+    }
+    if (loaded.config.redis.url && !loaded.farmPid) {
+      io.stderr.write(`raibid-task: redis.url is set (${redactUrl(loaded.config.redis.url)}): dispatch, status and logs use that Redis, not this farm's\n`);
+    }
+    const screen = Boolean(io.stdout.isTTY);
+    const say = screen ? (line: string) => appendFileSync(plan.logFile, `${line}\n`, { mode: 0o600 }) : (line: string) => print(io, line);
+    const farm = await startFarm(plan, loaded, io.env, {
+      onEvent: (agent, event) => say(eventLine(agent, event)),
+      log: say,
+      warn: screen ? say : (line) => io.stderr.write(`${line}\n`),
+    });
+    print(io, `up: redis ${redactUrl(farm.redisUrl)} (data in ${plan.redisDir}), serve ${farm.serveUrl}, ${agents} agent${agents === 1 ? '' : 's'}`);
+    print(io, 'up: queue a build from another terminal: raibid-task dispatch --repo <path|url> --follow; Ctrl-C stops');
+    const stopScreen = new AbortController();
+    input.interrupted.addEventListener('abort', () => stopScreen.abort(), { once: true });
+    try {
+      if (screen) await watchStatus(input, farm.redisUrl, stopScreen.signal);
+      else await new Promise<void>((resolve) => (input.interrupted.aborted ? resolve() : input.interrupted.addEventListener('abort', () => resolve(), { once: true })));
+    } finally {
+      const busy = farm.busy();
+      print(io, `up: stopping${busy ? `: the agents finish ${busy} job${busy === 1 ? '' : 's'} in hand (Ctrl-C again stops at once)` : ''}`);
+      await farm.stop();
+      print(io, `up: stopped; the queue is kept in ${plan.redisDir}${screen && existsSync(plan.logFile) ? `; what the agents and serve said is in ${plan.logFile}` : ''}`);
+    }
+    return 0;
+  },
+};
+
+export default task;
