@@ -4,6 +4,8 @@ import { loadConfig } from './config.js';
 import { UserError } from './errors.js';
 import type { GitHubStats } from './github/client.js';
 import type { MirrorSummary } from './mirror/reconcile.js';
+import type { Progress } from './mirror/run.js';
+import type { TeardownResult } from './teardown-run.js';
 import { requiredGiteaUrl } from './platform/charts.js';
 import { type RedisAccess, reachRedis } from './platform/redis-access.js';
 import { type Job, type JobState, type JobView, isFinal, jobView } from './queue/job.js';
@@ -165,10 +167,23 @@ export class Farm {
   }
 
   /** Creates and syncs the mirrors the config selects (one run at a time: a second one fails). */
-  async mirrorSync(options: { prune?: boolean; full?: boolean } = {}): Promise<MirrorSyncResult> {
+  async mirrorSync(options: { prune?: boolean; full?: boolean; progress?: Progress } = {}): Promise<MirrorSyncResult> {
     const { syncMirrors } = await import('./mirror/run.js');
-    const { kept, ...result } = await syncMirrors(this.loaded, this.env, { prune: options.prune ?? false, full: options.full });
+    const { kept, ...result } = await syncMirrors(this.loaded, this.env, { prune: options.prune ?? false, full: options.full, progress: options.progress });
     return result;
+  }
+
+  /** Removes the platform and k3s, in reverse order of bootstrap (the volumes and k3s stay with keepData). */
+  async teardown(options: { keepData?: boolean; dryRun?: boolean; kubeconfig?: string; output?: NodeJS.WritableStream & { isTTY?: boolean } } = {}): Promise<TeardownResult> {
+    const [{ runTeardown }, { kubeconfigPath }] = await Promise.all([import('./teardown-run.js'), import('./paths.js')]);
+    const output = options.output ?? process.stdout;
+    return runTeardown(this.config, {
+      keepData: options.keepData ?? false,
+      dryRun: options.dryRun ?? false,
+      kubeconfig: kubeconfigPath(options.kubeconfig, this.env),
+      say: (line) => output.write(`${line}\n`),
+      interactive: Boolean(output.isTTY) && !this.env.CI,
+    });
   }
 
   /** The clone URL of a repository in Gitea, `org/name` as mirror sync reports it. */

@@ -4,7 +4,7 @@ import { UserError } from '../lib/errors.js';
 import { CRON_MARKER, DEFAULT_SCHEDULE, checkSchedule, cronLine, readCrontab, withCronLine, writeCrontab } from '../lib/mirror/cron.js';
 import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
-import { giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
+import { counted, giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
 import { flag, stringOption } from '../lib/options.js';
 import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
 
@@ -47,12 +47,13 @@ async function sync(input: TaskInput): Promise<number> {
     else for (const line of [...run.actions.map(describe), ...run.problems.map((p) => `warning: ${p}`)]) print(input.io, line);
     return 0;
   }
-  const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune'), full: flag(input, 'full') });
+  const progress = json ? 'none' : input.io.stdout.isTTY && !input.io.env.CI ? 'interactive' : 'plain';
+  const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune'), full: flag(input, 'full'), progress });
   const { created, synced, unchanged, failed, notes, github } = result;
   if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github, fullCheck: result.fullCheck });
   else {
     for (const note of notes) print(input.io, note);
-    print(input.io, `created ${created}, synced ${synced}, unchanged ${unchanged}, failed ${failed}`);
+    print(input.io, counted(result));
   }
   return failed > 0 ? 1 : 0;
 }

@@ -1,12 +1,9 @@
 import { createInterface } from 'node:readline/promises';
-import { connectHosts } from '../lib/bootstrap.js';
 import { UserError } from '../lib/errors.js';
-import { type Cluster, connectCluster, kubeconfigFromFile } from '../lib/kube/client.js';
-import { describeObject } from '../lib/kube/apply.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
-import { deleteObject, teardownGroups, uninstallK3s } from '../lib/teardown.js';
+import { runTeardown } from '../lib/teardown-run.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -14,8 +11,6 @@ async function confirmed(input: TaskInput, context: string): Promise<boolean> {
   rl.close();
   return answer.trim() === context;
 }
-
-const unreachable = (error: unknown) => /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND|socket hang up|fetch failed/.test(String((error as Error).message ?? error));
 
 const task: Task = {
   summary: 'remove the agents, Flux, KEDA, Redis, Gitea and k3s again, in reverse order',
@@ -50,48 +45,14 @@ const task: Task = {
       print(io, 'teardown: nothing removed');
       return 1;
     }
-    const uninstallsK3s = !keepData && config.host !== undefined;
-    let cluster: Cluster | undefined;
-    try {
-      cluster = dryRun ? undefined : connectCluster(kubeconfigFromFile(kubeconfig, context));
-    } catch (error) {
-      if (!uninstallsK3s) throw error;
-      print(io, `no kubeconfig at ${kubeconfig}: the cluster's objects go with k3s`);
-    }
-    const wait = { timeoutMs: config.platform.timeoutSeconds * 1000, pollMs: config.platform.pollSeconds * 1000 };
-    let removed = 0;
-    groups: for (const group of teardownGroups(config, keepData)) {
-      if (group.objects.length === 0) continue;
-      print(io, `${group.title}:`);
-      for (const object of group.objects) {
-        if (dryRun) {
-          print(io, `  would delete ${describeObject(object)}`);
-          continue;
-        }
-        if (!cluster) break groups;
-        try {
-          const outcome = await deleteObject(cluster, object, wait);
-          if (outcome === 'deleted') removed += 1;
-          print(io, `  ${describeObject(object)} ${outcome === 'deleted' ? 'deleted' : 'already gone'}`);
-        } catch (error) {
-          if (!(uninstallsK3s && unreachable(error))) throw error;
-          print(io, `  the cluster does not answer: its objects go with k3s`);
-          break groups;
-        }
-      }
-    }
-    if (keepData) print(io, 'k3s kept (--keep-data): its uninstall would delete the volumes');
-    else if (!config.host) print(io, 'no host in the config: k3s left alone');
-    else {
-      const hosts = connectHosts(config);
-      try {
-        for (const worker of hosts.workers) print(io, await uninstallK3s(worker, 'agent', dryRun));
-        print(io, await uninstallK3s(hosts.server, 'server', dryRun));
-      } finally {
-        await hosts.close();
-      }
-    }
-    if (!dryRun) print(io, `teardown done: ${removed} objects deleted${uninstallsK3s ? ', k3s uninstalled where it was installed' : ''}`);
+    const result = await runTeardown(config, {
+      keepData,
+      dryRun,
+      kubeconfig,
+      say: (line) => print(io, line),
+      interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+    });
+    if (!dryRun) print(io, `teardown done: ${result.removed} objects deleted${!keepData && config.host ? ', k3s uninstalled where it was installed' : ''}`);
     return 0;
   },
 };

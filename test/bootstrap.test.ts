@@ -203,6 +203,9 @@ test('teardown --yes removes the platform, then k3s on the worker and the server
     assert.not.ok(kube.store.find(kind, ns, name), `${kind} ${name} deleted`);
   }
   assert.ok(result.stdout.indexOf('ScaledJob raibid/raibid-agent deleted') < result.stdout.indexOf('HelmChart kube-system/keda deleted'));
+  // its progress list, as plain lines without a terminal: a line as each step ends
+  assert.match(result.stdout, /^✔ KEDA: 1 deleted$/m);
+  assert.match(result.stdout, /^✔ k3s: 2 hosts$/m);
   assert.equal(worker.record('uninstalls'), ['agent']);
   assert.equal(server.record('uninstalls'), ['server']);
   assert.not.ok(installed(server) && existsSync(join(server.root, 'usr/local/bin/k3s')), 'k3s removed');

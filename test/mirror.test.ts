@@ -104,6 +104,9 @@ test('the first sync creates the org and pull mirrors with the sources\' content
   const result = await mirrorCli(['sync'], config);
   assert.is(result.code, 0, result.stderr + result.stdout);
   assert.match(result.stdout, 'created 3, synced 0, unchanged 0, failed 0');
+  // its progress list, as plain lines without a terminal
+  assert.match(result.stdout, /^✔ 3 repositories selected \(Gitea read in full\)$/m);
+  assert.match(result.stdout, /^✔ Mirrors: created 3, synced 0, unchanged 0, failed 0$/m);
   assert.ok(gitea.orgs.has('acme'));
   for (const name of ['api-one', 'api-two', 'api-secret']) {
     assert.is(refs(gitea.gitDir('acme', name)), refs(join(dir, 'github', 'acme', `${name}.git`)), `${name} refs equal`);

@@ -8,6 +8,7 @@ import { GitHubClient } from '../github/client.js';
 import { EtagCache } from '../github/etag-cache.js';
 import { tryLock } from '../lock.js';
 import { ownedDir } from '../paths.js';
+import { Listr } from 'listr2';
 import { requiredGiteaUrl } from '../platform/charts.js';
 import { staleMirrors } from './heads.js';
 import { type MirrorAction, planMirrors } from './plan.js';
@@ -58,15 +59,46 @@ export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gite
   return { selected, actions: gitea ? planMirrors(selected, state, interval, stale) : [], problems, github, fullCheck };
 }
 
-/** `mirror sync`: one run at a time (a lock), the plan carried out, the ETag cache saved. */
-export async function syncMirrors(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: { prune: boolean; full?: boolean }): Promise<MirrorSummary & { github: GitHubClient['stats']; fullCheck: boolean }> {
+/** How a run shows its progress list: spinners at a terminal, plain lines for cron mail, or nothing (--json). */
+export type Progress = 'interactive' | 'plain' | 'none';
+const RENDERERS = { interactive: 'default', plain: 'simple', none: 'silent' } as const;
+
+export const counted = (s: Pick<MirrorSummary, 'created' | 'synced' | 'unchanged' | 'failed'>) => `created ${s.created}, synced ${s.synced}, unchanged ${s.unchanged}, failed ${s.failed}`;
+
+/** `mirror sync`: one run at a time (a lock), its steps a listr2 list, the plan carried out, the ETag cache saved. */
+export async function syncMirrors(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+  options: { prune: boolean; full?: boolean; progress?: Progress },
+): Promise<MirrorSummary & { github: GitHubClient['stats']; fullCheck: boolean }> {
   const gitea = giteaClient(loaded);
   const lock = tryLock(join(mirrorCache(env), 'mirror-sync.lock'));
   if ('heldBy' in lock) throw failure(`another mirror sync is running (pid ${lock.heldBy}); this one stops`, 'runs that overlap are skipped: a cron schedule every 15 minutes or more is plenty');
   try {
     const startedAt = Date.now();
-    const run = await planRun(loaded, env, gitea, options.full);
-    const summary = await reconcile(run.actions, { gitea, github: run.github, config: loaded.config, githubToken: loaded.secrets.githubToken, prune: options.prune });
+    let run: MirrorRun | undefined;
+    let summary: MirrorSummary | undefined;
+    const steps = new Listr(
+      [
+        {
+          title: 'Select on GitHub, compare with Gitea',
+          task: async (_, task) => {
+            run = await planRun(loaded, env, gitea, options.full);
+            task.title = `${run.selected.length} repositories selected (Gitea ${run.fullCheck ? 'read in full' : 'as the last run left it'})`;
+          },
+        },
+        {
+          title: 'Mirror into Gitea',
+          task: async (_, task) => {
+            summary = await reconcile(run!.actions, { gitea, github: run!.github, config: loaded.config, githubToken: loaded.secrets.githubToken, prune: options.prune });
+            task.title = `Mirrors: ${counted(summary)}`;
+          },
+        },
+      ],
+      { concurrent: false, exitOnError: true, renderer: RENDERERS[options.progress ?? 'none'], fallbackRenderer: 'simple' },
+    );
+    await steps.run();
+    if (!run || !summary) throw new Error('mirror sync: a step did not run');
     run.github.saveCache();
     summary.notes.unshift(...run.problems);
     summary.failed += run.problems.length;
