@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * One line for the first problem zod found, as `key.path: what is wrong`. An unknown key is

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,22 @@ import { type RedisServer, startRedis } from './fixtures/redis.js';
 const BUNDLE = fileURLToPath(new URL('../bundle/raibid-pod.cjs', import.meta.url));
 
 const test = suite('the one-file bundle that agent pods run');
+/** What it weighed before zod's namespace import let esbuild leave out what pods never use (zx stays out too). */
+const MAX_BYTES = 834_363;
 let server: RedisServer;
 
 test.before(async () => {
   server = await startRedis();
 });
 test.after(async () => server.stop());
+
+test('it stays no larger than it was, and holds neither zx nor the Kubernetes client', () => {
+  const size = statSync(BUNDLE).size;
+  assert.ok(size <= MAX_BYTES, `${size} bytes, more than ${MAX_BYTES}`);
+  const text = readFileSync(BUNDLE, 'utf8');
+  assert.not.match(text, '"ZX_', 'zx (its environment prefix) is the workstation\'s, not the pods\'');
+  assert.not.match(text, 'loadFromCluster', 'nor is the Kubernetes client');
+});
 
 test('alone in an empty folder, it takes a job from Redis, builds the crate and records the result', async () => {
   assert.ok(existsSync(BUNDLE), 'dist/bundle/raibid-pod.cjs exists: run `npm run bundle`');

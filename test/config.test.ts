@@ -37,10 +37,10 @@ test('found via --config, then RAIBID_CONFIG, then ./raibid.config.yaml, then ~/
 test('env overrides the file: RAIBID_REDIS_URL; secrets come only from env', () => {
   const { cwd, env } = world();
   writeFileSync(join(cwd, 'raibid.config.yaml'), 'redis:\n  url: redis://from-file\n');
-  const secretEnv = { GITHUB_TOKEN: 'ghp_x', GITEA_TOKEN: 'gt_y', RAIBID_REDIS_PASSWORD: 'rp', GITEA_ADMIN_PASSWORD: 'gp', RAIBID_WEBHOOK_SECRET: 'ws' };
+  const secretEnv = { GITHUB_TOKEN: 'ghp_x', GITEA_TOKEN: 'gt_y', GITEA_READ_TOKEN: 'gr_z', RAIBID_REDIS_PASSWORD: 'rp', GITEA_ADMIN_PASSWORD: 'gp', RAIBID_WEBHOOK_SECRET: 'ws' };
   const loaded = loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis://from-env', ...secretEnv }, cwd });
   assert.is(loaded.config.redis.url, 'redis://from-env');
-  assert.equal(loaded.secrets, { githubToken: 'ghp_x', giteaToken: 'gt_y', redisPassword: 'rp', giteaAdminPassword: 'gp', webhookSecret: 'ws' });
+  assert.equal(loaded.secrets, { githubToken: 'ghp_x', giteaToken: 'gt_y', giteaReadToken: 'gr_z', redisPassword: 'rp', giteaAdminPassword: 'gp', webhookSecret: 'ws' });
   const none = loadConfig({ env: { ...env, GITHUB_TOKEN: '' }, cwd }).secrets;
   assert.ok(Object.values(none).every((v) => v === undefined), 'empty or unset: not given');
 });

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeSchemaError } from '../schema-error.js';
 
 export const PIPELINE_FILE = '.raibid.yml';
