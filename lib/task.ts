@@ -34,6 +34,8 @@ export interface Task {
   options: Record<string, OptionSpec>;
   /** How many positional arguments the task takes at most. */
   positionals?: number;
+  /** What the first positional names (`jobs list`, `mirror sync`): checked before run, completed by the shell. */
+  actions?: readonly string[];
   run(input: TaskInput): Promise<number | void>;
 }
 

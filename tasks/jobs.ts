@@ -71,6 +71,7 @@ const task: Task = {
     'dry-run': { type: 'boolean', description: 'say what cancel or retry would do, change nothing' },
   },
   positionals: 2,
+  actions: ACTIONS,
   async run(input) {
     const action = (input.positionals[0] ?? 'list') as Action;
     if (!ACTIONS.includes(action)) {

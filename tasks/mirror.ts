@@ -119,6 +119,7 @@ const task: Task = {
     schedule: { type: 'string', value: 'cron', description: `when cron runs sync (default: "${DEFAULT_SCHEDULE}")` },
   },
   positionals: 2,
+  actions: Object.keys(ACTIONS),
   async run(input) {
     const action = input.positionals[0];
     const run = action && ACTIONS[action];
