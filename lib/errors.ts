@@ -53,3 +53,14 @@ export function networkFailure(error: unknown, url: string, hint?: string): unkn
   const line = describeNetworkError(error, url);
   return line ? failure(line, hint) : error;
 }
+
+/** An error from shared steps, said as the task's own: `kubeconfig: …`, not `bootstrap: …` or a bare `k3s: …`. */
+export function asTaskError(task: string, error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const message = error.message.replace(/^bootstrap: /, '');
+  if (message.startsWith(`${task}: `)) return error;
+  if (error instanceof UserError) return new UserError(`${task}: ${message}`, { hint: error.hint, exitCode: error.exitCode });
+  const named = new Error(`${task}: ${message}`, { cause: error });
+  named.stack = error.stack;
+  return named;
+}

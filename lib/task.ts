@@ -8,6 +8,8 @@ export interface OptionSpec {
   /** Shown in help as `--name <value>`. */
   value?: string;
   default?: string;
+  /** The values it takes, offered by shell completion. */
+  choices?: readonly string[];
 }
 
 export interface TaskIO {

@@ -1,4 +1,3 @@
-import { runDoctor } from '../lib/doctor.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, print, printJson } from '../lib/task.js';
@@ -17,6 +16,7 @@ const task: Task = {
   },
   async run(input) {
     const kubeconfig = kubeconfigPath(stringOption(input, 'doctor', 'kubeconfig'), input.io.env);
+    const { runDoctor } = await import('../lib/doctor.js');
     const checks = await runDoctor(input.config(), input.io.env, kubeconfig);
     const failed = checks.filter((c) => !c.ok).length;
     if (flag(input, 'json')) printJson(input.io, { ok: failed === 0, checks });

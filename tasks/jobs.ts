@@ -65,7 +65,7 @@ const task: Task = {
     'cancel: a queued job is never run; a running one is stopped by its agent within about a second.\n' +
     'retry: a finished job (failed, dead, cancelled or succeeded) is queued again with fresh attempts.',
   options: {
-    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})` },
+    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})`, choices: JOB_STATES },
     limit: { type: 'string', value: 'n', description: 'how many jobs to list', default: '20' },
     json: { type: 'boolean', description: 'print JSON' },
     'dry-run': { type: 'boolean', description: 'say what cancel or retry would do, change nothing' },

@@ -1,12 +1,9 @@
 import { createInterface } from 'node:readline/promises';
-import { connectHosts } from '../lib/bootstrap.js';
 import { UserError } from '../lib/errors.js';
-import { type Cluster, connectCluster, kubeconfigFromFile } from '../lib/kube/client.js';
-import { describeObject } from '../lib/kube/apply.js';
+import type { Cluster } from '../lib/kube/client.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
-import { deleteObject, teardownGroups, uninstallK3s } from '../lib/teardown.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -50,14 +47,32 @@ const task: Task = {
       print(io, 'teardown: nothing removed');
       return 1;
     }
+    const [{ connectHosts }, { connectCluster, kubeconfigFromFile }, { describeObject, readObject }, { deleteObject, teardownGroups, uninstallK3s }] = await Promise.all([
+      import('../lib/bootstrap.js'),
+      import('../lib/kube/client.js'),
+      import('../lib/kube/apply.js'),
+      import('../lib/teardown.js'),
+    ]);
     const uninstallsK3s = !keepData && config.host !== undefined;
     let cluster: Cluster | undefined;
     try {
-      cluster = dryRun ? undefined : connectCluster(kubeconfigFromFile(kubeconfig, context));
+      cluster = connectCluster(kubeconfigFromFile(kubeconfig, context));
     } catch (error) {
-      if (!uninstallsK3s) throw error;
-      print(io, `no kubeconfig at ${kubeconfig}: the cluster's objects go with k3s`);
+      if (dryRun) print(io, `could not look at the cluster (${(error as Error).message}): listing everything teardown would try to delete`);
+      else if (!uninstallsK3s) throw error;
+      else print(io, `no kubeconfig at ${kubeconfig}: the cluster's objects go with k3s`);
     }
+    /** In a dry run, whether the object is there; undefined once the cluster could not be asked. */
+    const present = async (object: Parameters<typeof readObject>[1]): Promise<boolean | undefined> => {
+      if (!cluster) return undefined;
+      try {
+        return (await readObject(cluster, object)) !== undefined;
+      } catch (error) {
+        print(io, `  could not look at the cluster (${(error as Error).message.split('\n')[0]}): listing the rest unchecked`);
+        cluster = undefined;
+        return undefined;
+      }
+    };
     const wait = { timeoutMs: config.platform.timeoutSeconds * 1000, pollMs: config.platform.pollSeconds * 1000 };
     let removed = 0;
     groups: for (const group of teardownGroups(config, keepData)) {
@@ -65,7 +80,7 @@ const task: Task = {
       print(io, `${group.title}:`);
       for (const object of group.objects) {
         if (dryRun) {
-          print(io, `  would delete ${describeObject(object)}`);
+          print(io, `  ${(await present(object)) === false ? 'already gone:' : 'would delete'} ${describeObject(object)}`);
           continue;
         }
         if (!cluster) break groups;
