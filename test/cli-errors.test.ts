@@ -106,6 +106,17 @@ test('doctor leads with setup, or bootstrap once there is a config; an unreachab
   assert.not.match(configured.stdout, 'gitea-secret-token');
 });
 
+test('a server that cannot be reached is named with the cause, for GitHub and Gitea alike', async () => {
+  const port = await freePort();
+  const { GitHubClient } = await import('../lib/github/client.js');
+  const { GiteaClient } = await import('../lib/gitea/client.js');
+  const refused = `cannot reach 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`;
+  const github = await new GitHubClient(`http://127.0.0.1:${port}`, 'ghp-secret', undefined, 1).get('GET /user').catch((e: Error) => e);
+  assert.is((github as Error).message, refused);
+  const gitea = await new GiteaClient(`http://127.0.0.1:${port}`, { token: 'gitea-secret' }).call('GET /version').catch((e: Error) => e);
+  assert.is((gitea as Error).message, refused);
+});
+
 test('the example config works as a copy; config show masks secrets and names its file; config validate lists each problem, exit 2', async () => {
   const copy = join(mkdtempSync(join(home, 'copy-')), 'raibid.config.yaml');
   copyFileSync(example, copy);
