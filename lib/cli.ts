@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config.js';
 import { EXIT_FAILURE, EXIT_USAGE, UserError, describeNetworkError } from './errors.js';
@@ -106,12 +105,8 @@ function checkAction(name: string, task: Task, action: string | undefined): void
   });
 }
 
-function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
-export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[]): Promise<number> {
+export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[], version = 'unknown'): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) {
     io.stdout.write(taskHelp(rest[0], (await findTask(rest[0], tasks).load()).default));
@@ -122,7 +117,7 @@ export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[]): Prom
     return name ? 0 : EXIT_USAGE;
   }
   if (name === '--version' || name === '-V' || name === '-v') {
-    io.stdout.write(`${version()}\n`);
+    io.stdout.write(`${version}\n`);
     return 0;
   }
   const task = (await findTask(name, tasks).load()).default;
@@ -175,14 +170,14 @@ export function reportError(error: unknown, io: TaskIO): number {
 }
 
 /** The whole life of a CLI process: run the task, report, set the exit code. */
-export function runProcessCli(tasks: TaskEntry[]): void {
+export function runProcessCli(tasks: TaskEntry[], version?: string): void {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   // the reader went away (`status | head -1`): nothing is left to say to it
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     process.exit(0);
   });
-  main(process.argv.slice(2), io, tasks)
+  main(process.argv.slice(2), io, tasks, version)
     .catch((error: unknown) => reportError(error, io))
     .then((code) => {
       process.exitCode = code;
