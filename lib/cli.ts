@@ -105,7 +105,6 @@ function checkAction(name: string, task: Task, action: string | undefined): void
   });
 }
 
-
 export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[], version = 'unknown'): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) {
