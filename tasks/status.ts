@@ -55,7 +55,9 @@ const task: Task = {
           else printJson(io, snap);
           continue;
         }
-        const lines = renderStatus(snap, paint);
+        const all = renderStatus(snap, paint);
+        // one row stays free: a full screen would scroll its first line away
+        const lines = redraw && watch && io.stdout.rows ? all.slice(0, Math.max(1, io.stdout.rows - 1)) : all;
         if (redraw && watch) io.stdout.write(CLEAR_SCREEN);
         else if (!first) print(io);
         for (const line of lines) print(io, fit(line));
