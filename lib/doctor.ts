@@ -22,6 +22,7 @@ export interface Check {
 }
 
 const MIN_FREE_GIB = 20;
+const K3S_MISSING = 'k3s not installed';
 
 /** The fix for a failed check: fixed, or chosen by the error (an unreachable Gitea needs its URL, not a token). */
 type Hint = string | ((error: unknown) => string);
@@ -47,13 +48,16 @@ async function hostChecks(loaded: LoadedConfig): Promise<Check[]> {
           const where = host.ssh.target.address;
           const reach = await check(`${where}: ssh and sudo`, 'check host, user and key in the config; `ssh` to it by hand', async () => {
             const facts = await host.facts();
-            return { ok: true, detail: facts.version ? `k3s ${facts.version}` : 'k3s not installed' };
+            return { ok: true, detail: facts.version ? `k3s ${facts.version}` : K3S_MISSING };
           });
           if (!reach.ok) return [reach];
-          const active = await check(`${where}: ${service} service`, `on the host: systemctl status ${service}; journalctl -u ${service}`, async () => {
-            const state = (await host.ssh.exec(['systemctl', 'is-active', service])).stdout.trim();
-            return { ok: state === 'active', detail: state || 'unknown' };
-          });
+          const active =
+            reach.detail === K3S_MISSING
+              ? { name: `${where}: ${service} service`, ok: false, detail: K3S_MISSING, hint: 'raibid-task bootstrap' }
+              : await check(`${where}: ${service} service`, `on the host: systemctl status ${service}; journalctl -u ${service}`, async () => {
+                  const state = (await host.ssh.exec(['systemctl', 'is-active', service])).stdout.trim();
+                  return { ok: state === 'active', detail: state || 'unknown' };
+                });
           const disk = await check(`${where}: free disk`, 'free space under /var/lib (images, volumes, build caches)', async () => {
             const line = (await host.ssh.run(['df', '-Pk', '/var/lib'])).trim().split('\n').pop() ?? '';
             const gib = Number(line.split(/\s+/)[3]) / 1024 / 1024;
@@ -174,9 +178,11 @@ async function giteaChecks(loaded: LoadedConfig): Promise<Check[]> {
  * without a config needs setup, one whose k3s is not installed needs bootstrap.
  */
 export function firstStep(loaded: LoadedConfig, checks: Check[]): string | undefined {
-  if (!loaded.path && !loaded.config.host) return 'nothing is set up yet: run `raibid-task setup` (it asks for the host and writes the config), then `raibid-task bootstrap`';
   const noCluster = checks.some((c) => c.name === 'kubeconfig' && !c.ok);
-  const k3sMissing = !loaded.config.host || checks.some((c) => c.name.endsWith(': ssh and sudo') && c.detail === 'k3s not installed');
+  if (!loaded.config.host && (!loaded.path || noCluster)) {
+    return `${loaded.path ? 'no host in the config' : 'nothing is set up yet'}: run \`raibid-task setup\` (it asks for the host and writes the config), then \`raibid-task bootstrap\``;
+  }
+  const k3sMissing = checks.some((c) => c.name.endsWith(': ssh and sudo') && c.detail === K3S_MISSING);
   if (noCluster && k3sMissing) return 'the farm is not installed yet: run `raibid-task bootstrap` (k3s, then the platform and the agents)';
   return undefined;
 }
