@@ -36,12 +36,17 @@ const task: Task = {
     const paint = painter(io.stdout, io.env);
     const { config } = input.config();
     const fit = (line: string) => (redraw && io.stdout.columns ? fitWidth(line, io.stdout.columns) : line);
+    const leave = () => io.stdout.write(LEAVE_ALTERNATE_SCREEN);
     return withQueue(config, input.io.env, async ({ queue }) => {
-      if (redraw && watch) io.stdout.write(ENTER_ALTERNATE_SCREEN);
+      if (!(redraw && watch)) return draw(queue);
+      io.stdout.write(ENTER_ALTERNATE_SCREEN);
+      // a second Ctrl-C exits at once: the terminal gets its screen back then too
+      process.once('exit', leave);
       try {
         return await draw(queue);
       } finally {
-        if (redraw && watch) io.stdout.write(LEAVE_ALTERNATE_SCREEN);
+        process.off('exit', leave);
+        leave();
       }
     });
 
