@@ -5,7 +5,8 @@ import { type KubeConfig, mergeIntoFile, retarget } from './k3s/kubeconfig.js';
 import { type Cluster, connectCluster, isNotFound, kubeconfigFromFile } from './kube/client.js';
 import { waitForNodesReady } from './kube/ready.js';
 import { giteaUrl } from './platform/charts.js';
-import { PLATFORM_STEPS, platformSteps } from './platform/stage.js';
+import { platformSteps } from './platform/stage.js';
+import type { Stage } from './stages.js';
 import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
 import { RemoteHost, airgapFiles, describeStep } from './k3s/remote.js';
@@ -14,12 +15,8 @@ import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
 import { hostSession } from './local.js';
 
-/**
- * What --only and --skip choose from; k3s is install and join, kubeconfig, nodes Ready; platform
- * is the charts (Redis, KEDA, Gitea, Flux), gitea its setup through the API.
- */
-export const STAGES = ['preflight', 'k3s', ...PLATFORM_STEPS] as const;
-export type Stage = (typeof STAGES)[number];
+export { STAGES, type Stage, selectStages } from './stages.js';
+
 type Step = Stage | 'install' | 'kubeconfig' | 'ready';
 
 export interface BootstrapOptions {
@@ -39,23 +36,9 @@ export interface Hosts {
   close(): Promise<void>;
 }
 
-/** `--only` / `--skip` to the stages to run, in order; a name not a stage is an error. */
-export function selectStages(only: string | undefined, skip: string | undefined): Stage[] {
-  const parse = (list: string | undefined, flag: string) =>
-    (list ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
-      if (!STAGES.includes(name as Stage)) {
-        throw new UserError(`bootstrap: --${flag} '${name}' is not a stage`, { hint: `stages: ${STAGES.join(', ')}` });
-      }
-      return name as Stage;
-    });
-  const chosen = only ? parse(only, 'only') : [...STAGES];
-  const skipped = parse(skip, 'skip');
-  return STAGES.filter((s) => chosen.includes(s) && !skipped.includes(s));
-}
-
-export function connectHosts(config: Config, options: { local?: boolean } = {}): Hosts {
+export function connectHosts(config: Config, options: { local?: boolean; task?: string } = {}): Hosts {
   if (!config.host) {
-    throw new UserError('bootstrap: no host in the config', { hint: 'set host.address (run `raibid-task setup`)' });
+    throw new UserError(`${options.task ?? 'bootstrap'}: no host in the config`, { hint: 'set host.address (run `raibid-task setup`)' });
   }
   const server = new RemoteHost(hostSession(config, config.host, options));
   const workers = config.nodes.map((n) => new RemoteHost(hostSession(config, n)));
@@ -181,11 +164,11 @@ export interface BootstrapResult {
 export async function runBootstrap(
   config: Config,
   steps: BootstrapOptions['stages'],
-  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets; local?: boolean },
+  options: { dryRun: boolean; kubeconfig: string | undefined; io: TaskIO; given: Secrets; local?: boolean; task?: string },
 ): Promise<BootstrapResult> {
   const { io } = options;
   const onHosts = steps.includes('k3s') || steps.includes('preflight');
-  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local }) : undefined;
+  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local, task: options.task }) : undefined;
   const list = bootstrapTasks(config, hosts, {
     stages: steps,
     dryRun: options.dryRun,

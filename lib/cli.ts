@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config.js';
-import { EXIT_FAILURE, EXIT_USAGE, UserError } from './errors.js';
+import { EXIT_FAILURE, EXIT_USAGE, UserError, describeNetworkError } from './errors.js';
+import { closest } from './suggest.js';
 import type { OptionSpec, Task, TaskEntry, TaskIO } from './task.js';
 
-const COMMON_OPTIONS: Record<string, OptionSpec> = {
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -23,7 +24,11 @@ export function mainHelp(tasks: TaskEntry[]): string {
     'Tasks:',
     ...tasks.map((t) => `  ${t.name.padEnd(width)}${t.summary}`),
     '',
-    'Run `raibid-task <task> --help` for the options of one task.',
+    'Options:',
+    '  -h, --help     show this help',
+    '  -V, --version  print the version',
+    '',
+    'Run `raibid-task help <task>` (or `raibid-task <task> --help`) for the options of one task.',
     '',
   ].join('\n');
 }
@@ -45,15 +50,32 @@ export function taskHelp(name: string, task: Task): string {
   ].join('\n');
 }
 
-function nearest(name: string, candidates: string[]): string | undefined {
-  return candidates.find((c) => c.startsWith(name.slice(0, 3)) || name.startsWith(c.slice(0, 3)));
+/** `--limit -3` as `--limit=-3`, so a negative number reaches the option's own check instead of reading as a flag. */
+function attachNegativeValues(argv: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i += 1;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function unknownOptionHint(name: string, message: string, options: Record<string, OptionSpec>): string {
+  const typed = message.match(/Unknown option '-{1,2}([^']+)'/)?.[1];
+  const guess = typed === undefined ? undefined : closest(typed, Object.keys(options));
+  return guess ? `did you mean --${guess}? See \`raibid-task ${name} --help\`` : `see \`raibid-task ${name} --help\``;
 }
 
 function parseTaskArgs(name: string, task: Task, argv: string[]) {
   const options = { ...task.options, ...COMMON_OPTIONS };
   try {
     return parseArgs({
-      args: argv,
+      args: attachNegativeValues(argv, options),
       options: Object.fromEntries(
         Object.entries(options).map(([n, spec]) => [n, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
       ),
@@ -62,33 +84,48 @@ function parseTaskArgs(name: string, task: Task, argv: string[]) {
     });
   } catch (error) {
     const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
-    throw new UserError(`${name}: ${message}`, { hint: `see \`raibid-task ${name} --help\`` });
+    throw new UserError(`${name}: ${message}`, { hint: unknownOptionHint(name, message, options) });
   }
 }
 
-export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[]): Promise<number> {
+function findTask(name: string, tasks: TaskEntry[]): TaskEntry {
+  const entry = tasks.find((t) => t.name === name);
+  if (entry) return entry;
+  const guess = closest(name, tasks.map((t) => t.name));
+  throw new UserError(`unknown task '${name}'`, {
+    hint: guess ? `did you mean \`raibid-task ${guess}\`? All tasks: raibid-task --help` : 'all tasks: raibid-task --help',
+  });
+}
+
+function checkAction(name: string, task: Task, action: string | undefined): void {
+  if (!task.actions || action === undefined || task.actions.includes(action)) return;
+  const guess = closest(action, task.actions);
+  throw new UserError(`${name}: unknown action '${action}'`, {
+    hint: `${guess ? `did you mean \`raibid-task ${name} ${guess}\`? ` : ''}use one of: ${task.actions.join(', ')}`,
+  });
+}
+
+export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[], version = 'unknown'): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) {
+    io.stdout.write(taskHelp(rest[0], (await findTask(rest[0], tasks).load()).default));
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(mainHelp(tasks));
     return name ? 0 : EXIT_USAGE;
   }
-  if (name === '--version' || name === '-v') {
-    io.stdout.write('0.1.0\n');
+  if (name === '--version' || name === '-V' || name === '-v') {
+    io.stdout.write(`${version}\n`);
     return 0;
   }
-  const entry = tasks.find((t) => t.name === name);
-  if (!entry) {
-    const guess = nearest(name, tasks.map((t) => t.name));
-    throw new UserError(`unknown task '${name}'`, {
-      hint: guess ? `did you mean \`raibid-task ${guess}\`? All tasks: raibid-task --help` : 'all tasks: raibid-task --help',
-    });
-  }
-  const task = (await entry.load()).default;
+  const task = (await findTask(name, tasks).load()).default;
   const parsed = parseTaskArgs(name, task, rest);
   if (parsed.values.help) {
     io.stdout.write(taskHelp(name, task));
     return 0;
   }
+  checkAction(name, task, parsed.positionals[0]);
   const limit = task.positionals ?? 0;
   if (parsed.positionals.length > limit) {
     throw new UserError(`${name}: unexpected argument '${parsed.positionals[limit]}'`, {
@@ -125,16 +162,21 @@ export function reportError(error: unknown, io: TaskIO): number {
     return error.exitCode;
   }
   const err = error as Error;
-  io.stderr.write(`raibid-task: ${err?.message ?? String(error)}\n`);
+  io.stderr.write(`raibid-task: ${describeNetworkError(err) ?? err?.message ?? String(error)}\n`);
   if (io.env.RAIBID_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
   else io.stderr.write('  hint: run again with RAIBID_DEBUG=1 for the stack trace\n');
   return EXIT_FAILURE;
 }
 
 /** The whole life of a CLI process: run the task, report, set the exit code. */
-export function runProcessCli(tasks: TaskEntry[]): void {
+export function runProcessCli(tasks: TaskEntry[], version?: string): void {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
-  main(process.argv.slice(2), io, tasks)
+  // the reader went away (`status | head -1`): nothing is left to say to it
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  main(process.argv.slice(2), io, tasks, version)
     .catch((error: unknown) => reportError(error, io))
     .then((code) => {
       process.exitCode = code;

@@ -140,6 +140,16 @@ export interface Secrets {
   webhookSecret?: string;
 }
 
+/** Where each secret comes from: this variable, else secrets.env or RAIBID_SECRETS_DIR's file of that name. */
+export const SECRET_ENV: Record<keyof Secrets, string> = {
+  githubToken: 'GITHUB_TOKEN',
+  giteaToken: 'GITEA_TOKEN',
+  giteaReadToken: 'GITEA_READ_TOKEN',
+  redisPassword: 'RAIBID_REDIS_PASSWORD',
+  giteaAdminPassword: 'GITEA_ADMIN_PASSWORD',
+  webhookSecret: 'RAIBID_WEBHOOK_SECRET',
+};
+
 export interface LoadedConfig {
   config: Config;
   /** The file it came from, or undefined when built from defaults and env alone. */
@@ -238,12 +248,12 @@ export function loadConfig(
     inCurrentDir: path !== undefined && dirname(path) === cwd,
     farmPid: farm?.pid,
     secrets: {
-      githubToken: secret('GITHUB_TOKEN'),
-      giteaToken: secret('GITEA_TOKEN'),
-      giteaReadToken: secret('GITEA_READ_TOKEN'),
-      redisPassword: checkRedisPassword(secret('RAIBID_REDIS_PASSWORD')),
-      giteaAdminPassword: secret('GITEA_ADMIN_PASSWORD'),
-      webhookSecret: secret('RAIBID_WEBHOOK_SECRET'),
+      githubToken: secret(SECRET_ENV.githubToken),
+      giteaToken: secret(SECRET_ENV.giteaToken),
+      giteaReadToken: secret(SECRET_ENV.giteaReadToken),
+      redisPassword: checkRedisPassword(secret(SECRET_ENV.redisPassword)),
+      giteaAdminPassword: secret(SECRET_ENV.giteaAdminPassword),
+      webhookSecret: secret(SECRET_ENV.webhookSecret),
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { connectHosts } from './bootstrap.js';
 import type { LoadedConfig } from './config.js';
+import { UserError } from './errors.js';
 import { GiteaClient } from './gitea/client.js';
 import { readObject } from './kube/apply.js';
 import { type Cluster, connectCluster, kubeconfigFromFile } from './kube/client.js';
@@ -21,14 +22,18 @@ export interface Check {
 }
 
 const MIN_FREE_GIB = 20;
+const K3S_MISSING = 'k3s not installed';
 
-async function check(name: string, hint: string, probe: () => Promise<{ ok: boolean; detail: string }>): Promise<Check> {
+/** The fix for a failed check: fixed, or chosen by the error (an unreachable Gitea needs its URL, not a token). */
+type Hint = string | ((error: unknown) => string);
+
+async function check(name: string, hint: Hint, probe: () => Promise<{ ok: boolean; detail: string }>): Promise<Check> {
   try {
     const result = await probe();
-    return { name, ...result, ...(result.ok ? {} : { hint }) };
+    return { name, ...result, ...(result.ok ? {} : { hint: typeof hint === 'string' ? hint : hint(undefined) }) };
   } catch (error) {
     const line = (error as Error).message.split('\n')[0]!;
-    return { name, ok: false, detail: line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line, hint };
+    return { name, ok: false, detail: line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line, hint: typeof hint === 'string' ? hint : hint(error) };
   }
 }
 
@@ -43,13 +48,16 @@ async function hostChecks(loaded: LoadedConfig): Promise<Check[]> {
           const where = host.ssh.target.address;
           const reach = await check(`${where}: ssh and sudo`, 'check host, user and key in the config; `ssh` to it by hand', async () => {
             const facts = await host.facts();
-            return { ok: true, detail: facts.version ? `k3s ${facts.version}` : 'k3s not installed' };
+            return { ok: true, detail: facts.version ? `k3s ${facts.version}` : K3S_MISSING };
           });
           if (!reach.ok) return [reach];
-          const active = await check(`${where}: ${service} service`, `on the host: systemctl status ${service}; journalctl -u ${service}`, async () => {
-            const state = (await host.ssh.exec(['systemctl', 'is-active', service])).stdout.trim();
-            return { ok: state === 'active', detail: state || 'unknown' };
-          });
+          const active =
+            reach.detail === K3S_MISSING
+              ? { name: `${where}: ${service} service`, ok: false, detail: K3S_MISSING, hint: 'raibid-task bootstrap' }
+              : await check(`${where}: ${service} service`, `on the host: systemctl status ${service}; journalctl -u ${service}`, async () => {
+                  const state = (await host.ssh.exec(['systemctl', 'is-active', service])).stdout.trim();
+                  return { ok: state === 'active', detail: state || 'unknown' };
+                });
           const disk = await check(`${where}: free disk`, 'free space under /var/lib (images, volumes, build caches)', async () => {
             const line = (await host.ssh.run(['df', '-Pk', '/var/lib'])).trim().split('\n').pop() ?? '';
             const gib = Number(line.split(/\s+/)[3]) / 1024 / 1024;
@@ -90,7 +98,7 @@ async function clusterChecks(loaded: LoadedConfig, cluster: Cluster): Promise<Ch
     );
   }
   checks.push(
-    await check('pods healthy', `kubectl -n ${NAMESPACE} describe pod <name>`, async () => {
+    await check('pods healthy', 'each pod is named with its reason; `raibid-task bootstrap --only platform` applies again and says what it waits for', async () => {
       const pods = (await Promise.all([NAMESPACE, KEDA_NAMESPACE, FLUX_NAMESPACE].map((namespace) => cluster.core.listNamespacedPod({ namespace })))).flatMap((l) => l.items);
       const bad = pods.map((p) => [p, unhealthy(p)] as const).filter(([, why]) => why !== undefined).map(([p, why]) => `${p.metadata?.namespace}/${p.metadata?.name}: ${why}`);
       return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${pods.length} pods Running` };
@@ -140,7 +148,9 @@ async function giteaChecks(loaded: LoadedConfig): Promise<Check[]> {
   const url = giteaUrl(loaded.config);
   const token = loaded.secrets.giteaToken;
   if (!url) return [{ name: 'Gitea', ok: false, detail: 'no gitea.url', hint: 'set gitea.url' }];
-  const api = await check('Gitea API and token', "GITEA_TOKEN: kubectl -n raibid get secret raibid-gitea-token -o jsonpath='{.data.token}' | base64 -d", async () => {
+  const tokenHint = `set GITEA_TOKEN (or a GITEA_TOKEN=… line in ~/.config/raibid/secrets.env, mode 0600) to a token of ${loaded.config.gitea.adminUser}: Gitea → Settings → Applications`;
+  const apiHint = (error: unknown) => (error instanceof UserError && error.hint) || tokenHint;
+  const api = await check('Gitea API and token', apiHint, async () => {
     if (!token) return { ok: false, detail: `${url} (GITEA_TOKEN not set)` };
     const client = new GiteaClient(url, { token });
     const version = (await client.call('GET /version')).body.version;
@@ -161,6 +171,20 @@ async function giteaChecks(loaded: LoadedConfig): Promise<Check[]> {
     return { ok: ageMinutes <= 2 * mirror.intervalMinutes, detail: `${mirrors.length} mirrors, oldest ${oldest.owner}/${oldest.name} synced ${Math.round(ageMinutes)} min ago` };
   });
   return [api, fresh];
+}
+
+/**
+ * What to do first when the checks show that nothing is there yet, before any single fix: a farm
+ * without a config needs setup, one whose k3s is not installed needs bootstrap.
+ */
+export function firstStep(loaded: LoadedConfig, checks: Check[]): string | undefined {
+  const noCluster = checks.some((c) => c.name === 'kubeconfig' && !c.ok);
+  if (!loaded.config.host && (!loaded.path || noCluster)) {
+    return `${loaded.path ? 'no host in the config' : 'nothing is set up yet'}: run \`raibid-task setup\` (it asks for the host and writes the config), then \`raibid-task bootstrap\``;
+  }
+  const k3sMissing = checks.some((c) => c.name.endsWith(': ssh and sudo') && c.detail === K3S_MISSING);
+  if (noCluster && k3sMissing) return 'the farm is not installed yet: run `raibid-task bootstrap` (k3s, then the platform and the agents)';
+  return undefined;
 }
 
 /** Every check, each with a fix hint when it fails; independent, so one failure hides nothing else. */

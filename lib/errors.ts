@@ -18,3 +18,49 @@ export class UserError extends Error {
 export function failure(message: string, hint?: string): UserError {
   return new UserError(message, { hint, exitCode: EXIT_FAILURE });
 }
+
+interface NetworkCause extends Error {
+  code?: string;
+  hostname?: string;
+  address?: string;
+  port?: number;
+  errors?: NetworkCause[];
+}
+
+function findFetchFailure(error: unknown): (Error & { cause?: unknown }) | undefined {
+  for (let e = error as (Error & { cause?: unknown }) | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e instanceof TypeError && e.message === 'fetch failed') return e;
+  }
+  return undefined;
+}
+
+/**
+ * undici's `fetch failed` says neither where nor why; both are in its `cause` (a connect error,
+ * or an AggregateError of one per address tried). As one line: `cannot reach <host>: <cause>`.
+ */
+export function describeNetworkError(error: unknown, url?: string): string | undefined {
+  const failed = findFetchFailure(error);
+  if (!failed) return undefined;
+  const cause = failed.cause as NetworkCause | undefined;
+  const first = cause?.errors?.[0] ?? cause;
+  const host = url ? new URL(url).host : first?.hostname ?? (first?.address ? `${first.address}${first.port ? `:${first.port}` : ''}` : 'the server');
+  const reasons = [...new Set((cause?.errors ?? (cause ? [cause] : [])).map((e) => e.message || e.code || String(e)))];
+  return `cannot reach ${host}: ${reasons.join('; ') || 'the connection failed'}`;
+}
+
+/** A fetch that could not reach its server, as a failure naming the host and the cause; other errors as they are. */
+export function networkFailure(error: unknown, url: string, hint?: string): unknown {
+  const line = describeNetworkError(error, url);
+  return line ? failure(line, hint) : error;
+}
+
+/** An error from shared steps, said as the task's own: `kubeconfig: …`, not `bootstrap: …` or a bare `k3s: …`. */
+export function asTaskError(task: string, error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const message = error.message.replace(/^bootstrap: /, '');
+  if (message.startsWith(`${task}: `)) return error;
+  if (error instanceof UserError) return new UserError(`${task}: ${message}`, { hint: error.hint, exitCode: error.exitCode });
+  const named = new Error(`${task}: ${message}`, { cause: error });
+  named.stack = error.stack;
+  return named;
+}

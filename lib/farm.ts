@@ -1,6 +1,7 @@
-import type { BootstrapResult, Stage } from './bootstrap.js';
+import type { BootstrapResult } from './bootstrap.js';
 import type { Config, LoadedConfig } from './config.js';
 import { loadConfig } from './config.js';
+import { STAGES, type Stage } from './stages.js';
 import { UserError } from './errors.js';
 import type { GitHubStats } from './github/client.js';
 import type { MirrorSummary } from './mirror/reconcile.js';
@@ -155,7 +156,7 @@ export class Farm {
 
   /** Runs bootstrap (or the stages chosen) with its progress list, and says what each stage did. */
   async bootstrap(options: BootstrapRunOptions = {}): Promise<BootstrapResult> {
-    const { STAGES, runBootstrap } = await import('./bootstrap.js');
+    const { runBootstrap } = await import('./bootstrap.js');
     const stages = STAGES.filter((s) => !options.stages || options.stages.includes(s));
     return runBootstrap(this.config, stages, {
       dryRun: options.dryRun ?? false,

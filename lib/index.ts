@@ -4,8 +4,9 @@
  */
 export { Farm, openFarm } from './farm.js';
 export type { BootstrapRunOptions, DispatchOptions, FarmOptions, MirrorSyncResult, WaitOptions } from './farm.js';
-export { STAGES } from './bootstrap.js';
-export type { BootstrapResult, Stage } from './bootstrap.js';
+export { STAGES } from './stages.js';
+export type { Stage } from './stages.js';
+export type { BootstrapResult } from './bootstrap.js';
 export type { Config, LoadedConfig } from './config.js';
 export { UserError } from './errors.js';
 export type { JobState, JobView } from './queue/job.js';

@@ -8,10 +8,12 @@ export interface OptionSpec {
   /** Shown in help as `--name <value>`. */
   value?: string;
   default?: string;
+  /** The values it takes, offered by shell completion. */
+  choices?: readonly string[];
 }
 
 export interface TaskIO {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
 }
@@ -34,6 +36,8 @@ export interface Task {
   options: Record<string, OptionSpec>;
   /** How many positional arguments the task takes at most. */
   positionals?: number;
+  /** What the first positional names (`jobs list`, `mirror sync`): checked before run, completed by the shell. */
+  actions?: readonly string[];
   run(input: TaskInput): Promise<number | void>;
 }
 

@@ -1,7 +1,7 @@
 import { Listr, type ListrTask } from 'listr2';
 import { type Hosts, connectHosts } from './bootstrap.js';
 import type { Config } from './config.js';
-import { describeObject } from './kube/apply.js';
+import { type Manifest, describeObject, readObject } from './kube/apply.js';
 import { type Cluster, connectCluster, kubeconfigFromFile } from './kube/client.js';
 import { type TeardownGroup, deleteObject, teardownGroups, uninstallK3s } from './teardown.js';
 
@@ -29,21 +29,40 @@ const unreachable = (error: unknown) => /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENO
 /** With k3s going too, a cluster that does not answer is no reason to stop: its objects go with it. */
 const uninstallsK3s = (config: Config, keepData: boolean) => !keepData && config.host !== undefined;
 
-function groupTask(group: TeardownGroup, cluster: () => Cluster | undefined, state: { removed: number; clusterGone: boolean }, config: Config, options: TeardownOptions): ListrTask {
+interface RunState {
+  cluster: Cluster | undefined;
+  removed: number;
+  /** The cluster stopped answering while k3s goes anyway: the rest of its objects go with it. */
+  clusterGone: boolean;
+}
+
+/** In a dry run, whether the object is there; undefined once the cluster could not be asked. */
+async function present(state: RunState, object: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>, say: (line: string) => void): Promise<boolean | undefined> {
+  if (!state.cluster) return undefined;
+  try {
+    return (await readObject(state.cluster, object)) !== undefined;
+  } catch (error) {
+    say(`  could not look at the cluster (${(error as Error).message.split('\n')[0]}): listing the rest unchecked`);
+    state.cluster = undefined;
+    return undefined;
+  }
+}
+
+function groupTask(group: TeardownGroup, state: RunState, config: Config, options: TeardownOptions): ListrTask {
   const wait = { timeoutMs: config.platform.timeoutSeconds * 1000, pollMs: config.platform.pollSeconds * 1000 };
   return {
     title: group.title,
-    skip: () => group.objects.length === 0 || state.clusterGone || (!options.dryRun && !cluster()),
+    skip: () => group.objects.length === 0 || state.clusterGone || (!options.dryRun && !state.cluster),
     task: async (_, task) => {
       options.say(`${group.title}:`);
       let deleted = 0;
       for (const object of group.objects) {
         if (options.dryRun) {
-          options.say(`  would delete ${describeObject(object)}`);
+          options.say(`  ${(await present(state, object, options.say)) === false ? 'already gone:' : 'would delete'} ${describeObject(object)}`);
           continue;
         }
         try {
-          const outcome = await deleteObject(cluster()!, object, wait);
+          const outcome = await deleteObject(state.cluster!, object, wait);
           if (outcome === 'deleted') deleted += 1;
           options.say(`  ${describeObject(object)} ${outcome === 'deleted' ? 'deleted' : 'already gone'}`);
         } catch (error) {
@@ -79,19 +98,17 @@ function k3sTask(config: Config, hosts: () => Hosts, k3s: string[], options: Tea
  * k3s on the workers and the server. The plan is teardownGroups' (pure), run or (--dry-run) said.
  */
 export async function runTeardown(config: Config, options: TeardownOptions): Promise<TeardownResult> {
-  let cluster: Cluster | undefined;
-  if (!options.dryRun) {
-    try {
-      cluster = connectCluster(kubeconfigFromFile(options.kubeconfig, config.k3s.context));
-    } catch (error) {
-      if (!uninstallsK3s(config, options.keepData)) throw error;
-      options.say(`no kubeconfig at ${options.kubeconfig}: the cluster's objects go with k3s`);
-    }
+  const state: RunState = { cluster: undefined, removed: 0, clusterGone: false };
+  try {
+    state.cluster = connectCluster(kubeconfigFromFile(options.kubeconfig, config.k3s.context));
+  } catch (error) {
+    if (options.dryRun) options.say(`could not look at the cluster (${(error as Error).message}): listing everything teardown would try to delete`);
+    else if (!uninstallsK3s(config, options.keepData)) throw error;
+    else options.say(`no kubeconfig at ${options.kubeconfig}: the cluster's objects go with k3s`);
   }
   let hosts: Hosts | undefined;
-  const state = { removed: 0, clusterGone: false };
   const k3s: string[] = [];
-  const list = new Listr([...teardownGroups(config, options.keepData).map((g) => groupTask(g, () => cluster, state, config, options)), k3sTask(config, () => (hosts ??= connectHosts(config)), k3s, options)], {
+  const list = new Listr([...teardownGroups(config, options.keepData).map((g) => groupTask(g, state, config, options)), k3sTask(config, () => (hosts ??= connectHosts(config)), k3s, options)], {
     concurrent: false,
     exitOnError: true,
     renderer: options.interactive ? 'default' : 'simple',

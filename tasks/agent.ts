@@ -72,6 +72,11 @@ const task: Task = {
     const report = reporter(io);
     const open = await openWhenUp(config, input.io, input.interrupted);
     if (!open) return 130;
+    const inHand = new Map<string, string>();
+    const track = (event: WorkerEvent) => {
+      if (event.type === 'started') inHand.set(event.job.id, `${event.job.id} (${shortRepo(event.job.repo)} ${printable(event.job.ref)})`);
+      if (event.type === 'finished') inHand.delete(event.job.id);
+    };
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
       once: flag(input, 'once'),
@@ -81,10 +86,17 @@ const task: Task = {
       connect: open.connect,
       onEvent: (event) => {
         if (event.type === 'started' && claimedFile) writeFileSync(claimedFile, `${event.job.id}\n`);
+        track(event);
         report(event);
       },
     });
-    input.interrupted.addEventListener('abort', () => worker.stop(), { once: true });
+    input.interrupted.addEventListener('abort', () => {
+      worker.stop();
+      if (inHand.size === 0) return print(io, 'stopping: no job in hand');
+      const timeout = config.queue.visibilityTimeoutSeconds;
+      print(io, `stopping after the job${inHand.size > 1 ? 's' : ''} in hand: finishing ${[...inHand.values()].join(', ')}`);
+      print(io, `  Ctrl-C again stops at once: the job${inHand.size > 1 ? 's are' : ' is'} then taken over by another agent after ${timeout} s (as a new attempt)`);
+    }, { once: true });
     print(io, `agent ${worker.name} waiting for jobs on ${redactUrl(open.url)}`);
     try {
       await worker.run();

@@ -1,4 +1,4 @@
-import { runBootstrap, selectStages, STAGES } from '../lib/bootstrap.js';
+import { STAGES, selectStages } from '../lib/stages.js';
 import { flag, stringOption } from '../lib/options.js';
 import { type Task, sayConfig } from '../lib/task.js';
 
@@ -28,6 +28,7 @@ const task: Task = {
     const kubeconfig = stringOption(input, 'bootstrap', 'kubeconfig');
     const loaded = input.config();
     sayConfig(input.io, loaded);
+    const { runBootstrap } = await import('../lib/bootstrap.js');
     await runBootstrap(loaded.config, stages, {
       dryRun: flag(input, 'dry-run'),
       kubeconfig,

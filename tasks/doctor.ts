@@ -1,4 +1,3 @@
-import { runDoctor } from '../lib/doctor.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, print, printJson } from '../lib/task.js';
@@ -17,10 +16,14 @@ const task: Task = {
   },
   async run(input) {
     const kubeconfig = kubeconfigPath(stringOption(input, 'doctor', 'kubeconfig'), input.io.env);
-    const checks = await runDoctor(input.config(), input.io.env, kubeconfig);
+    const { firstStep, runDoctor } = await import('../lib/doctor.js');
+    const loaded = input.config();
+    const checks = await runDoctor(loaded, input.io.env, kubeconfig);
     const failed = checks.filter((c) => !c.ok).length;
-    if (flag(input, 'json')) printJson(input.io, { ok: failed === 0, checks });
+    const next = firstStep(loaded, checks);
+    if (flag(input, 'json')) printJson(input.io, { ok: failed === 0, ...(next ? { next } : {}), checks });
     else {
+      if (next) print(input.io, `${next}\n`);
       for (const c of checks) {
         print(input.io, `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
         if (c.hint) print(input.io, `     fix: ${c.hint}`);

@@ -5,6 +5,7 @@ import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
 import { formatDuration, painter, paintState, shortRepo, table } from '../lib/ui/format.js';
+import { renderJob } from '../lib/ui/job-view.js';
 
 const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -65,12 +66,13 @@ const task: Task = {
     'cancel: a queued job is never run; a running one is stopped by its agent within about a second.\n' +
     'retry: a finished job (failed, dead, cancelled or succeeded) is queued again with fresh attempts.',
   options: {
-    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})` },
+    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})`, choices: JOB_STATES },
     limit: { type: 'string', value: 'n', description: 'how many jobs to list', default: '20' },
     json: { type: 'boolean', description: 'print JSON' },
     'dry-run': { type: 'boolean', description: 'say what cancel or retry would do, change nothing' },
   },
   positionals: 2,
+  actions: ACTIONS,
   async run(input) {
     const action = (input.positionals[0] ?? 'list') as Action;
     if (!ACTIONS.includes(action)) {
@@ -89,7 +91,7 @@ const task: Task = {
       if (action === 'show') {
         const job = await mustGet(queue, jobId(input, 'show'));
         if (json) printJson(io, jobView(job));
-        else for (const [key, value] of Object.entries(jobView(job))) print(io, `${key.padEnd(16)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '-')}`);
+        else for (const line of renderJob(jobView(job), painter(io.stdout, io.env))) print(io, line);
         return 0;
       }
       const jobs = await queue.list({ limit, state: state as JobState | undefined });

@@ -1,5 +1,5 @@
-import { runBootstrap } from '../lib/bootstrap.js';
 import { flag, stringOption } from '../lib/options.js';
+import { asTaskError } from '../lib/errors.js';
 import { type Task, sayConfig } from '../lib/task.js';
 
 const task: Task = {
@@ -14,12 +14,12 @@ const task: Task = {
     const kubeconfig = stringOption(input, 'kubeconfig', 'kubeconfig');
     const loaded = input.config();
     sayConfig(input.io, loaded);
-    await runBootstrap(loaded.config, ['kubeconfig'], {
-      dryRun: flag(input, 'dry-run'),
-      kubeconfig,
-      io: input.io,
-      given: loaded.secrets,
-    });
+    const { runBootstrap } = await import('../lib/bootstrap.js');
+    try {
+      await runBootstrap(loaded.config, ['kubeconfig'], { dryRun: flag(input, 'dry-run'), kubeconfig, io: input.io, given: loaded.secrets, task: 'kubeconfig' });
+    } catch (error) {
+      throw asTaskError('kubeconfig', error);
+    }
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { logKey } from '../lib/queue/names.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { LogLine } from '../lib/queue/queue.js';
 import { type Task, print } from '../lib/task.js';
-import { formatLogLine, painter, paintState } from '../lib/ui/format.js';
+import { formatLogLine, painter, paintState, printable } from '../lib/ui/format.js';
 
 const FOLLOW_BLOCK_MS = 1000;
 
@@ -43,8 +43,16 @@ const task: Task = {
       await drain();
       if (!flag(input, 'follow')) return 0;
       const blocking = await connect();
+      let waited = false;
       try {
         while (!isFinal(job.state) && !input.interrupted.aborted) {
+          if (job.state === 'queued' && !waited) {
+            waited = true;
+            io.stderr.write(`job ${id} is queued: waiting for an agent to pick it up (start one with \`raibid-task agent\`; Ctrl-C stops waiting)\n`);
+          } else if (job.state === 'running' && waited) {
+            waited = false;
+            io.stderr.write(`job ${id} started${job.agent ? ` on ${printable(job.agent)}` : ''}\n`);
+          }
           await blocking.xread('BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', logKey(id), after === '-' ? '0-0' : after);
           await drain();
           job = (await queue.get(id)) ?? { ...job, state: 'dead' };

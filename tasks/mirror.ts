@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { defaultCacheRoot } from '../lib/agent/cache.js';
-import { UserError } from '../lib/errors.js';
+import { UserError, failure } from '../lib/errors.js';
 import { CRON_MARKER, DEFAULT_SCHEDULE, checkSchedule, cronLine, readCrontab, withCronLine, writeCrontab } from '../lib/mirror/cron.js';
 import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
@@ -61,7 +61,7 @@ async function sync(input: TaskInput): Promise<number> {
 async function cron(input: TaskInput): Promise<number> {
   const action = input.positionals[1];
   if (action !== 'install' && action !== 'remove') throw new UserError(`mirror cron: '${action ?? ''}' is not install or remove`, { hint: 'raibid-task mirror cron install [--schedule "*/15 * * * *"] | remove' });
-  const current = readCrontab();
+  const dryRun = flag(input, 'dry-run');
   let line: string | undefined;
   if (action === 'install') {
     const schedule = checkSchedule(stringOption(input, 'mirror cron', 'schedule') ?? DEFAULT_SCHEDULE);
@@ -71,9 +71,19 @@ async function cron(input: TaskInput): Promise<number> {
     const argv = [process.execPath, resolve(process.argv[1]!), 'mirror', 'sync', '--config', loaded.path];
     line = cronLine(schedule, argv, join(defaultCacheRoot(input.io.env), 'mirror-sync.log'));
   }
+  let current: string;
+  try {
+    current = readCrontab();
+  } catch (error) {
+    if (!line || !(error instanceof UserError)) throw error;
+    if (!dryRun) throw failure(`mirror cron install: ${error.message}`, `install cron, or have your scheduler run this line: ${line}`);
+    print(input.io, `would add this line to the crontab (${error.message} here):\n${line}`);
+    return 0;
+  }
   const next = withCronLine(current, line);
   const verb = action === 'install' ? (current.includes(line!) ? 'already installed' : 'installed') : current.includes(CRON_MARKER) ? 'removed' : 'not installed: nothing to remove';
-  if (flag(input, 'dry-run')) {
+  if (dryRun) {
+    if (line) print(input.io, `would ${current.includes(line) ? 'keep' : 'add'} this line:\n${line}\n`);
     print(input.io, `would write this crontab:\n${next}`);
     return 0;
   }
@@ -120,6 +130,7 @@ const task: Task = {
     schedule: { type: 'string', value: 'cron', description: `when cron runs sync (default: "${DEFAULT_SCHEDULE}")` },
   },
   positionals: 2,
+  actions: Object.keys(ACTIONS),
   async run(input) {
     const action = input.positionals[0];
     const run = action && ACTIONS[action];

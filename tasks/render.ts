@@ -16,7 +16,7 @@ const task: Task = {
     'agent program itself as a gzipped ConfigMap of some 270 KB: --only platform leaves it out).\n' +
     'Nothing is read from or sent to a cluster.',
   options: {
-    only: { type: 'string', value: 'group', description: `print one group: ${RENDER_GROUPS.join(', ')}` },
+    only: { type: 'string', value: 'group', description: `print one group: ${RENDER_GROUPS.join(', ')}`, choices: RENDER_GROUPS },
   },
   async run(input) {
     const only = stringOption(input, 'render', 'only');

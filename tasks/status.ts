@@ -1,18 +1,25 @@
 import { flag, numberOption } from '../lib/options.js';
 import { withQueue } from '../lib/platform/redis-access.js';
+import type { JobQueue } from '../lib/queue/queue.js';
 import { snapshot } from '../lib/queue/snapshot.js';
 import { type Task, print, printJson } from '../lib/task.js';
-import { painter } from '../lib/ui/format.js';
+import { fitWidth, painter } from '../lib/ui/format.js';
 import { renderStatus } from '../lib/ui/status-view.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+/** The terminal's second screen (as less and top use): the watch leaves the scrollback as it was. */
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[?25l';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?25h\x1b[?1049l';
 
 const task: Task = {
   summary: 'the queue, the agents and recent jobs on one screen',
   usage: ['status [--watch] [--interval <s>] [--jobs <n>] [--json]'],
   details:
     '"waiting" is the consumer group\'s lag: jobs no agent has picked up yet, the number KEDA\n' +
-    'scales agents on. "running" is the pending count: picked up and not yet finished.',
+    'scales agents on. "running" is the pending count: picked up and not yet finished; one held by\n' +
+    'no live agent (its agent died) is taken over after the visibility timeout. "stream" counts the\n' +
+    "stream's entries: the unfinished jobs plus finished ones not yet trimmed. With --watch at a\n" +
+    'terminal the view is drawn on the alternate screen, cut to its width; Ctrl-C leaves it.',
   options: {
     watch: { type: 'boolean', short: 'w', description: 'redraw until interrupted' },
     interval: { type: 'string', value: 's', description: 'seconds between redraws with --watch', default: '2' },
@@ -28,7 +35,22 @@ const task: Task = {
     const redraw = Boolean(io.stdout.isTTY) && !json;
     const paint = painter(io.stdout, io.env);
     const { config } = input.config();
+    const fit = (line: string) => (redraw && io.stdout.columns ? fitWidth(line, io.stdout.columns) : line);
+    const leave = () => io.stdout.write(LEAVE_ALTERNATE_SCREEN);
     return withQueue(config, input.io.env, async ({ queue }) => {
+      if (!(redraw && watch)) return draw(queue);
+      io.stdout.write(ENTER_ALTERNATE_SCREEN);
+      // a second Ctrl-C exits at once: the terminal gets its screen back then too
+      process.once('exit', leave);
+      try {
+        return await draw(queue);
+      } finally {
+        process.off('exit', leave);
+        leave();
+      }
+    });
+
+    async function draw(queue: JobQueue): Promise<number> {
       for (let first = true; first || (watch && !input.interrupted.aborted); first = false) {
         if (!first) await waitOrInterrupt(intervalMs, input.interrupted);
         if (input.interrupted.aborted) break;
@@ -38,13 +60,15 @@ const task: Task = {
           else printJson(io, snap);
           continue;
         }
-        const lines = renderStatus(snap, paint);
+        const all = renderStatus(snap, paint);
+        // one row stays free: a full screen would scroll its first line away
+        const lines = redraw && watch && io.stdout.rows ? all.slice(0, Math.max(1, io.stdout.rows - 1)) : all;
         if (redraw && watch) io.stdout.write(CLEAR_SCREEN);
         else if (!first) print(io);
-        for (const line of lines) print(io, line);
+        for (const line of lines) print(io, fit(line));
       }
       return 0;
-    });
+    }
   },
 };
 

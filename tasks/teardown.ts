@@ -3,7 +3,6 @@ import { UserError } from '../lib/errors.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
 import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
-import { runTeardown } from '../lib/teardown-run.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -45,6 +44,8 @@ const task: Task = {
       print(io, 'teardown: nothing removed');
       return 1;
     }
+    // the Kubernetes client takes a second to load: only once teardown really runs
+    const { runTeardown } = await import('../lib/teardown-run.js');
     const result = await runTeardown(config, {
       keepData,
       dryRun,

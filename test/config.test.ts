@@ -56,14 +56,20 @@ test('defaults fill what the file leaves out', () => {
   assert.is(config.agents.memory, '4Gi');
 });
 
-test('the example config is valid and sets every key the schema knows', async () => {
+test('the example config is valid as it is, its optional keys commented out; uncommented it is valid too and sets every key the schema knows', async () => {
   const example = new URL('../../config/raibid.config.example.yaml', import.meta.url).pathname;
   const { config } = loadConfig({ file: example, env: {}, cwd: '/' });
   assert.is(config.host?.address, 'spark-1.local');
+  assert.equal([config.nodes, config.agents.command, config.k3s.airgap, config.mirror.orgs, config.webhook.publicUrl], [[], undefined, undefined, [], undefined], 'a copy runs nothing of the example');
   const { parse } = await import('yaml');
   const { readFileSync } = await import('node:fs');
-  const raw = parse(readFileSync(example, 'utf8')) as Record<string, unknown>;
-  const { configSchema } = await import('../lib/config.js');
+  const text = readFileSync(example, 'utf8');
+  const uncommented = text.replace(/^(\s*)# (\s*(- )?[A-Za-z]\w*:( |$))/gm, '$1$2');
+  assert.is.not(uncommented, text);
+  const raw = parse(uncommented) as Record<string, unknown>;
+  const { configSchema, parseConfig } = await import('../lib/config.js');
+  const full = parseConfig(raw, 'uncommented example');
+  assert.equal([full.nodes.length, full.agents.command, full.k3s.airgap?.dir], [1, './ci.sh', '~/k3s-airgap']);
   assert.equal(Object.keys(raw).sort(), Object.keys(configSchema.shape).sort());
 });
 

@@ -1,4 +1,5 @@
 import type * as Gitea from 'gitea-js';
+import { networkFailure } from '../errors.js';
 
 /** A client for Gitea's REST API (/api/v1), its requests and answers typed from Gitea's swagger (the types of gitea-js). */
 export type GiteaAuth = { token: string } | { username: string; password: string };
@@ -91,11 +92,14 @@ export class GiteaClient {
     const [method = 'GET', template = ''] = operation.split(' ');
     const query = new URLSearchParams(Object.entries({ ...(args.query ?? {}), ...(page ? { limit: GITEA_PAGE, page } : {}) }).map(([k, v]) => [k, String(v)]));
     const path = `${fillPath(template, args.params)}${query.size ? `?${query}` : ''}`;
-    const response = await fetch(`${this.url}/api/v1${path}`, {
+    const target = `${this.url}/api/v1${path}`;
+    const response = await fetch(target, {
       method,
       headers: { Authorization: authHeader(this.auth), Accept: 'application/json', ...(args.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: args.body === undefined ? undefined : JSON.stringify(args.body),
       signal: AbortSignal.timeout(args.timeoutMs ?? 15_000),
+    }).catch((error: unknown) => {
+      throw networkFailure(error, target, 'is Gitea up at that address? (gitea.url)');
     });
     const body = parseJson(await response.text());
     if (response.ok || args.accept?.includes(response.status)) return { status: response.status, body, headers: response.headers };

@@ -2,7 +2,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Endpoints, OctokitResponse, ResponseHeaders } from '@octokit/types';
-import { failure } from '../errors.js';
+import { describeNetworkError, failure } from '../errors.js';
 import { EtagCache } from './etag-cache.js';
 
 export interface GitHubStats {
@@ -138,6 +138,8 @@ export class GitHubClient {
       const status = (error as { status?: number }).status;
       if (status === undefined) throw error;
       const asked = this.octokit.request.endpoint(route as string, params as Record<string, unknown>);
+      const unreachable = describeNetworkError(error, asked.url);
+      if (unreachable) throw failure(unreachable, 'check github.apiUrl and this machine\'s network');
       const [method, path] = [asked.method, new URL(asked.url).pathname];
       const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
       const message = response?.data?.message ?? (error as Error).message;

@@ -19,8 +19,8 @@ import { namespaces } from './render.js';
 import { type PlatformSecrets, choosePlatformSecrets, renderSecrets, secret } from './secrets.js';
 import { renderServe } from './serve.js';
 
-export const PLATFORM_STEPS = ['platform', 'gitea', 'flux', 'agents'] as const;
-export type PlatformStep = (typeof PLATFORM_STEPS)[number];
+import type { PlatformStep } from '../stages.js';
+export { PLATFORM_STEPS, type PlatformStep } from '../stages.js';
 
 export interface PlatformOptions {
   config: Config;

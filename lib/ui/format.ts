@@ -73,3 +73,20 @@ export function formatLogLine(paint: Paint, line: { ts: number; step: string; st
   const text = line.stream === 'raibid' ? paint.dim(line.line) : line.stream === 'err' ? paint.yellow(line.line) : line.line;
   return `${paint.dim(time)} ${paint.cyan(`[${line.step}]`)} ${text}`;
 }
+
+/** A line cut to `columns` visible characters (colour codes kept, closed with a reset), marked with … when cut. */
+export function fitWidth(line: string, columns: number): string {
+  if (visibleLength(line) <= columns) return line;
+  let out = '';
+  let visible = 0;
+  // eslint-disable-next-line no-control-regex
+  for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
+    if (part.startsWith('\x1b[')) out += part;
+    else {
+      const room = columns - 1 - visible;
+      out += part.slice(0, Math.max(0, room));
+      visible += Math.min(part.length, Math.max(0, room));
+    }
+  }
+  return `${out}…${line.includes('\x1b[') ? '\x1b[0m' : ''}`;
+}

@@ -10,10 +10,20 @@ export function renderStatus(s: Snapshot, paint: Paint): string[] {
       ? `aof ${q.persistence.appendfsync}`
       : paint.red('aof off: jobs can be lost on a crash')
     : 'persistence unknown';
+  const unheld = q.unheld > 0 ? paint.yellow(`; ${q.unheld} held by no live agent: taken over after ${q.visibilityTimeoutSeconds} s`) : '';
+  const counts = table(
+    ['', '', ''],
+    [
+      ['waiting', lag, paint.dim('queued, not yet picked up by an agent (what KEDA scales on)')],
+      ['running', String(q.pending), paint.dim('picked up, not finished') + unheld],
+      ['dead', q.dead > 0 ? paint.red(String(q.dead)) : '0', paint.dim('out of attempts: raibid-task jobs list --state dead')],
+      ['stream', String(q.streamLength), paint.dim('entries: the unfinished jobs, plus finished ones not yet trimmed')],
+    ],
+  ).slice(1);
   const lines = [
-    paint.bold(`queue ${q.stream} · group ${q.group}`) + paint.dim(`  ${s.at.slice(0, 19).replace('T', ' ')}Z`),
-    `  waiting ${lag}   running ${q.pending}   in stream ${q.streamLength}   dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}   ${paint.dim(aof)}`,
-    `  done ${q.totals.succeeded ?? 0} succeeded, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`,
+    paint.bold(`queue ${q.stream} · group ${q.group}`) + paint.dim(`  ${s.at.slice(0, 19).replace('T', ' ')}Z  ${aof}`),
+    ...counts.map((l) => `  ${l}`),
+    `  done    ${q.totals.succeeded ?? 0} succeeded, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`,
     '',
     paint.bold(`agents (${s.agents.length})`),
   ];
