@@ -10,20 +10,20 @@ export async function pollUntil(what: string, options: { timeoutMs: number; poll
     const waiting = await pending();
     if (!waiting) return;
     if (Date.now() >= deadline) throw failure(`${what}: not ready after ${Math.round(options.timeoutMs / 1000)} s, waiting for ${waiting}`, options.hint);
-    await new Promise((r) => setTimeout(r, options.pollMs));
+    await sleep(options.pollMs);
   }
 }
 
 /** Resolves after `ms`, or at once when `signal` fires. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signal?.aborted) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { configSchema, parseConfig } from './config.js';
@@ -161,14 +161,12 @@ export const removeDraft = (env: NodeJS.ProcessEnv) => rmSync(draftFile(env), { 
 export function writeConfig(path: string, raw: Raw): void {
   checkConfig(path, raw);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, stringify(raw), { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomic(path, stringify(raw));
 }
 
 /** The secrets file: KEY=value lines, mode 0600, other keys kept. */
 export function writeSecret(path: string, key: string, value: string): void {
   const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith(`${key}=`)) : [];
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, [...lines, `${key}=${value}`].join('\n') + '\n', { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomic(path, [...lines, `${key}=${value}`].join('\n') + '\n');
 }

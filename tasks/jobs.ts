@@ -1,10 +1,11 @@
 import { UserError } from '../lib/errors.js';
 import { flag, numberOption, stringOption } from '../lib/options.js';
-import { JOB_STATES, type Job, type JobState, durationMs, jobView } from '../lib/queue/job.js';
+import { JOB_STATES, type Job, type JobState, jobView } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
-import { formatDuration, painter, paintState, shortRepo, table } from '../lib/ui/format.js';
+import { painter } from '../lib/ui/format.js';
+import { jobsTable } from '../lib/ui/status-view.js';
 import { renderJob } from '../lib/ui/job-view.js';
 
 const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
@@ -99,18 +100,8 @@ const task: Task = {
         printJson(io, jobs.map((job) => jobView(job)));
         return 0;
       }
-      const paint = painter(io.stdout, io.env);
-      const now = Date.now();
-      const rows = jobs.map((job) => [
-        job.id,
-        shortRepo(job.repo),
-        job.ref,
-        paintState(paint, job.state),
-        `${job.attempt}/${job.maxAttempts}`,
-        formatDuration(durationMs(job, now)),
-      ]);
-      if (rows.length === 0) print(io, 'no jobs yet: queue one with `raibid-task dispatch --repo <url|path>`');
-      else for (const line of table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows)) print(io, line);
+      if (jobs.length === 0) print(io, 'no jobs yet: queue one with `raibid-task dispatch --repo <url|path>`');
+      else for (const line of jobsTable(jobs.map((job) => jobView(job)), painter(io.stdout, io.env))) print(io, line);
       return 0;
     });
   },

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { type Config, configDir, parseConfig, secretsFile } from '../lib/config.js';
+import { type Config, configDir, findConfigFile, parseConfig, secretsFile } from '../lib/config.js';
 import { GitHubApiError, GitHubClient } from '../lib/github/client.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { listSources } from '../lib/mirror/sources.js';
@@ -124,7 +124,9 @@ const task: Task = {
   async run(input: TaskInput) {
     const { io } = input;
     const env = io.env;
-    const path = resolve(String(input.values.config ?? env.RAIBID_CONFIG ?? join(configDir(env), 'config.yaml')));
+    // the file every other task would read (./raibid.config.yaml included), else the user's default
+    const named = input.values.config ?? env.RAIBID_CONFIG;
+    const path = named ? resolve(String(named)) : (findConfigFile(undefined, env, process.cwd()) ?? join(configDir(env), 'config.yaml'));
     const yes = flag(input, 'yes');
     const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
     if (!yes && !interactive) throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
@@ -152,7 +154,7 @@ const task: Task = {
       await runChecks(input, raw, token, interactive);
       writeConfig(path, raw);
       removeDraft(env);
-      print(io, `config written: ${path}`);
+      print(io, `config written: ${printable(path)}${dirname(path) === process.cwd() ? ' (from the current directory)' : ''}`);
       if (token) {
         const secretsPath = secretsFile(env);
         writeSecret(secretsPath, 'GITHUB_TOKEN', token);

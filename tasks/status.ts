@@ -1,4 +1,5 @@
 import { flag, numberOption } from '../lib/options.js';
+import { sleep } from '../lib/poll.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { snapshot } from '../lib/queue/snapshot.js';
@@ -52,7 +53,7 @@ const task: Task = {
 
     async function draw(queue: JobQueue): Promise<number> {
       for (let first = true; first || (watch && !input.interrupted.aborted); first = false) {
-        if (!first) await waitOrInterrupt(intervalMs, input.interrupted);
+        if (!first) await sleep(intervalMs, input.interrupted);
         if (input.interrupted.aborted) break;
         const snap = await snapshot(queue, { jobs });
         if (json) {
@@ -71,12 +72,5 @@ const task: Task = {
     }
   },
 };
-
-function waitOrInterrupt(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}
 
 export default task;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -62,6 +62,17 @@ test('answers from flags and env make a valid config (0600); a re-run starts fro
   assert.is(again.code, 0, again.stderr);
   const kept = parse(readFileSync(w.config, 'utf8'));
   assert.equal([kept.host.address, kept.agents.max, kept.agents.memory, kept.nodes.length], ['spark.lan', 12, '8Gi', 2]);
+});
+
+test('a config in the current directory, which the other tasks would read, is the one setup edits', async () => {
+  const w = world({ host: { address: 'spark.lan' } });
+  const cwd = realpathSync(mkdtempSync(join(dir, 'cwd-')));
+  writeFileSync(join(cwd, 'raibid.config.yaml'), stringify({ host: { address: 'here.lan' } }), { mode: 0o600 });
+  const result = await runCli(['setup', '--yes', '--skip-checks', '--agents-max', '3'], { env: w.env, cwd });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, `config written: ${join(cwd, 'raibid.config.yaml')} (from the current directory)`);
+  assert.equal(parse(readFileSync(join(cwd, 'raibid.config.yaml'), 'utf8')).agents.max, 3);
+  assert.is(parse(readFileSync(w.config, 'utf8')).agents, undefined, "the user's default config is left alone");
 });
 
 test('a bad answer exits 2 naming the key, and the config stays as it was', async () => {

@@ -4,6 +4,7 @@ import { Octokit } from '@octokit/rest';
 import type { Endpoints, OctokitResponse, ResponseHeaders } from '@octokit/types';
 import { describeNetworkError, failure } from '../errors.js';
 import { EtagCache } from './etag-cache.js';
+import { sleep } from '../poll.js';
 
 export interface GitHubStats {
   requests: number;
@@ -64,7 +65,7 @@ const nextLink = (link: string | undefined) => link?.split(',').map((part) => pa
  */
 const conditionalRequests = ((octokit, options) => {
   const shared = (options as { shared: Shared }).shared;
-  const wait = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * shared.unitMs));
+  const wait = (seconds: number) => sleep(seconds * shared.unitMs);
   octokit.hook.wrap('request', async (request, endpoint): Promise<OctokitResponse<unknown>> => {
     const url = octokit.request.endpoint.parse(endpoint).url;
     const cached = endpoint.method === 'GET' ? shared.cache.get(url) : undefined;

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIpAddress } from '../hosts.js';
 import { stringify } from 'yaml';
 import type { Config } from '../config.js';
 
@@ -71,7 +71,6 @@ export function parseK3sVersion(output: string): string | undefined {
 }
 
 /** A literal IPv4 or IPv6 address; k3s takes only those as node-ip. */
-export const isIpAddress = (value: string) => isIP(value) !== 0;
 
 /** Every name the API server is reached by: the hosts, the fabric, and k3s.apiUrl's host. */
 function serverNames(config: Config): string[] {

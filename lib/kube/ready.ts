@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { failure } from '../errors.js';
+import { sleep } from '../poll.js';
 import type { KubeConfig as KubeConfigDoc } from '../k3s/kubeconfig.js';
 
 export interface NodeState {
@@ -48,7 +49,7 @@ export async function waitForNodesReady(
       lastError = error as Error;
     }
     if (Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 2000));
+    await sleep(options.pollMs ?? 2000);
   }
   const seconds = Math.round(options.timeoutMs / 1000);
   if (lastError) {

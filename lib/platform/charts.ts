@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { isNamedHost } from '../hosts.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Manifest } from '../kube/apply.js';
@@ -33,7 +34,6 @@ export function requiredGiteaUrl(config: Config, task?: string): string {
   return url;
 }
 
-const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':') || host === 'localhost';
 
 /** Gitea refuses to migrate from private addresses unless told; a GitHub Enterprise on the LAN needs them. */
 export const migratesFromLocalNetworks = (config: Config) => new URL(config.github.apiUrl).hostname !== 'api.github.com';
@@ -73,7 +73,7 @@ function giteaValues(config: Config): Record<string, unknown> {
       enabled: true,
       className: 'traefik',
       // the chart renders host through tpl, so it must be a string; "" routes every host name
-      hosts: [{ host: isAddress(host) ? '' : host, paths: [{ path: '/', pathType: 'Prefix' }] }],
+      hosts: [{ host: isNamedHost(host) ? host : '', paths: [{ path: '/', pathType: 'Prefix' }] }],
     },
   };
 }

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { isNamedHost } from '../hosts.js';
 import type { Config } from '../config.js';
 import type { Manifest } from '../kube/apply.js';
 import { giteaUrl } from './charts.js';
@@ -15,7 +16,6 @@ const secretEnv = (name: string, secret: string, key: string, optional = false) 
 export function renderServe(config: Config): Manifest[] {
   const labels = { ...PART_OF, 'app.kubernetes.io/name': NAME };
   const host = new URL(giteaUrl(config) ?? 'http://localhost').hostname;
-  const named = !/^[\d.]+$/.test(host) && host !== 'localhost';
   return [
     {
       apiVersion: 'v1',
@@ -77,7 +77,7 @@ export function renderServe(config: Config): Manifest[] {
       metadata: { name: NAME, namespace: NAMESPACE, labels },
       spec: {
         ingressClassName: 'traefik',
-        rules: [{ ...(named ? { host } : {}), http: { paths: [{ path: '/hooks/github', pathType: 'Exact', backend: { service: { name: NAME, port: { name: 'http' } } } }] } }],
+        rules: [{ ...(isNamedHost(host) ? { host } : {}), http: { paths: [{ path: '/hooks/github', pathType: 'Exact', backend: { service: { name: NAME, port: { name: 'http' } } } }] } }],
       },
     },
   ];

@@ -1,3 +1,4 @@
+import type { JobView } from '../queue/job.js';
 import type { Snapshot } from '../queue/snapshot.js';
 import { type Paint, formatDuration, paintState, shortRepo, table } from './format.js';
 
@@ -38,16 +39,12 @@ export function renderStatus(s: Snapshot, paint: Paint): string[] {
   }
   lines.push('', paint.bold('recent jobs'));
   if (s.jobs.length === 0) lines.push(paint.dim('  none yet: raibid-task dispatch --repo <url|path>'));
-  else {
-    const rows = s.jobs.map((j) => [
-      j.id,
-      shortRepo(j.repo),
-      j.ref,
-      paintState(paint, j.state),
-      `${j.attempt}/${j.maxAttempts}`,
-      formatDuration(j.durationMs ?? undefined),
-    ]);
-    lines.push(...table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows).map((l) => `  ${l}`));
-  }
+  else lines.push(...jobsTable(s.jobs, paint).map((l) => `  ${l}`));
   return lines;
+}
+
+/** Jobs a line each, as `status` and `jobs list` show them. */
+export function jobsTable(jobs: JobView[], paint: Paint): string[] {
+  const rows = jobs.map((j) => [j.id, shortRepo(j.repo), j.ref, paintState(paint, j.state), `${j.attempt}/${j.maxAttempts}`, formatDuration(j.durationMs ?? undefined)]);
+  return table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows);
 }

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failure } from '../errors.js';
 import { REDIS_PERSISTENCE } from '../queue/persistence.js';
 import { connectRedis } from '../redis.js';
+import { writeFileAtomic } from '../paths.js';
+import { sleep } from '../poll.js';
 
 export interface RedisServerPlan {
   dir: string;
@@ -66,7 +68,7 @@ function logTail(dir: string): string {
 export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRedis> {
   if (!hasRedisServer()) throw redisServerMissing();
   const conf = join(plan.dir, 'redis.conf');
-  writeFileSync(conf, redisConfig(plan), { mode: 0o600 });
+  writeFileAtomic(conf, redisConfig(plan));
   const [file, args] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', conf]] : ['redis-server', [conf]];
   // a process group of its own: the terminal's Ctrl-C goes to up, which stops Redis after the agents are done with it
   const child = spawn(file, args, { cwd: plan.dir, stdio: 'ignore', detached: true });
@@ -92,6 +94,6 @@ export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRe
       await stop();
       throw failure(`redis-server did not answer within ${START_TIMEOUT_MS / 1000} s: ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
