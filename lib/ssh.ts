@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { failure } from './errors.js';
 import { expandHome } from './paths.js';
+import { sh } from './local-commands.js';
 import { commandLine } from './shell.js';
 
 export interface SshTarget {
@@ -40,22 +40,13 @@ export interface HostSession {
 
 const CONNECTION_FAILED = 255;
 
-/** Runs a program with `input` on stdin and collects what it printed; past `timeoutMs` it is killed (code 124). */
-export function collect(command: string, args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 124 : 1), stdout, stderr });
-    });
-    child.stdin.end(options.input);
-  });
+/**
+ * Runs a program with `input` on stdin and collects what it printed; past `timeoutMs` it is
+ * killed (code 124).
+ */
+export async function collect(command: string, args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
+  const output = await sh({ input: options.input ?? '', timeout: options.timeoutMs, timeoutSignal: 'SIGKILL' })`${command} ${[...args]}`;
+  return { code: output.exitCode ?? (output.signal ? 124 : 1), stdout: output.stdout, stderr: output.stderr };
 }
 
 /** The line a failed command's stderr ends with, else its exit code. */

@@ -1,6 +1,5 @@
 import { LocalSession, isLocalAddress } from '../lib/local.js';
 import { RemoteHost } from '../lib/k3s/remote.js';
-import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +10,7 @@ import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
+import { sh } from '../lib/local-commands.js';
 import {
   QUESTIONS,
   answerProblem,
@@ -57,22 +57,17 @@ async function matchingRepos(config: Config, token: string): Promise<string> {
   return `${names.length} repositories match${names.length ? `: ${shownNames}` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`;
 }
 
-function knownFingerprint(name: string, knownHosts: string): string | undefined {
-  try {
-    return execFileSync('ssh-keygen', ['-l', '-F', name, '-f', knownHosts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).match(/SHA256:\S+/)?.[0];
-  } catch {
-    return undefined;
-  }
+async function knownFingerprint(name: string, knownHosts: string): Promise<string | undefined> {
+  const found = await sh`ssh-keygen -l -F ${name} -f ${knownHosts}`;
+  return found.exitCode === 0 ? found.stdout.match(/SHA256:\S+/)?.[0] : undefined;
 }
 
 /** The host's keys as it offers them now (ssh-keyscan), as fingerprints. */
-function offeredFingerprints(address: string, port: number): string[] {
-  try {
-    const keys = execFileSync('ssh-keyscan', ['-T', '5', '-p', String(port), address], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return [...execFileSync('ssh-keygen', ['-l', '-f', '-'], { input: keys, encoding: 'utf8' }).matchAll(/(SHA256:\S+).*\((\w+)\)/g)].map((m) => `${m[1]} (${m[2]})`);
-  } catch {
-    return [];
-  }
+async function offeredFingerprints(address: string, port: number): Promise<string[]> {
+  const keys = await sh`ssh-keyscan -T 5 -p ${port} ${address}`;
+  if (keys.exitCode !== 0 || keys.stdout === '') return [];
+  const listed = await sh({ input: keys.stdout })`ssh-keygen -l -f -`;
+  return [...listed.stdout.matchAll(/(SHA256:\S+).*\((\w+)\)/g)].map((m) => `${m[1]} (${m[2]})`);
 }
 
 /**
@@ -87,8 +82,8 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
   // ssh saves an accepted host key only into a folder that is there
   mkdirSync(dirname(knownHosts), { recursive: true, mode: 0o700 });
   const name = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
-  if (interactive && !knownFingerprint(name, knownHosts)) {
-    const offered = offeredFingerprints(host.address, host.port);
+  if (interactive && !(await knownFingerprint(name, knownHosts))) {
+    const offered = await offeredFingerprints(host.address, host.port);
     if (offered.length > 0) {
       const answer = await ask({ name: 'hostkey', message: `${host.address}:${host.port} offers host key ${offered.join(', ')}. Accept it? (yes/no)` });
       if (!/^y(es)?$/i.test(answer)) throw new UserError(`setup: host key of ${host.address} not accepted; nothing written`, { hint: 'compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host' });
@@ -100,7 +95,7 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
   } finally {
     await session.close();
   }
-  const fingerprint = knownFingerprint(name, knownHosts);
+  const fingerprint = await knownFingerprint(name, knownHosts);
   return `${host.user}@${host.address}:${host.port} logged in${fingerprint ? `, host key ${fingerprint}` : ''}`;
 }
 

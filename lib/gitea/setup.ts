@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { failure } from '../errors.js';
+import { sh } from '../local-commands.js';
 import { pollUntil } from '../poll.js';
 import type { CreateHookOption } from 'gitea-js';
 import { GiteaApiError, GiteaClient, authHeader } from './client.js';
-
-const run = promisify(execFile);
 
 /** The token raibid-task keeps for itself: mirrors, the config repo, webhooks, commit statuses. */
 export const TOKEN_NAME = 'raibid-task';
@@ -61,8 +58,9 @@ async function ensureToken(input: GiteaSetupInput, kept: string | undefined, nam
 
 async function seedRepo(cloneUrl: string, token: string, username: string, files: Record<string, string>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'raibid-seed-'));
-  const git = (...args: string[]) =>
-    run('git', args, {
+  const hint = 'is git installed, and does Gitea accept pushes over HTTP?';
+  const git = async (...args: string[]) => {
+    const done = await sh({
       cwd: dir,
       env: {
         ...process.env,
@@ -76,7 +74,9 @@ async function seedRepo(cloneUrl: string, token: string, username: string, files
         GIT_CONFIG_KEY_0: 'http.extraHeader',
         GIT_CONFIG_VALUE_0: `Authorization: ${authHeader({ username, password: token })}`,
       },
-    });
+    })`git ${args}`;
+    if (done.exitCode !== 0) throw failure(`seeding ${cloneUrl}: git failed: ${done.stderr.trim().split('\n').pop() || `exit ${done.exitCode}`}`, hint);
+  };
   try {
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -86,9 +86,6 @@ async function seedRepo(cloneUrl: string, token: string, username: string, files
     await git('add', '--all');
     await git('commit', '--quiet', '-m', 'Cluster config, seeded by raibid-task');
     await git('push', '--quiet', cloneUrl, 'main');
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').pop();
-    throw failure(`seeding ${cloneUrl}: git failed: ${stderr}`, 'is git installed, and does Gitea accept pushes over HTTP?');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

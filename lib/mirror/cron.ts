@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { UserError, failure } from '../errors.js';
+import { NOT_FOUND, sh } from '../local-commands.js';
 import { quote } from '../shell.js';
 
 export const CRON_MARKER = '# raibid-task mirror sync';
@@ -24,10 +24,12 @@ export function withCronLine(crontab: string, line: string | undefined): string 
   return [...kept, ...(line ? [line] : [])].map((l) => `${l}\n`).join('');
 }
 
+const notInstalled = () => failure('crontab is not installed', 'apt-get install cron (or add the line to your scheduler by hand)');
+
 export function readCrontab(): string {
-  const result = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
-  if (result.error) throw failure('crontab is not installed', 'apt-get install cron (or add the line to your scheduler by hand)');
-  if (result.status !== 0) {
+  const result = sh({ sync: true })`crontab -l`;
+  if (result.exitCode === NOT_FOUND) throw notInstalled();
+  if (result.exitCode !== 0) {
     if (/no crontab/i.test(result.stderr)) return '';
     throw failure(`crontab -l failed: ${result.stderr.trim()}`);
   }
@@ -35,6 +37,7 @@ export function readCrontab(): string {
 }
 
 export function writeCrontab(text: string): void {
-  const result = spawnSync('crontab', ['-'], { input: text, encoding: 'utf8' });
-  if (result.error || result.status !== 0) throw failure(`crontab - failed: ${(result.stderr || String(result.error)).trim()}`);
+  const result = sh({ sync: true, input: text })`crontab -`;
+  if (result.exitCode === NOT_FOUND) throw notInstalled();
+  if (result.exitCode !== 0) throw failure(`crontab - failed: ${result.stderr.trim()}`);
 }
