@@ -92,19 +92,14 @@ async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOpt
   return outcome === 'unchanged' && failedBefore ? 'configured' : outcome;
 }
 
-function chartTask(chart: ChartSpec, options: PlatformOptions, cluster: () => Promise<Cluster>, failures: Error[]): ListrTask {
+function chartTask(chart: ChartSpec, options: PlatformOptions, cluster: () => Promise<Cluster>): ListrTask {
   const pin = CHART_PINS[chart.key];
   const title = `${CHART_TITLES[chart.key]} (${pin.chart} ${pin.version})`;
   return {
     title,
     task: async (_, task) => {
-      try {
-        const outcome = await installChart(await cluster(), chart, options, (line) => (task.output = line));
-        task.title = `${title}: ${outcome === 'unchanged' ? 'unchanged' : `${outcome}, ready`}`;
-      } catch (error) {
-        failures.push(error as Error);
-        throw error;
-      }
+      const outcome = await installChart(await cluster(), chart, options, (line) => (task.output = line));
+      task.title = `${title}: ${outcome === 'unchanged' ? 'unchanged' : `${outcome}, ready`}`;
     },
   };
 }
@@ -121,7 +116,6 @@ function platformTask(options: PlatformOptions): ListrTask {
       }
       let api: Cluster | undefined;
       const cluster = async () => (api ??= await options.cluster());
-      const failures: Error[] = [];
       return task.newListr(
         [
           {
@@ -138,7 +132,9 @@ function platformTask(options: PlatformOptions): ListrTask {
             title: 'Charts',
             task: async (_, sub) => {
               // all four install at once; one failing does not stop the others' waits
-              await sub.newListr(charts.map((chart) => chartTask(chart, options, cluster, failures)), { concurrent: true, exitOnError: false }).run();
+              const installs = sub.newListr(charts.map((chart) => chartTask(chart, options, cluster)), { concurrent: true, exitOnError: false, collectErrors: 'minimal' });
+              await installs.run();
+              const failures = installs.errors.map((e) => e.error);
               if (failures.length === 1) throw failures[0];
               if (failures.length > 1) throw failure(failures.map((f) => f.message).join('\n'), (failures[0] as UserError).hint);
               sub.title = `Charts: ${charts.length} ready`;
