@@ -1,11 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Config, Secrets } from '../config.js';
 import { GiteaClient } from '../gitea/client.js';
-import { reportStatuses } from '../gitea/status-reporter.js';
+import { GitHubClient } from '../github/client.js';
+import { jobPageUrl } from '../jobs-page/link.js';
 import { compileRules } from '../mirror/select.js';
 import { giteaUrl } from '../platform/charts.js';
 import type { OpenQueue } from '../queue/open.js';
 import { startRequeuing } from '../queue/requeuer.js';
+import { reportStatuses } from '../statuses/reporter.js';
+import { type StatusSink, giteaSink, githubSink } from '../statuses/targets.js';
 import { pushHandlers } from './dispatch.js';
 import { webhookServer } from './server.js';
 
@@ -27,8 +30,9 @@ export interface Serving {
 
 /**
  * What `serve` runs: the webhook receiver, the requeuing of jobs whose agent stopped
- * heart-beating, and, given a Gitea token, the commit statuses. Without a Gitea URL or token,
- * GitHub pushes are answered 503 and no status is reported.
+ * heart-beating, and the commit statuses: on Gitea given its token, on GitHub given GITHUB_TOKEN
+ * (for jobs of mirrors of GitHub repositories). Without a Gitea URL or token, GitHub pushes are
+ * answered 503.
  */
 export async function startServe(options: ServeOptions): Promise<Serving> {
   const { config, secrets, open } = options;
@@ -51,10 +55,23 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     failed: (error) => options.warn(`serve: cannot check for stranded jobs: ${error.message}`),
   });
   const stopping = new AbortController();
-  const blocking = url && secrets.giteaToken ? await open.connect() : undefined;
+  const context = config.statuses.context;
+  const sinks: StatusSink[] = [
+    ...(url && secrets.giteaToken ? [giteaSink({ url, token: secrets.giteaToken }, context)] : []),
+    ...(secrets.githubToken ? [githubSink(new GitHubClient(config.github.apiUrl, secrets.githubToken, undefined, 1000, 0), context)] : []),
+  ];
+  const publicUrl = config.webhook.publicUrl;
+  const blocking = sinks.length > 0 ? await open.connect() : undefined;
   const reporting =
     blocking &&
-    reportStatuses({ queue: open.queue, blocking, gitea: { url: url!, token: secrets.giteaToken! }, signal: stopping.signal, log: (line) => options.warn(`serve: ${line}`) });
+    reportStatuses({
+      queue: open.queue,
+      blocking,
+      sinks,
+      linkTo: (id) => (publicUrl ? jobPageUrl(publicUrl, options.webhookSecret, id) : undefined),
+      signal: stopping.signal,
+      log: (line) => options.warn(`serve: ${line}`),
+    });
   return {
     address: server.address() as AddressInfo,
     stop: async () => {

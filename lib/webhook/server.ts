@@ -19,6 +19,8 @@ export interface Push {
   tag: boolean;
   /** The ref was deleted (`sha` all zeros). */
   deleted: boolean;
+  /** What a Gitea pull mirror mirrors (its repository.original_url). */
+  mirrorOf?: string;
 }
 
 export interface HookAnswer {
@@ -38,7 +40,7 @@ interface PushPayload {
   after?: unknown;
   deleted?: boolean;
   head_commit?: { id?: unknown } | null;
-  repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean };
+  repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean; mirror?: boolean; original_url?: unknown };
 }
 
 const DELETED = /^0+$/;
@@ -84,7 +86,9 @@ function toPush(payload: PushPayload): Push | { malformed: string } {
   const tag = payload.ref.startsWith('refs/tags/');
   const peeled = payload.head_commit?.id;
   const sha = tag && typeof peeled === 'string' && SHA.test(peeled) ? peeled : payload.after;
-  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted };
+  const original = payload.repository?.original_url;
+  const mirrorOf = payload.repository?.mirror === true && typeof original === 'string' && original !== '' ? original : undefined;
+  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted, ...(mirrorOf ? { mirrorOf } : {}) };
 }
 
 /**
