@@ -45,6 +45,7 @@ const task: Task = {
         warn: (line) => input.io.stderr.write(`${line}\n`),
       });
       print(input.io, `serve: listening on ${serving.address.address} port ${serving.address.port}`);
+      print(input.io, `serve: job list at ${serving.jobList}`);
       await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
       await serving.stop();
     } finally {

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config, Secrets } from '../config.js';
 import { GiteaClient } from '../gitea/client.js';
 import { GitHubClient } from '../github/client.js';
-import { jobPageUrl } from '../jobs-page/link.js';
+import { jobPageUrl, listToken } from '../jobs-page/link.js';
+import { jobPages } from '../jobs-page/routes.js';
 import { compileRules } from '../mirror/select.js';
 import { giteaUrl } from '../platform/charts.js';
 import type { OpenQueue } from '../queue/open.js';
@@ -25,8 +26,12 @@ export interface ServeOptions {
 
 export interface Serving {
   address: AddressInfo;
+  /** The job list's path with its token (under webhook.publicUrl when that is set). */
+  jobList: string;
   stop(): Promise<void>;
 }
+
+const passwordOf = (url: string) => decodeURIComponent(new URL(url).password) || undefined;
 
 /**
  * What `serve` runs: the webhook receiver, the requeuing of jobs whose agent stopped
@@ -42,6 +47,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     secret: options.webhookSecret,
     ...pushHandlers({ config, rules: compileRules(config.mirror), gitea, queue: open.queue }),
     log: options.log,
+    pages: jobPages({ queue: open.queue, secret: options.webhookSecret, secrets: [options.webhookSecret, ...Object.values(secrets), passwordOf(open.url)] }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,6 +80,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     });
   return {
     address: server.address() as AddressInfo,
+    jobList: `${publicUrl?.replace(/\/+$/, '') ?? ''}/jobs?t=${listToken(options.webhookSecret)}`,
     stop: async () => {
       stopRequeuing();
       stopping.abort();

@@ -33,6 +33,8 @@ export interface WebhookHandlers {
   onGitHubPush(push: Push): Promise<HookAnswer>;
   onGiteaPush(push: Push): Promise<HookAnswer>;
   log?: (line: string) => void;
+  /** Other pages (the job pages): true when it answered the request. */
+  pages?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 interface PushPayload {
@@ -120,6 +122,7 @@ export function webhookServer(handlers: WebhookHandlers): Server {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && path === '/healthz') return answer(res, 200, { ok: true });
+    if (handlers.pages?.(req, res)) return;
     const source = path === '/hooks/github' ? 'github' : path === '/hooks/gitea' ? 'gitea' : undefined;
     if (!source) return answer(res, 404, { error: 'not found: webhooks go to /hooks/github or /hooks/gitea' });
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
