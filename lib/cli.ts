@@ -133,7 +133,7 @@ export function reportError(error: unknown, io: TaskIO): number {
 
 /** The whole life of a CLI process: run the task, report, set the exit code. */
 export function runProcessCli(tasks: TaskEntry[]): void {
-  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
   main(process.argv.slice(2), io, tasks)
     .catch((error: unknown) => reportError(error, io))
     .then((code) => {

@@ -3,6 +3,7 @@ import { withQueue } from '../lib/platform/redis-access.js';
 import { snapshot } from '../lib/queue/snapshot.js';
 import { type Task, print, printJson } from '../lib/task.js';
 import { painter } from '../lib/ui/format.js';
+import { runDashboard } from '../lib/ui/dashboard-run.js';
 import { renderStatus } from '../lib/ui/status-view.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
@@ -14,7 +15,7 @@ const task: Task = {
     '"waiting" is the consumer group\'s lag: jobs no agent has picked up yet, the number KEDA\n' +
     'scales agents on. "running" is the pending count: picked up and not yet finished.',
   options: {
-    watch: { type: 'boolean', short: 'w', description: 'redraw until interrupted' },
+    watch: { type: 'boolean', short: 'w', description: 'at a terminal, the interactive dashboard (↑↓ ⏎ c r / q); else redraw until interrupted' },
     interval: { type: 'string', value: 's', description: 'seconds between redraws with --watch', default: '2' },
     jobs: { type: 'string', value: 'n', description: 'how many recent jobs to show', default: '10' },
     json: { type: 'boolean', description: 'print one JSON object (with --watch: one per line per interval)' },
@@ -29,6 +30,9 @@ const task: Task = {
     const paint = painter(io.stdout, io.env);
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue }) => {
+      if (watch && !json && io.stdin?.isTTY && io.stdout === process.stdout && process.stdout.isTTY) {
+        return runDashboard({ queue, stdin: io.stdin, stdout: process.stdout, paint, jobs, intervalMs, signal: input.interrupted });
+      }
       for (let first = true; first || (watch && !input.interrupted.aborted); first = false) {
         if (!first) await waitOrInterrupt(intervalMs, input.interrupted);
         if (input.interrupted.aborted) break;
