@@ -98,6 +98,10 @@ test('a push to a mirror of a GitHub repo: pending, then failure on GitHub and o
     assert.match(last.target_url!, new RegExp(`^${PUBLIC}/jobs/${id}\\?t=[A-Za-z0-9_-]{32}$`));
     assert.match(last.description!, /^cargo test failed after [\d.]+m?s: cargo test exited with 101$/);
     assert.is(gitea.statuses.get(`mirrors/api-one@${sha}`)!.at(-1)!.target_url, last.target_url);
+    // behind the ingress, https://ci.example.com/raibid/… reaches serve as /…
+    const page = await fetch(`http://127.0.0.1:${serve.address.port}${last.target_url!.slice(PUBLIC.length)}`);
+    assert.is(page.status, 200, 'the link opens the job page');
+    assert.match(await page.text(), /<p class="state s-failed" id="state">failed<\/p>/);
     assert.ok(hasRoute('/repos/{owner}/{repo}/statuses/{sha}', 'post'), 'the route is in the description');
     const posts = github.requests.filter((r) => r.method === 'POST');
     assert.is(posts.length, 3);

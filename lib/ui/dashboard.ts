@@ -166,8 +166,10 @@ export function renderDashboard(state: DashboardState, width: number, height: nu
       : `${state.message ? `${state.message}  ` : ''}${state.filter ? `filter "${printable(state.filter)}"  ` : ''}${paint.dim(HELP)}`;
   const jobs = visibleJobs(state);
   const current = selected(state);
+  // a short terminal keeps the figures' first line only
+  if (height < 12) top.splice(1);
   const bodyHeight = Math.max(0, height - top.length - 1);
-  const logHeight = state.logOf ? Math.max(3, Math.floor(bodyHeight / 2)) : 0;
+  const logHeight = state.logOf ? Math.max(2, Math.floor(bodyHeight / 2)) : 0;
   const listHeight = Math.max(0, bodyHeight - logHeight);
   let list = jobs.length ? jobTable(jobs, current, width, paint) : [paint.dim(state.filter ? '  no job matches the filter' : '  no jobs yet')];
   if (list.length > listHeight && current) {
