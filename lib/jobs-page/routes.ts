@@ -79,7 +79,8 @@ export function jobPages(options: JobPagesOptions): (req: IncomingMessage, res: 
     const given = url.searchParams.get('after') ?? String(req.headers['last-event-id'] ?? '');
     let after = ENTRY.test(given) ? given : '-';
     // every line so far, without its text, for the steps' durations while it runs
-    const seen: LogLine[] = after === '-' ? [] : (await queue.readLog(id, '-', 100_000)).filter((l) => l.id <= after).map((l) => ({ ...l, line: '' }));
+    const earlier = after === '-' ? [] : await queue.readLog(id, '-', 100_000);
+    const seen: LogLine[] = earlier.slice(0, earlier.findIndex((l) => l.id === after) + 1).map((l) => ({ ...l, line: '' }));
     let shown = '';
     while (!closed) {
       const job = await queue.get(id);

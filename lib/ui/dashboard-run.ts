@@ -22,6 +22,8 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
   const { queue, stdin, stdout, paint, signal } = options;
   let state: DashboardState = initialState();
   let logAfter = '-';
+  /** Counts the log panes opened, so a read for an earlier one is dropped. */
+  let pane = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
 
@@ -29,18 +31,29 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
     const lines = renderDashboard(state, stdout.columns || 80, stdout.rows || 24, paint);
     stdout.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\r\n')}\x1b[J`);
   };
-  const refresh = async () => {
+  let queued: Promise<void> = Promise.resolve();
+  // one read at a time, in order: two reads of a log from one place would show its lines twice
+  const refresh = () => (queued = queued.catch(() => undefined).then(read));
+  const read = async () => {
     const snap = await snapshot(queue, { jobs: options.jobs });
-    if (state.logOf) {
-      const lines = await queue.readLog(state.logOf, logAfter);
-      if (lines.length) logAfter = lines.at(-1)!.id;
-      state = { ...state, log: [...state.log, ...lines].slice(-LOG_KEPT) };
+    const following = state.logOf;
+    const opened = pane;
+    if (following) {
+      const lines = await queue.readLog(following, logAfter);
+      // the pane may have been closed or opened again meanwhile
+      if (state.logOf === following && pane === opened) {
+        if (lines.length) logAfter = lines.at(-1)!.id;
+        state = { ...state, log: [...state.log, ...lines].slice(-LOG_KEPT) };
+      }
     }
     state = { ...state, snapshot: snap };
   };
   const act = async (effect: Effect) => {
     if (effect.kind === 'quit') return done();
-    if (effect.kind === 'open-log') logAfter = '-';
+    if (effect.kind === 'open-log') {
+      logAfter = '-';
+      pane += 1;
+    }
     else {
       const reply = effect.kind === 'cancel' ? await queue.cancel(effect.id) : await queue.retry(effect.id);
       state = { ...state, message: `${effect.id}: ${reply}` };
