@@ -67,8 +67,8 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function serving(): Promise<Serving & { close(): Promise<void> }> {
-  const config = parseConfig({ redis: { url: redis.url }, gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: PUBLIC } }, 'test');
+async function serving(extra: Record<string, unknown> = {}): Promise<Serving & { close(): Promise<void> }> {
+  const config = parseConfig({ redis: { url: redis.url }, gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: PUBLIC }, ...extra }, 'test');
   const open = await openQueue(config);
   const serve = await startServe({ config, secrets: { giteaToken: gitea.token, githubToken: github.token }, webhookSecret: SECRET, open, host: '127.0.0.1', port: 0, log: () => {}, warn: () => {} });
   return { ...serve, close: async () => (await serve.stop(), await open.close()) };
@@ -154,6 +154,38 @@ test('GitHub away: Gitea is set once, GitHub once it answers, after a restart to
   await until(async () => githubStates().length === 2, 'the next event goes on');
   await stop();
   assert.is(giteaStates().length, 3);
+});
+
+test('a GitHub push to a mirrored repo: serve syncs the mirror, Gitea\'s push webhook queues the build, the statuses land on GitHub and Gitea and link to the job page', async () => {
+  const serve = await serving({ mirror: { orgs: [{ name: 'acme' }], targetOrg: 'mirrors' } });
+  const base = `http://127.0.0.1:${serve.address.port}`;
+  const api = (path: string, body: unknown) =>
+    fetch(`${gitea.url}/api/v1${path}`, { method: 'POST', headers: { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  try {
+    await api('/orgs', { username: 'mirrors' });
+    assert.is((await api('/repos/migrate', { clone_addr: `${github.url}/acme/api-one.git`, repo_owner: 'mirrors', repo_name: 'api-one', mirror: true })).status, 201, 'Gitea mirrors it over HTTP from GitHub');
+    await api('/admin/hooks', { type: 'gitea', config: { url: `${base}/hooks/gitea`, content_type: 'json', secret: SECRET, is_system_webhook: 'true' }, events: ['push'], active: true });
+    const next = commitFiles(join(dir, 'api-one'), { 'src.txt': 'two\n' }, 'second');
+    const push = JSON.stringify({ ref: 'refs/heads/main', before: sha, after: next, repository: { full_name: 'acme/api-one', clone_url: `${github.url}/acme/api-one.git`, fork: false, archived: false } });
+    const answer = await fetch(`${base}/hooks/github`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(push)}` }, body: push });
+    assert.is(answer.status, 202);
+    const on = (statuses: Map<string, { state: string; target_url: string | null }[]>, key: string) => statuses.get(key) ?? [];
+    await until(async () => on(github.statuses, `acme/api-one@${next}`).length === 1 && on(gitea.statuses, `mirrors/api-one@${next}`).length === 1, 'pending on both');
+    assert.equal(await Promise.all(gitea.deliveries), [202], "Gitea's push webhook taken");
+    const queue = makeQueue(client);
+    const blocking = redis.client();
+    const started = await claimNext(queue, blocking, 'agent-1');
+    blocking.disconnect();
+    if (started?.verdict !== 'run') throw new Error('no job queued');
+    assert.is(started.claim.job.sha, next);
+    await queue.complete(started.claim, { state: 'succeeded', exitCode: 0, result: { steps: [{ name: 'cargo build' }, { name: 'cargo test' }] } });
+    await until(async () => on(github.statuses, `acme/api-one@${next}`).at(-1)?.state === 'success' && on(gitea.statuses, `mirrors/api-one@${next}`).at(-1)?.state === 'success', 'success on both');
+    const link = on(github.statuses, `acme/api-one@${next}`).at(-1)!.target_url!;
+    const page = await fetch(`${base}${link.slice(PUBLIC.length)}`);
+    assert.match(await page.text(), /id="state">succeeded</);
+  } finally {
+    await serve.close();
+  }
 });
 
 test.run();
