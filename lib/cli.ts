@@ -170,7 +170,7 @@ export function reportError(error: unknown, io: TaskIO): number {
 
 /** The whole life of a CLI process: run the task, report, set the exit code. */
 export function runProcessCli(tasks: TaskEntry[], version?: string): void {
-  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
   // the reader went away (`status | head -1`): nothing is left to say to it
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;

@@ -75,11 +75,17 @@ export const configSchema = z.strictObject({
     .prefault({}),
   webhook: z
     .strictObject({
-      /** Where GitHub reaches `serve` (its /hooks/github), for `mirror hooks install`. */
+      /** Where GitHub reaches `serve` (its /hooks/github), for `mirror hooks install`; commit statuses link to its /jobs/<id>. */
       publicUrl: z.string().url().optional(),
       port: port.default(8080),
       /** Whether a pushed tag is built (once per tag, at the commit it points to). */
       tags: z.boolean().default(false),
+    })
+    .prefault({}),
+  statuses: z
+    .strictObject({
+      /** The name GitHub and Gitea show a job's commit status under. */
+      context: z.string().min(1).max(100).default('raibid/ci'),
     })
     .prefault({}),
   platform: z

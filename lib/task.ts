@@ -16,6 +16,8 @@ export interface TaskIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /** The terminal's keys, for interactive screens (absent in tests that give only output streams). */
+  stdin?: NodeJS.ReadStream;
 }
 
 export interface TaskInput {

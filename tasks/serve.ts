@@ -16,9 +16,10 @@ const task: Task = {
     'are answered 202 with the reason; a bad signature 401, a body over 1 MiB 413, malformed JSON\n' +
     '400, and nothing is queued then. Jobs whose agent stopped heart-beating for the visibility\n' +
     'timeout (a pod killed mid-job) go back to the queue, where KEDA starts a pod for them.\n' +
-    'It sets the Gitea commit status (raibid/ci) of every job queued from Gitea as it runs and\n' +
-    'ends, so agents hold no Gitea token. Needs GITEA_TOKEN for syncing and statuses, and Redis\n' +
-    '(redis.url).',
+    'It sets the commit status (statuses.context, raibid/ci) of every job queued from Gitea as it\n' +
+    'is queued, runs and ends: on Gitea, and on GitHub too for a mirror of a GitHub repository\n' +
+    '(with GITHUB_TOKEN), linking to the job page at webhook.publicUrl/jobs/<id>; agents hold no\n' +
+    'token. Needs GITEA_TOKEN for syncing and statuses, and Redis (redis.url).',
   options: {
     port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
     host: { type: 'string', value: 'address', description: 'address to listen on (default 127.0.0.1; in the cluster 0.0.0.0)' },
@@ -44,6 +45,7 @@ const task: Task = {
         warn: (line) => input.io.stderr.write(`${line}\n`),
       });
       print(input.io, `serve: listening on ${serving.address.address} port ${serving.address.port}`);
+      print(input.io, `serve: job list at ${serving.jobList}`);
       await new Promise<void>((resolve) => input.interrupted.addEventListener('abort', () => resolve(), { once: true }));
       await serving.stop();
     } finally {

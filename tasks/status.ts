@@ -5,6 +5,7 @@ import type { JobQueue } from '../lib/queue/queue.js';
 import { snapshot } from '../lib/queue/snapshot.js';
 import { type Task, print, printJson } from '../lib/task.js';
 import { fitWidth, painter } from '../lib/ui/format.js';
+import { runDashboard } from '../lib/ui/dashboard-run.js';
 import { renderStatus } from '../lib/ui/status-view.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
@@ -22,7 +23,7 @@ const task: Task = {
     "stream's entries: the unfinished jobs plus finished ones not yet trimmed. With --watch at a\n" +
     'terminal the view is drawn on the alternate screen, cut to its width; Ctrl-C leaves it.',
   options: {
-    watch: { type: 'boolean', short: 'w', description: 'redraw until interrupted' },
+    watch: { type: 'boolean', short: 'w', description: 'at a terminal, the interactive dashboard (↑↓ ⏎ c r / q); else redraw until interrupted' },
     interval: { type: 'string', value: 's', description: 'seconds between redraws with --watch', default: '2' },
     jobs: { type: 'string', value: 'n', description: 'how many recent jobs to show', default: '10' },
     json: { type: 'boolean', description: 'print one JSON object (with --watch: one per line per interval)' },
@@ -39,6 +40,9 @@ const task: Task = {
     const fit = (line: string) => (redraw && io.stdout.columns ? fitWidth(line, io.stdout.columns) : line);
     const leave = () => io.stdout.write(LEAVE_ALTERNATE_SCREEN);
     return withQueue(config, input.io.env, async ({ queue }) => {
+      if (watch && !json && io.stdin?.isTTY && io.stdout === process.stdout && process.stdout.isTTY) {
+        return runDashboard({ queue, stdin: io.stdin, stdout: process.stdout, paint, jobs, intervalMs, signal: input.interrupted });
+      }
       if (!(redraw && watch)) return draw(queue);
       io.stdout.write(ENTER_ALTERNATE_SCREEN);
       // a second Ctrl-C exits at once: the terminal gets its screen back then too

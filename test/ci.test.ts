@@ -268,12 +268,12 @@ test('commit statuses come from serve, not the agent: pending, then success or f
   const serve = spawnCli(['serve', '--port', '0'], { env: { ...env, GITEA_TOKEN: gitea.token, RAIBID_WEBHOOK_SECRET: 'status-test' } });
   await waitForOutput(serve, /listening/);
   const states = (key: string) => (gitea.statuses.get(key) ?? []).map((s) => `${s.context}:${s.state}`);
-  await until(async () => states(`mirrors/bad@${bad.sha}`).length === 2, 'the failed job\'s statuses');
+  await until(async () => states(`mirrors/bad@${bad.sha}`).length === 3, 'the failed job\'s statuses');
   serve.kill('SIGTERM');
   await exited(serve);
-  assert.equal(states(`mirrors/good@${good.sha}`), ['raibid/ci:pending', 'raibid/ci:success']);
-  assert.equal(states(`mirrors/bad@${bad.sha}`), ['raibid/ci:pending', 'raibid/ci:failure']);
-  assert.match(gitea.statuses.get(`mirrors/bad@${bad.sha}`)![1]!.description, 'cargo test exited with 101');
+  assert.equal(states(`mirrors/good@${good.sha}`), ['raibid/ci:pending', 'raibid/ci:pending', 'raibid/ci:success']);
+  assert.equal(states(`mirrors/bad@${bad.sha}`), ['raibid/ci:pending', 'raibid/ci:pending', 'raibid/ci:failure']);
+  assert.match(gitea.statuses.get(`mirrors/bad@${bad.sha}`)![2]!.description, 'cargo test exited with 101');
   assert.is(gitea.statuses.size, 2, 'a job not from Gitea sets no status');
 });
 

@@ -1,6 +1,5 @@
+import type { CommitState } from '../statuses/describe.js';
 import { GiteaClient } from './client.js';
-
-export type CommitState = 'pending' | 'success' | 'failure' | 'error';
 
 export interface GiteaAccess {
   url: string;
@@ -22,10 +21,11 @@ export async function setCommitStatus(
   state: CommitState,
   description: string,
   targetUrl?: string,
+  context = STATUS_CONTEXT,
 ): Promise<void> {
   const [owner = '', name = ''] = target.repo.split('/');
   await new GiteaClient(gitea.url, { token: gitea.token }).call('POST /repos/{owner}/{repo}/statuses/{sha}', {
     params: { owner, repo: name, sha: target.sha },
-    body: { state, context: STATUS_CONTEXT, description: description.slice(0, 255), target_url: targetUrl ?? '' },
+    body: { state, context, description: description.slice(0, 255), target_url: targetUrl ?? '' },
   });
 }

@@ -115,6 +115,8 @@ export class GitHubClient {
     private readonly cache = new EtagCache(undefined),
     /** How long one second of a wait GitHub asks for lasts (tests shorten it). */
     unitMs = 1000,
+    /** Tries after a transient error (5xx, a dropped connection); a caller with its own backoff passes 0. */
+    retries = 3,
   ) {
     const onLimit = (seconds: number, _options: unknown, _octokit: unknown, retryCount: number) => {
       this.stats.rateLimited += 1;
@@ -127,7 +129,7 @@ export class GitHubClient {
       log: { debug: quiet, info: quiet, warn: (message: string) => process.stderr.write(`GitHub: ${message}\n`), error: quiet },
       request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) },
       throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit, retryAfterBaseValue: unitMs, fallbackSecondaryRateRetryAfter: BARE_429_WAIT_S },
-      retry: { retryAfterBaseValue: unitMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      retry: { retries, retryAfterBaseValue: unitMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
       shared: { cache, stats: this.stats, unitMs } satisfies Shared,
     });
   }

@@ -15,6 +15,7 @@ export const SECRETS = {
   giteaToken: 'raibid-gitea-token',
   giteaRead: 'raibid-gitea-read',
   webhook: 'raibid-webhook',
+  githubStatus: 'raibid-github-status',
   fluxGit: 'raibid-flux-git',
 } as const;
 

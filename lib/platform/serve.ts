@@ -11,7 +11,8 @@ const secretEnv = (name: string, secret: string, key: string, optional = false) 
 
 /**
  * The webhook receiver in the cluster, from the same bundle as the agents: Gitea's system push
- * webhook reaches it inside the cluster, GitHub's through the ingress at /hooks/github.
+ * webhook reaches it inside the cluster, GitHub's through the ingress at /hooks/github, and
+ * people's browsers its job pages at /jobs.
  */
 export function renderServe(config: Config): Manifest[] {
   const labels = { ...PART_OF, 'app.kubernetes.io/name': NAME };
@@ -21,7 +22,16 @@ export function renderServe(config: Config): Manifest[] {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: `${NAME}-config`, namespace: NAMESPACE, labels },
-      data: { 'config.yaml': stringify({ gitea: { url: giteaUrl(config) }, mirror: config.mirror, queue: config.queue, webhook: { port: PORT } }) },
+      data: {
+        'config.yaml': stringify({
+          gitea: { url: giteaUrl(config) },
+          github: config.github,
+          mirror: config.mirror,
+          queue: config.queue,
+          statuses: config.statuses,
+          webhook: { port: PORT, ...(config.webhook.publicUrl ? { publicUrl: config.webhook.publicUrl } : {}) },
+        }),
+      },
     },
     {
       apiVersion: 'apps/v1',
@@ -44,6 +54,8 @@ export function renderServe(config: Config): Manifest[] {
                   secretEnv('RAIBID_REDIS_URL', SECRETS.redis, 'url'),
                   secretEnv('RAIBID_WEBHOOK_SECRET', SECRETS.webhook, 'secret'),
                   secretEnv('GITEA_TOKEN', SECRETS.giteaToken, 'token', true),
+                  // for commit statuses on GitHub: a token with repo:status, put there by hand (kubectl create secret)
+                  secretEnv('GITHUB_TOKEN', SECRETS.githubStatus, 'token', true),
                   { name: 'NO_COLOR', value: '1' },
                 ],
                 ports: [{ name: 'http', containerPort: PORT }],
@@ -77,7 +89,18 @@ export function renderServe(config: Config): Manifest[] {
       metadata: { name: NAME, namespace: NAMESPACE, labels },
       spec: {
         ingressClassName: 'traefik',
-        rules: [{ ...(isNamedHost(host) ? { host } : {}), http: { paths: [{ path: '/hooks/github', pathType: 'Exact', backend: { service: { name: NAME, port: { name: 'http' } } } }] } }],
+        rules: [
+          {
+            ...(isNamedHost(host) ? { host } : {}),
+            http: {
+              paths: [
+                { path: '/hooks/github', pathType: 'Exact', backend: { service: { name: NAME, port: { name: 'http' } } } },
+                // the job pages commit statuses link to; each link carries its own token
+                { path: '/jobs', pathType: 'Prefix', backend: { service: { name: NAME, port: { name: 'http' } } } },
+              ],
+            },
+          },
+        ],
       },
     },
   ];

@@ -12,6 +12,10 @@ export const STATUS_STREAM = 'raibid:statuses';
 export const STATUS_GROUP = 'raibid-serve';
 /** The meta field naming the Gitea repository (owner/name) whose commit a job reports on. */
 export const STATUS_TARGET = 'gitea.repo';
+/** The meta field naming the GitHub repository (owner/name) a mirrored job's commit came from. */
+export const GITHUB_TARGET = 'github.repo';
+/** What the status reporter has already sent for one event (by sink), kept until the event is acknowledged. */
+export const statusSentKey = (entry: string) => `raibid:statuses:sent:${entry}`;
 
 export const jobKey = (id: string) => `${JOB_PREFIX}${id}`;
 export const logKey = (id: string) => `${JOB_PREFIX}${id}:log`;

@@ -1,4 +1,4 @@
-import { ACKS, COUNTERS, DEAD_STREAM, GROUP, JOB_PREFIX, RECENT, STATUS_STREAM, STATUS_TARGET, STREAM } from './names.js';
+import { ACKS, COUNTERS, DEAD_STREAM, GITHUB_TARGET, GROUP, JOB_PREFIX, RECENT, STATUS_STREAM, STATUS_TARGET, STREAM } from './names.js';
 
 /**
  * Every state change of a job is one Lua script, so it is atomic and a late or repeated
@@ -79,7 +79,8 @@ end
 
 /**
  * KEYS: dedupe. ARGV: id, now, repo, ref, sha, maxAttempts, retainJobs, then meta name/value
- * pairs. A job for a commit with a `gitea.repo` meta reports its state changes (notify).
+ * pairs. A job for a commit with a `gitea.repo` or `github.repo` meta reports its state changes
+ * (notify), from `queued` on.
  */
 export const enqueueScript = `${prelude}
 local existing = redis.call('GET', KEYS[1])
@@ -90,17 +91,20 @@ end
 local id = ARGV[1]
 local key = JOB .. id
 local entry = redis.call('XADD', STREAM, '*', 'job', id)
+local reports = false
 local job = {'id', id, 'repo', ARGV[3], 'ref', ARGV[4], 'sha', ARGV[5], 'state', 'queued',
   'attempt', 0, 'maxAttempts', ARGV[6], 'createdAt', ARGV[2], 'entry', entry, 'dedupe', KEYS[1]}
 for i = 8, #ARGV, 2 do
   job[#job + 1] = 'meta.' .. ARGV[i]
   job[#job + 1] = ARGV[i + 1]
-  if ARGV[i] == '${STATUS_TARGET}' and ARGV[5] ~= '' then
+  if (ARGV[i] == '${STATUS_TARGET}' or ARGV[i] == '${GITHUB_TARGET}') and ARGV[5] ~= '' and not reports then
+    reports = true
     job[#job + 1] = 'notify'
     job[#job + 1] = '1'
   end
 end
 redis.call('HSET', key, unpack(job))
+if reports then notify({notify = '1'}, id, 'queued', 0) end
 redis.call('SET', KEYS[1], id)
 redis.call('ZADD', RECENT, ARGV[2], id)
 local over = redis.call('ZCARD', RECENT) - tonumber(ARGV[7])

@@ -1,7 +1,9 @@
 import type { Config } from '../config.js';
 import type { GiteaClient } from '../gitea/client.js';
+import { githubRepoOf } from '../github/repo-url.js';
 import { type Rules, isSelected, targetOrg } from '../mirror/select.js';
 import { CONFIG_REPO } from '../platform/names.js';
+import { GITHUB_TARGET, STATUS_TARGET } from '../queue/names.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { HookAnswer, Push } from './server.js';
 
@@ -55,7 +57,10 @@ export function pushHandlers(ctx: DispatchContext) {
       if (why) return accepted({ ignored: why });
       if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
       if (!push.cloneUrl) return { status: 400, body: { error: 'repository.clone_url missing' } };
-      const { id, created } = await ctx.queue.enqueue({ repo: push.cloneUrl, ref: push.ref, sha: push.sha, meta: { source: 'gitea', 'gitea.repo': push.repo } });
+      // a mirror of a GitHub repository reports its status there too (Gitea's push payload, services/webhook/notifier.go, carries convert.ToRepo's mirror and original_url)
+      const github = push.mirrorOf ? githubRepoOf(push.mirrorOf, ctx.config.github.apiUrl) : undefined;
+      const meta = { source: 'gitea', [STATUS_TARGET]: push.repo, ...(github ? { [GITHUB_TARGET]: github } : {}) };
+      const { id, created } = await ctx.queue.enqueue({ repo: push.cloneUrl, ref: push.ref, sha: push.sha, meta });
       return accepted({ queued: id, created, repo: push.repo });
     },
   };

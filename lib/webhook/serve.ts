@@ -1,11 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import type { Config, Secrets } from '../config.js';
 import { GiteaClient } from '../gitea/client.js';
-import { reportStatuses } from '../gitea/status-reporter.js';
+import { GitHubClient } from '../github/client.js';
+import { jobPageUrl, listToken } from '../jobs-page/link.js';
+import { jobPages } from '../jobs-page/routes.js';
 import { compileRules } from '../mirror/select.js';
 import { giteaUrl } from '../platform/charts.js';
 import type { OpenQueue } from '../queue/open.js';
 import { startRequeuing } from '../queue/requeuer.js';
+import { reportStatuses } from '../statuses/reporter.js';
+import { type StatusSink, giteaSink, githubSink } from '../statuses/targets.js';
 import { pushHandlers } from './dispatch.js';
 import { webhookServer } from './server.js';
 
@@ -22,13 +26,18 @@ export interface ServeOptions {
 
 export interface Serving {
   address: AddressInfo;
+  /** The job list's path with its token (under webhook.publicUrl when that is set). */
+  jobList: string;
   stop(): Promise<void>;
 }
 
+const passwordOf = (url: string) => decodeURIComponent(new URL(url).password) || undefined;
+
 /**
  * What `serve` runs: the webhook receiver, the requeuing of jobs whose agent stopped
- * heart-beating, and, given a Gitea token, the commit statuses. Without a Gitea URL or token,
- * GitHub pushes are answered 503 and no status is reported.
+ * heart-beating, and the commit statuses: on Gitea given its token, on GitHub given GITHUB_TOKEN
+ * (for jobs of mirrors of GitHub repositories). Without a Gitea URL or token, GitHub pushes are
+ * answered 503.
  */
 export async function startServe(options: ServeOptions): Promise<Serving> {
   const { config, secrets, open } = options;
@@ -38,6 +47,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     secret: options.webhookSecret,
     ...pushHandlers({ config, rules: compileRules(config.mirror), gitea, queue: open.queue }),
     log: options.log,
+    pages: jobPages({ queue: open.queue, secret: options.webhookSecret, secrets: [options.webhookSecret, ...Object.values(secrets), passwordOf(open.url)] }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -51,12 +61,26 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     failed: (error) => options.warn(`serve: cannot check for stranded jobs: ${error.message}`),
   });
   const stopping = new AbortController();
-  const blocking = url && secrets.giteaToken ? await open.connect() : undefined;
+  const context = config.statuses.context;
+  const sinks: StatusSink[] = [
+    ...(url && secrets.giteaToken ? [giteaSink({ url, token: secrets.giteaToken }, context)] : []),
+    ...(secrets.githubToken ? [githubSink(new GitHubClient(config.github.apiUrl, secrets.githubToken, undefined, 1000, 0), context)] : []),
+  ];
+  const publicUrl = config.webhook.publicUrl;
+  const blocking = sinks.length > 0 ? await open.connect() : undefined;
   const reporting =
     blocking &&
-    reportStatuses({ queue: open.queue, blocking, gitea: { url: url!, token: secrets.giteaToken! }, signal: stopping.signal, log: (line) => options.warn(`serve: ${line}`) });
+    reportStatuses({
+      queue: open.queue,
+      blocking,
+      sinks,
+      linkTo: (id) => (publicUrl ? jobPageUrl(publicUrl, options.webhookSecret, id) : undefined),
+      signal: stopping.signal,
+      log: (line) => options.warn(`serve: ${line}`),
+    });
   return {
     address: server.address() as AddressInfo,
+    jobList: `${publicUrl?.replace(/\/+$/, '') ?? ''}/jobs?t=${listToken(options.webhookSecret)}`,
     stop: async () => {
       stopRequeuing();
       stopping.abort();

@@ -19,6 +19,8 @@ export interface Push {
   tag: boolean;
   /** The ref was deleted (`sha` all zeros). */
   deleted: boolean;
+  /** What a Gitea pull mirror mirrors (its repository.original_url). */
+  mirrorOf?: string;
 }
 
 export interface HookAnswer {
@@ -31,6 +33,8 @@ export interface WebhookHandlers {
   onGitHubPush(push: Push): Promise<HookAnswer>;
   onGiteaPush(push: Push): Promise<HookAnswer>;
   log?: (line: string) => void;
+  /** Other pages (the job pages): true when it answered the request. */
+  pages?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 interface PushPayload {
@@ -38,7 +42,7 @@ interface PushPayload {
   after?: unknown;
   deleted?: boolean;
   head_commit?: { id?: unknown } | null;
-  repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean };
+  repository?: { full_name?: unknown; clone_url?: unknown; fork?: boolean; archived?: boolean; mirror?: boolean; original_url?: unknown };
 }
 
 const DELETED = /^0+$/;
@@ -84,7 +88,9 @@ function toPush(payload: PushPayload): Push | { malformed: string } {
   const tag = payload.ref.startsWith('refs/tags/');
   const peeled = payload.head_commit?.id;
   const sha = tag && typeof peeled === 'string' && SHA.test(peeled) ? peeled : payload.after;
-  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted };
+  const original = payload.repository?.original_url;
+  const mirrorOf = payload.repository?.mirror === true && typeof original === 'string' && original !== '' ? original : undefined;
+  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted, ...(mirrorOf ? { mirrorOf } : {}) };
 }
 
 /**
@@ -116,6 +122,7 @@ export function webhookServer(handlers: WebhookHandlers): Server {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && path === '/healthz') return answer(res, 200, { ok: true });
+    if (handlers.pages?.(req, res)) return;
     const source = path === '/hooks/github' ? 'github' : path === '/hooks/gitea' ? 'gitea' : undefined;
     if (!source) return answer(res, 404, { error: 'not found: webhooks go to /hooks/github or /hooks/gitea' });
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
