@@ -15,6 +15,10 @@ export default tseslint.config(
   {
     // run by zx, which gives them $, argv, echo and the rest as globals
     files: ['examples/**/*.mjs'],
-    languageOptions: { globals: Object.fromEntries(['$', 'argv', 'cd', 'echo', 'fs', 'glob', 'path', 'retry', 'sleep', 'spinner', 'which', 'within'].map((name) => [name, 'readonly'])) },
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['$', 'argv', 'cd', 'echo', 'fs', 'glob', 'path', 'retry', 'sleep', 'spinner', 'which', 'within'].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );

@@ -56,7 +56,7 @@ try {
   const running = worker.run();
 
   const trivial = join(root, 'trivial');
-  let sha = commitFiles(trivial, { '.raibid.yml': 'steps:\n  - name: noop\n    run: "true"\n', 'README': 'x\n' });
+  let sha = commitFiles(trivial, { '.raibid.yml': 'steps:\n  - name: noop\n    run: "true"\n', README: 'x\n' });
   const jobs: number[] = [];
   const clones: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {

@@ -32,7 +32,18 @@ try {
   for (let i = 0; i < REPOS; i++) {
     const name = `repo-${String(i).padStart(4, '0')}`;
     github.addRepo({ owner: 'bench', name, cloneUrl: source });
-    gitea.repos.set(`bench/${name}`, { id: i + 1000, owner: 'bench', name, private: false, path: mirrorDir, mirror: true, mirrorInterval: '8h0m0s', mirrorUpdated: synced, originalUrl: source, archived: false });
+    gitea.repos.set(`bench/${name}`, {
+      id: i + 1000,
+      owner: 'bench',
+      name,
+      private: false,
+      path: mirrorDir,
+      mirror: true,
+      mirrorInterval: '8h0m0s',
+      mirrorUpdated: synced,
+      originalUrl: source,
+      archived: false,
+    });
   }
   await new Promise((r) => setTimeout(r, 1100));
   const loaded = {
@@ -47,7 +58,15 @@ try {
     const started = performance.now();
     const counts = await run();
     const ms = Math.round(performance.now() - started);
-    const line = { strategy, repos: REPOS, pushed: PUSHED, githubRequests: github.requests.length - githubBefore, notModified: counts.notModified, giteaCalls: gitea.requests.length - giteaBefore, ms };
+    const line = {
+      strategy,
+      repos: REPOS,
+      pushed: PUSHED,
+      githubRequests: github.requests.length - githubBefore,
+      notModified: counts.notModified,
+      giteaCalls: gitea.requests.length - giteaBefore,
+      ms,
+    };
     console.log(JSON.stringify(line));
     return line;
   };

@@ -156,7 +156,10 @@ const server = await startRedis(process.env.BENCH_AOF === 'no' ? { appendonly: '
 try {
   const [ours, peer] = [raibid(server), bullmq(server)];
   for (const workers of [1, 4]) {
-    const results = new Map<Contender, Round[]>([[ours, []], [peer, []]]);
+    const results = new Map<Contender, Round[]>([
+      [ours, []],
+      [peer, []],
+    ]);
     for (let r = 0; r < ROUNDS; r++) {
       for (const contender of r % 2 === 0 ? [ours, peer] : [peer, ours]) results.get(contender)!.push(await measure(contender, workers));
     }

@@ -25,16 +25,25 @@ try {
   const t1 = performance.now();
   for (let i = 0; i < COMMANDS; i++) {
     execFileSync('ssh', [
-      '-F', host.configFile,
-      '-o', 'BatchMode=yes',
-      '-o', `UserKnownHostsFile=${host.knownHostsFile}`,
-      '-o', 'ControlMaster=no',
-      '-o', 'ControlPath=none',
-      '-p', String(host.port),
-      '-l', bench.user,
-      '-i', host.identityFile,
+      '-F',
+      host.configFile,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${host.knownHostsFile}`,
+      '-o',
+      'ControlMaster=no',
+      '-o',
+      'ControlPath=none',
+      '-p',
+      String(host.port),
+      '-l',
+      bench.user,
+      '-i',
+      host.identityFile,
       host.address,
-      'echo', String(i),
+      'echo',
+      String(i),
     ]);
   }
   const separate = performance.now() - t1;

@@ -73,7 +73,8 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
     say: options.say,
     pollMs: config.platform.pollSeconds * 1000,
     // the k3s stage's own credentials when it ran, else the user's kubeconfig (a cluster of their own)
-    cluster: async () => (cluster ??= connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context))),
+    cluster: async () =>
+      (cluster ??= connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context))),
   });
   let outcomes: HostOutcome[] = [];
   const steps: Record<Exclude<Step, 'k3s'>, ListrTask> = {
@@ -129,7 +130,10 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
         const core = connectCluster(await clusterAccess()).core;
         for (const renamed of outcomes.filter((o) => o.renamedFrom)) {
           // the old Node would stay NotReady for good and hold the wait
-          const gone = await core.deleteNode({ name: renamed.renamedFrom! }).then(() => true, (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)));
+          const gone = await core.deleteNode({ name: renamed.renamedFrom! }).then(
+            () => true,
+            (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
+          );
           if (gone) options.say(`${renamed.address}: deleted the Node ${renamed.renamedFrom}, renamed by this run`);
         }
         const nodes = await waitForNodesReady(core, all.length, {
@@ -168,7 +172,10 @@ export async function runBootstrap(
 ): Promise<BootstrapResult> {
   const { io } = options;
   const onHosts = steps.includes('k3s') || steps.includes('preflight');
-  const hosts = onHosts || steps.includes('kubeconfig') ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local, task: options.task }) : undefined;
+  const hosts =
+    onHosts || steps.includes('kubeconfig')
+      ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local, task: options.task })
+      : undefined;
   const list = bootstrapTasks(config, hosts, {
     stages: steps,
     dryRun: options.dryRun,
@@ -185,7 +192,10 @@ export async function runBootstrap(
   const url = giteaUrl(config);
   const installedGitea = !options.dryRun && url !== undefined && (steps.includes('platform') || steps.includes('gitea'));
   if (installedGitea) {
-    print(io, `Gitea: ${url} (user ${config.gitea.adminUser}; password: kubectl -n raibid get secret raibid-gitea-admin -o jsonpath='{.data.password}' | base64 -d)`);
+    print(
+      io,
+      `Gitea: ${url} (user ${config.gitea.adminUser}; password: kubectl -n raibid get secret raibid-gitea-admin -o jsonpath='{.data.password}' | base64 -d)`,
+    );
   }
   return {
     stages: list.tasks.map((t, i) => ({ stage: steps[i]!, outcome: t.title ?? '' })),

@@ -76,9 +76,7 @@ function parseTaskArgs(name: string, task: Task, argv: string[]) {
   try {
     return parseArgs({
       args: attachNegativeValues(argv, options),
-      options: Object.fromEntries(
-        Object.entries(options).map(([n, spec]) => [n, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
-      ),
+      options: Object.fromEntries(Object.entries(options).map(([n, spec]) => [n, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }])),
       allowPositionals: true,
       strict: true,
     });
@@ -91,7 +89,10 @@ function parseTaskArgs(name: string, task: Task, argv: string[]) {
 function findTask(name: string, tasks: TaskEntry[]): TaskEntry {
   const entry = tasks.find((t) => t.name === name);
   if (entry) return entry;
-  const guess = closest(name, tasks.map((t) => t.name));
+  const guess = closest(
+    name,
+    tasks.map((t) => t.name),
+  );
   throw new UserError(`unknown task '${name}'`, {
     hint: guess ? `did you mean \`raibid-task ${guess}\`? All tasks: raibid-task --help` : 'all tasks: raibid-task --help',
   });

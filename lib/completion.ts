@@ -25,7 +25,9 @@ const takesFile = (spec: OptionSpec) => spec.type === 'string' && ['file', 'path
 const words = (list: readonly string[]) => list.join(' ');
 const flagsOf = (t: CompletionTask) => Object.entries(t.options).flatMap(([name, spec]) => [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]);
 const valueFlags = (t: CompletionTask, which: (spec: OptionSpec) => boolean) =>
-  Object.entries(t.options).filter(([, spec]) => spec.type === 'string' && which(spec)).map(([name]) => `--${name}`);
+  Object.entries(t.options)
+    .filter(([, spec]) => spec.type === 'string' && which(spec))
+    .map(([name]) => `--${name}`);
 
 function bash(tasks: CompletionTask[]): string {
   const perTask = tasks.map((t) =>

@@ -35,7 +35,11 @@ export function configView(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Config
   const secrets = Object.fromEntries(
     (Object.keys(SECRET_ENV) as (keyof Secrets)[]).map((key) => {
       const name = SECRET_ENV[key];
-      const where = !loaded.secrets[key] ? 'not set' : env[name] ? 'set, from the environment' : `set, from ${env.RAIBID_SECRETS_DIR ? `${env.RAIBID_SECRETS_DIR} or ` : ''}${secretsFile(env)}`;
+      const where = !loaded.secrets[key]
+        ? 'not set'
+        : env[name]
+          ? 'set, from the environment'
+          : `set, from ${env.RAIBID_SECRETS_DIR ? `${env.RAIBID_SECRETS_DIR} or ` : ''}${secretsFile(env)}`;
       return [name, where];
     }),
   );

@@ -33,7 +33,10 @@ export const configSchema = z.strictObject({
   nodes: z.array(hostSchema).default([]),
   k3s: z
     .strictObject({
-      version: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'a k3s release such as v1.33.5+k3s1').default('v1.33.5+k3s1'),
+      version: z
+        .string()
+        .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'a k3s release such as v1.33.5+k3s1')
+        .default('v1.33.5+k3s1'),
       context: z.string().default('raibid'),
       airgap: z.strictObject({ dir: z.string().min(1) }).optional(),
       apiUrl: z.string().url().optional(),
@@ -68,8 +71,15 @@ export const configSchema = z.strictObject({
   gitea: z
     .strictObject({
       url: z.string().url().optional(),
-      adminUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea user name').refine((name) => name !== 'admin', 'Gitea reserves the name admin').default('raibid-admin'),
-      org: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea organisation name').default('raibid'),
+      adminUser: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea user name')
+        .refine((name) => name !== 'admin', 'Gitea reserves the name admin')
+        .default('raibid-admin'),
+      org: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a Gitea organisation name')
+        .default('raibid'),
       storage: quantity.default('20Gi'),
     })
     .prefault({}),
@@ -210,7 +220,10 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
  */
 function checkTrusted(path: string): void {
   const why = untrusted(statSync(path));
-  if (why) throw new UserError(`${path}: ${why.reason}; not used`, { hint: `pass it with --config ${path} if you trust it, or make it yours: chown $USER ${path} && chmod go-w ${path}` });
+  if (why)
+    throw new UserError(`${path}: ${why.reason}; not used`, {
+      hint: `pass it with --config ${path} if you trust it, or make it yours: chown $USER ${path} && chmod go-w ${path}`,
+    });
 }
 
 export function parseConfig(raw: unknown, source: string): Config {
@@ -221,9 +234,7 @@ export function parseConfig(raw: unknown, source: string): Config {
   });
 }
 
-export function loadConfig(
-  options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): LoadedConfig {
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
   let env = options.env ?? process.env;
   const cwd = resolve(options.cwd ?? process.cwd());
   const path = findConfigFile(options.file, env, cwd);
@@ -241,7 +252,9 @@ export function loadConfig(
   if (!env.RAIBID_REDIS_URL && fromFile.RAIBID_REDIS_URL) env = { ...env, RAIBID_REDIS_URL: fromFile.RAIBID_REDIS_URL };
   if (env.RAIBID_REDIS_URL) {
     if (!isRedisUrl(env.RAIBID_REDIS_URL)) {
-      throw new UserError(`RAIBID_REDIS_URL: not a redis:// or rediss:// URL (${redactUrl(env.RAIBID_REDIS_URL)})`, { hint: 'e.g. redis://:password@127.0.0.1:6379' });
+      throw new UserError(`RAIBID_REDIS_URL: not a redis:// or rediss:// URL (${redactUrl(env.RAIBID_REDIS_URL)})`, {
+        hint: 'e.g. redis://:password@127.0.0.1:6379',
+      });
     }
     config.redis.url = env.RAIBID_REDIS_URL;
   }
@@ -271,7 +284,7 @@ export function loadConfig(
  */
 function checkRedisPassword(password: string | undefined): string | undefined {
   if (password && /[\\\r\n]/.test(password)) {
-    throw new UserError('RAIBID_REDIS_PASSWORD: has a backslash or a line break, which Valkey\'s init script would hash differently from what clients send', {
+    throw new UserError("RAIBID_REDIS_PASSWORD: has a backslash or a line break, which Valkey's init script would hash differently from what clients send", {
       hint: 'choose one without \\ and line breaks, or unset it and bootstrap generates one',
     });
   }
@@ -285,7 +298,10 @@ function checkRedisPassword(password: string | undefined): string | undefined {
 export function readSecretsFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
   const stat = statSync(path);
-  if (!stat.isFile()) throw new UserError(`${path}: not a file (RAIBID_SECRETS names the secrets file itself)`, { hint: 'KEY=value lines in a file of mode 0600, e.g. ~/.config/raibid/secrets.env' });
+  if (!stat.isFile())
+    throw new UserError(`${path}: not a file (RAIBID_SECRETS names the secrets file itself)`, {
+      hint: 'KEY=value lines in a file of mode 0600, e.g. ~/.config/raibid/secrets.env',
+    });
   const mode = stat.mode & 0o777;
   if (mode & 0o077) {
     throw new UserError(`${path}: readable by others (mode ${mode.toString(8).padStart(4, '0')}); it holds secrets`, { hint: `chmod 600 ${path}` });

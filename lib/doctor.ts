@@ -85,7 +85,10 @@ async function clusterChecks(loaded: LoadedConfig, cluster: Cluster): Promise<Ch
     await check('nodes Ready', 'on the node: journalctl -u k3s (or k3s-agent)', async () => {
       const nodes = (await cluster.core.listNode()).items.map(nodeState);
       const bad = nodes.filter((n) => !n.ready);
-      return { ok: nodes.length > 0 && bad.length === 0, detail: bad.length ? bad.map((n) => `${n.name}: ${n.problems.join(', ') || 'not Ready'}`).join('; ') : `${nodes.length} Ready` };
+      return {
+        ok: nodes.length > 0 && bad.length === 0,
+        detail: bad.length ? bad.map((n) => `${n.name}: ${n.problems.join(', ') || 'not Ready'}`).join('; ') : `${nodes.length} Ready`,
+      };
     }),
   );
   for (const chart of renderCharts(config)) {
@@ -98,15 +101,28 @@ async function clusterChecks(loaded: LoadedConfig, cluster: Cluster): Promise<Ch
     );
   }
   checks.push(
-    await check('pods healthy', 'each pod is named with its reason; `raibid-task bootstrap --only platform` applies again and says what it waits for', async () => {
-      const pods = (await Promise.all([NAMESPACE, KEDA_NAMESPACE, FLUX_NAMESPACE].map((namespace) => cluster.core.listNamespacedPod({ namespace })))).flatMap((l) => l.items);
-      const bad = pods.map((p) => [p, unhealthy(p)] as const).filter(([, why]) => why !== undefined).map(([p, why]) => `${p.metadata?.namespace}/${p.metadata?.name}: ${why}`);
-      return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${pods.length} pods Running` };
-    }),
+    await check(
+      'pods healthy',
+      'each pod is named with its reason; `raibid-task bootstrap --only platform` applies again and says what it waits for',
+      async () => {
+        const pods = (await Promise.all([NAMESPACE, KEDA_NAMESPACE, FLUX_NAMESPACE].map((namespace) => cluster.core.listNamespacedPod({ namespace })))).flatMap(
+          (l) => l.items,
+        );
+        const bad = pods
+          .map((p) => [p, unhealthy(p)] as const)
+          .filter(([, why]) => why !== undefined)
+          .map(([p, why]) => `${p.metadata?.namespace}/${p.metadata?.name}: ${why}`);
+        return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${pods.length} pods Running` };
+      },
+    ),
   );
   checks.push(
     await check('agents ScaledJob', 'raibid-task bootstrap --only agents', async () => {
-      const scaledJob = (await readObject(cluster, { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledJob', metadata: { name: 'raibid-agent', namespace: NAMESPACE } })) as { status?: { conditions?: { type: string; status: string; message?: string }[] } } | undefined;
+      const scaledJob = (await readObject(cluster, {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledJob',
+        metadata: { name: 'raibid-agent', namespace: NAMESPACE },
+      })) as { status?: { conditions?: { type: string; status: string; message?: string }[] } } | undefined;
       if (!scaledJob) return { ok: false, detail: 'missing' };
       const ready = scaledJob.status?.conditions?.find((c) => c.type === 'Ready');
       return { ok: !ready || ready.status === 'True', detail: ready ? `Ready=${ready.status}${ready.message ? ` (${ready.message})` : ''}` : 'present' };
@@ -168,7 +184,10 @@ async function giteaChecks(loaded: LoadedConfig): Promise<Check[]> {
     if (mirrors.length === 0) return { ok: false, detail: 'no mirrors yet' };
     const oldest = mirrors.reduce((a, b) => (Date.parse(a.mirrorUpdated) <= Date.parse(b.mirrorUpdated) ? a : b));
     const ageMinutes = (Date.now() - Date.parse(oldest.mirrorUpdated)) / 60_000;
-    return { ok: ageMinutes <= 2 * mirror.intervalMinutes, detail: `${mirrors.length} mirrors, oldest ${oldest.owner}/${oldest.name} synced ${Math.round(ageMinutes)} min ago` };
+    return {
+      ok: ageMinutes <= 2 * mirror.intervalMinutes,
+      detail: `${mirrors.length} mirrors, oldest ${oldest.owner}/${oldest.name} synced ${Math.round(ageMinutes)} min ago`,
+    };
   });
   return [api, fresh];
 }

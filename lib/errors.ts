@@ -43,7 +43,7 @@ export function describeNetworkError(error: unknown, url?: string): string | und
   if (!failed) return undefined;
   const cause = failed.cause as NetworkCause | undefined;
   const first = cause?.errors?.[0] ?? cause;
-  const host = url ? new URL(url).host : first?.hostname ?? (first?.address ? `${first.address}${first.port ? `:${first.port}` : ''}` : 'the server');
+  const host = url ? new URL(url).host : (first?.hostname ?? (first?.address ? `${first.address}${first.port ? `:${first.port}` : ''}` : 'the server'));
   const reasons = [...new Set((cause?.errors ?? (cause ? [cause] : [])).map((e) => e.message || e.code || String(e)))];
   return `cannot reach ${host}: ${reasons.join('; ') || 'the connection failed'}`;
 }

@@ -142,7 +142,8 @@ export class Farm {
       await drain();
       while (!isFinal(job.state)) {
         if (options.signal?.aborted) throw new UserError(`stopped waiting for job ${id}`);
-        if (Date.now() > deadline) throw new UserError(`job ${id} is still ${job.state} after ${options.timeoutMs} ms`, { hint: `raibid-task logs ${id} --follow` });
+        if (Date.now() > deadline)
+          throw new UserError(`job ${id} is still ${job.state} after ${options.timeoutMs} ms`, { hint: `raibid-task logs ${id} --follow` });
         await blocking.xread('BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', logKey(id), after === '-' ? '0-0' : after);
         await drain();
         job = (await queue.get(id)) ?? { ...job, state: 'dead' };
@@ -175,7 +176,9 @@ export class Farm {
   }
 
   /** Removes the platform and k3s, in reverse order of bootstrap (the volumes and k3s stay with keepData). */
-  async teardown(options: { keepData?: boolean; dryRun?: boolean; kubeconfig?: string; output?: NodeJS.WritableStream & { isTTY?: boolean } } = {}): Promise<TeardownResult> {
+  async teardown(
+    options: { keepData?: boolean; dryRun?: boolean; kubeconfig?: string; output?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
+  ): Promise<TeardownResult> {
     const [{ runTeardown }, { kubeconfigPath }] = await Promise.all([import('./teardown-run.js'), import('./paths.js')]);
     const output = options.output ?? process.stdout;
     return runTeardown(this.config, {

@@ -45,7 +45,9 @@ export function hostSession(config: Config, host: NonNullable<Config['host']>, o
   const local = options.local || isLocalAddress(host.address);
   if (!local) return sshSession(config, host);
   if (isLocalAddress(host.address) && config.nodes.length > 0 && host === config.host) {
-    throw new UserError('host.address: localhost cannot be joined by workers', { hint: 'set host.address to the address the workers reach this machine at, and run `bootstrap --local` on it' });
+    throw new UserError('host.address: localhost cannot be joined by workers', {
+      hint: 'set host.address to the address the workers reach this machine at, and run `bootstrap --local` on it',
+    });
   }
   return new LocalSession(host.address);
 }

@@ -22,7 +22,10 @@ export function tryLock(path: string): Lock | { heldBy: number } {
   const taken = spawnSync('flock', ['--nonblock', '--exclusive', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
   if (taken.error || (taken.status !== 0 && taken.status !== 1)) {
     closeSync(fd);
-    throw failure(`cannot lock ${path}: flock(1) ${taken.error ? 'is missing' : `failed: ${String(taken.stderr).trim()}`}`, 'install util-linux (it has flock)');
+    throw failure(
+      `cannot lock ${path}: flock(1) ${taken.error ? 'is missing' : `failed: ${String(taken.stderr).trim()}`}`,
+      'install util-linux (it has flock)',
+    );
   }
   if (taken.status === 1) {
     closeSync(fd);

@@ -20,20 +20,12 @@ export function requiredOption(input: TaskInput, task: string, name: string): st
   return value;
 }
 
-export function numberOption(
-  input: TaskInput,
-  task: string,
-  name: string,
-  limits: { min: number; max?: number; integer?: boolean },
-): number | undefined {
+export function numberOption(input: TaskInput, task: string, name: string, limits: { min: number; max?: number; integer?: boolean }): number | undefined {
   const raw = stringOption(input, task, name);
   if (raw === undefined) return undefined;
   const value = Number(raw);
   const fits =
-    Number.isFinite(value) &&
-    value >= limits.min &&
-    (limits.max === undefined || value <= limits.max) &&
-    (!limits.integer || Number.isInteger(value));
+    Number.isFinite(value) && value >= limits.min && (limits.max === undefined || value <= limits.max) && (!limits.integer || Number.isInteger(value));
   if (!fits) {
     const range = limits.max === undefined ? `at least ${limits.min}` : `from ${limits.min} to ${limits.max}`;
     throw new UserError(`${task}: --${name} '${raw}' is not ${limits.integer ? 'a whole number' : 'a number'} ${range}`, {

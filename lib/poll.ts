@@ -4,7 +4,11 @@ import { failure } from './errors.js';
  * Calls `pending` every pollMs until it answers undefined; past the deadline fails with what it
  * still waited for (`<what>: not ready after N s, waiting for <pending>`).
  */
-export async function pollUntil(what: string, options: { timeoutMs: number; pollMs: number; hint?: string }, pending: () => Promise<string | undefined>): Promise<void> {
+export async function pollUntil(
+  what: string,
+  options: { timeoutMs: number; pollMs: number; hint?: string },
+  pending: () => Promise<string | undefined>,
+): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const waiting = await pending();

@@ -43,11 +43,14 @@ export async function connectRedis(url: string, options: { name?: string } = {})
     redis.disconnect();
     const message = (/WRONGPASS|NOAUTH/.test(cause?.message ?? '') ? cause! : (error as Error)).message;
     if (/WRONGPASS|NOAUTH|invalid password/i.test(message)) {
-      throw failure(`Redis at ${redactUrl(url)} refused the password: ${message}`, "the password in redis.url / RAIBID_REDIS_URL does not match (after bootstrap: kubectl -n raibid get secret raibid-redis -o jsonpath='{.data.url}' | base64 -d)");
+      throw failure(
+        `Redis at ${redactUrl(url)} refused the password: ${message}`,
+        "the password in redis.url / RAIBID_REDIS_URL does not match (after bootstrap: kubectl -n raibid get secret raibid-redis -o jsonpath='{.data.url}' | base64 -d)",
+      );
     }
     throw failure(
       `cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}`,
-      'start Redis (`raibid-task up` runs one here) or point redis.url / RAIBID_REDIS_URL at it (after bootstrap: the cluster\'s Redis)',
+      "start Redis (`raibid-task up` runs one here) or point redis.url / RAIBID_REDIS_URL at it (after bootstrap: the cluster's Redis)",
     );
   }
 }

@@ -21,11 +21,21 @@ export interface Question {
   show?: (value: unknown) => string;
 }
 
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const number = (text: string) => (/^\d+$/.test(text) ? Number(text) : text);
 
 export const QUESTIONS: Question[] = [
-  { flag: 'host', env: 'RAIBID_HOST', message: 'DGX Spark address (host name or IP; localhost: this machine, no SSH)', path: ['host', 'address'], required: true },
+  {
+    flag: 'host',
+    env: 'RAIBID_HOST',
+    message: 'DGX Spark address (host name or IP; localhost: this machine, no SSH)',
+    path: ['host', 'address'],
+    required: true,
+  },
   { flag: 'user', env: 'RAIBID_SSH_USER', message: 'SSH user on it', path: ['host', 'user'] },
   { flag: 'port', env: 'RAIBID_SSH_PORT', message: 'SSH port', path: ['host', 'port'], parse: number },
   { flag: 'key', env: 'RAIBID_SSH_KEY', message: 'SSH private key (empty: your ssh agent and config)', path: ['host', 'identityFile'] },
@@ -39,22 +49,35 @@ export const QUESTIONS: Question[] = [
   },
   { flag: 'k3s-version', env: 'RAIBID_K3S_VERSION', message: 'k3s version', path: ['k3s', 'version'] },
   { flag: 'gitea-url', env: 'RAIBID_GITEA_URL', message: 'Gitea URL (empty: http://<host>)', path: ['gitea', 'url'] },
-  { flag: 'mirror-repos', env: 'RAIBID_MIRROR_REPOS', message: 'repositories to mirror, owner/name, comma-separated', path: ['mirror', 'repos'], parse: list, show: (v) => ((v as string[] | undefined) ?? []).join(',') },
+  {
+    flag: 'mirror-repos',
+    env: 'RAIBID_MIRROR_REPOS',
+    message: 'repositories to mirror, owner/name, comma-separated',
+    path: ['mirror', 'repos'],
+    parse: list,
+    show: (v) => ((v as string[] | undefined) ?? []).join(','),
+  },
   {
     flag: 'mirror-orgs',
     env: 'RAIBID_MIRROR_ORGS',
     message: 'whole organisations to mirror, comma-separated (each as org or org:include-regex)',
     path: ['mirror', 'orgs'],
-    parse: (text) => list(text).map((entry) => {
-      const [name, include] = entry.split(/:(.*)/s);
-      return { name, ...(include ? { include } : {}) };
-    }),
+    parse: (text) =>
+      list(text).map((entry) => {
+        const [name, include] = entry.split(/:(.*)/s);
+        return { name, ...(include ? { include } : {}) };
+      }),
     show: (v) => ((v as { name: string; include?: string }[] | undefined) ?? []).map((o) => (o.include ? `${o.name}:${o.include}` : o.name)).join(','),
   },
   { flag: 'agents-max', env: 'RAIBID_AGENTS_MAX', message: 'most agents at once', path: ['agents', 'max'], parse: number },
   { flag: 'agent-cpu', env: 'RAIBID_AGENT_CPU', message: 'CPU per agent', path: ['agents', 'cpu'] },
   { flag: 'agent-memory', env: 'RAIBID_AGENT_MEMORY', message: 'memory per agent', path: ['agents', 'memory'] },
-  { flag: 'webhook-url', env: 'RAIBID_WEBHOOK_URL', message: 'public URL where GitHub reaches the webhook receiver (empty: none)', path: ['webhook', 'publicUrl'] },
+  {
+    flag: 'webhook-url',
+    env: 'RAIBID_WEBHOOK_URL',
+    message: 'public URL where GitHub reaches the webhook receiver (empty: none)',
+    path: ['webhook', 'publicUrl'],
+  },
 ];
 
 export function readRaw(path: string): Raw {
@@ -68,7 +91,7 @@ export function getAt(raw: Raw, path: string[]): unknown {
 
 /** Sets (or, for an empty answer, removes) one value, leaving the rest of the file's config alone. */
 export function setAt(raw: Raw, path: string[], value: unknown): void {
-  const parent = path.slice(0, -1).reduce<Raw>((node, key) => ((node[key] ??= {}) as Raw), raw);
+  const parent = path.slice(0, -1).reduce<Raw>((node, key) => (node[key] ??= {}) as Raw, raw);
   const last = path[path.length - 1]!;
   const empty = value === '' || value === undefined || (Array.isArray(value) && value.length === 0);
   if (empty) delete parent[last];
@@ -88,7 +111,9 @@ export function missingAnswers(raw: Raw): Question[] {
 export function requireAnswers(raw: Raw): void {
   const missing = missingAnswers(raw);
   if (missing.length > 0) {
-    throw new UserError(`setup --yes: missing ${missing.map((q) => `${q.message} (--${q.flag} or ${q.env})`).join('; ')}`, { hint: 'give them as flags or env, or run setup at a terminal to be asked' });
+    throw new UserError(`setup --yes: missing ${missing.map((q) => `${q.message} (--${q.flag} or ${q.env})`).join('; ')}`, {
+      hint: 'give them as flags or env, or run setup at a terminal to be asked',
+    });
   }
 }
 
@@ -166,7 +191,11 @@ export function writeConfig(path: string, raw: Raw): void {
 
 /** The secrets file: KEY=value lines, mode 0600, other keys kept. */
 export function writeSecret(path: string, key: string, value: string): void {
-  const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith(`${key}=`)) : [];
+  const lines = existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith(`${key}=`))
+    : [];
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileAtomic(path, [...lines, `${key}=${value}`].join('\n') + '\n');
 }

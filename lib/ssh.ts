@@ -71,7 +71,10 @@ export function explainSshFailure(target: SshTarget, stderr: string, timeoutSeco
   }
   if (/timed out|Connection refused|No route to host|Could not resolve|Network is unreachable|Connection closed/i.test(stderr)) {
     const reason = stderr.trim().split('\n').at(-1) ?? 'no connection';
-    return failure(`ssh ${where}: unreachable (${reason.replace(/^ssh: /, '')})`, `is the host up and sshd listening on port ${target.port ?? 22}? (tried for ${timeoutSeconds} s)`);
+    return failure(
+      `ssh ${where}: unreachable (${reason.replace(/^ssh: /, '')})`,
+      `is the host up and sshd listening on port ${target.port ?? 22}? (tried for ${timeoutSeconds} s)`,
+    );
   }
   return failure(`ssh ${where}: ${stderr.trim().split('\n').at(-1) || 'connection failed'}`, 'run `ssh` to the host by hand to see more');
 }
@@ -102,15 +105,23 @@ export class SshSession implements HostSession {
     const o = this.options;
     return [
       ...(o.configFile ? ['-F', o.configFile] : []),
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=accept-new',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=accept-new',
       ...(o.knownHostsFile ? ['-o', `UserKnownHostsFile=${o.knownHostsFile}`] : []),
-      '-o', `ConnectTimeout=${this.timeoutSeconds}`,
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', `ControlPath=${this.controlPath}`,
-      '-o', 'ControlMaster=auto',
-      '-o', 'ControlPersist=yes',
+      '-o',
+      `ConnectTimeout=${this.timeoutSeconds}`,
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-o',
+      `ControlPath=${this.controlPath}`,
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      'ControlPersist=yes',
       ...(this.target.port ? ['-p', String(this.target.port)] : []),
       ...(this.target.user ? ['-l', this.target.user] : []),
       ...(this.target.identityFile ? ['-i', this.target.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
@@ -154,7 +165,11 @@ export class SshSession implements HostSession {
   hostname(): Promise<string> {
     this.resolved ??= this.ssh(['-G', this.target.address]).then((result) => {
       const name = result.stdout.match(/^hostname (\S+)$/m)?.[1];
-      if (result.code !== 0 || !name) throw failure(`cannot resolve ${this.target.address} through the ssh config: ${result.stderr.trim() || `exit ${result.code}`}`, 'set host.address to the host name or address');
+      if (result.code !== 0 || !name)
+        throw failure(
+          `cannot resolve ${this.target.address} through the ssh config: ${result.stderr.trim() || `exit ${result.code}`}`,
+          'set host.address to the host name or address',
+        );
       return name;
     });
     return this.resolved;

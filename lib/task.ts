@@ -53,7 +53,9 @@ export function printJson(io: TaskIO, value: unknown): void {
 
 /** Which config a task that changes things acts on; on stderr, so stdout stays its output (JSON with --json). */
 export function sayConfig(io: TaskIO, loaded: LoadedConfig): void {
-  const which = loaded.path ? `config ${printable(loaded.path)}${loaded.inCurrentDir ? ' (from the current directory)' : ''}` : 'no config file (defaults and environment)';
+  const which = loaded.path
+    ? `config ${printable(loaded.path)}${loaded.inCurrentDir ? ' (from the current directory)' : ''}`
+    : 'no config file (defaults and environment)';
   const farm = loaded.farmPid ? `, and the queue of \`raibid-task up\` (pid ${loaded.farmPid})` : '';
   io.stderr.write(`raibid-task: using ${which}${farm}\n`);
 }

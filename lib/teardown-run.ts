@@ -24,7 +24,8 @@ export interface TeardownResult {
   k3s: string[];
 }
 
-const unreachable = (error: unknown) => /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND|socket hang up|fetch failed/.test(String((error as Error).message ?? error));
+const unreachable = (error: unknown) =>
+  /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND|socket hang up|fetch failed/.test(String((error as Error).message ?? error));
 
 /** With k3s going too, a cluster that does not answer is no reason to stop: its objects go with it. */
 const uninstallsK3s = (config: Config, keepData: boolean) => !keepData && config.host !== undefined;
@@ -108,12 +109,18 @@ export async function runTeardown(config: Config, options: TeardownOptions): Pro
   }
   let hosts: Hosts | undefined;
   const k3s: string[] = [];
-  const list = new Listr([...teardownGroups(config, options.keepData).map((g) => groupTask(g, state, config, options)), k3sTask(config, () => (hosts ??= connectHosts(config)), k3s, options)], {
-    concurrent: false,
-    exitOnError: true,
-    renderer: options.interactive ? 'default' : 'simple',
-    fallbackRenderer: 'simple',
-  });
+  const list = new Listr(
+    [
+      ...teardownGroups(config, options.keepData).map((g) => groupTask(g, state, config, options)),
+      k3sTask(config, () => (hosts ??= connectHosts(config)), k3s, options),
+    ],
+    {
+      concurrent: false,
+      exitOnError: true,
+      renderer: options.interactive ? 'default' : 'simple',
+      fallbackRenderer: 'simple',
+    },
+  );
   try {
     await list.run();
   } finally {

@@ -18,7 +18,11 @@ export interface TeardownGroup {
   objects: Ref[];
 }
 
-const ref = (m: Manifest): Ref => ({ apiVersion: m.apiVersion, kind: m.kind, metadata: { name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) } });
+const ref = (m: Manifest): Ref => ({
+  apiVersion: m.apiVersion,
+  kind: m.kind,
+  metadata: { name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) },
+});
 const pvc = (name: string): Ref => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: NAMESPACE } });
 /** Volumes the charts made: Valkey's (named after it), Gitea's (kept by Helm on uninstall). */
 const CHART_VOLUMES = { redis: pvc(RELEASES.redis), gitea: pvc('gitea-shared-storage') };
@@ -35,12 +39,26 @@ export function teardownGroups(config: Config, keepData: boolean): TeardownGroup
   const secretRef = (name: string, namespace: string): Ref => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
   const fluxSecret = secretRef(SECRETS.fluxGit, FLUX_NAMESPACE);
   return [
-    { title: 'Agents and the webhook receiver', objects: rendered.agents.map(ref).filter((r) => !keepData || r.kind !== 'PersistentVolumeClaim').reverse() },
+    {
+      title: 'Agents and the webhook receiver',
+      objects: rendered.agents
+        .map(ref)
+        .filter((r) => !keepData || r.kind !== 'PersistentVolumeClaim')
+        .reverse(),
+    },
     { title: 'Flux', objects: [...rendered.flux.map(ref).reverse(), fluxSecret, chart('flux')] },
     { title: 'KEDA', objects: [chart('keda')] },
     { title: 'Redis', objects: [chart('redis'), ...data([CHART_VOLUMES.redis])] },
     { title: 'Gitea', objects: [chart('gitea'), ...data([CHART_VOLUMES.gitea])] },
-    { title: 'Secrets and namespaces', objects: data([...rendered.base.filter((m) => m.kind === 'Secret').map(ref), secretRef(SECRETS.giteaToken, NAMESPACE), secretRef(SECRETS.giteaRead, NAMESPACE), ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref)]) },
+    {
+      title: 'Secrets and namespaces',
+      objects: data([
+        ...rendered.base.filter((m) => m.kind === 'Secret').map(ref),
+        secretRef(SECRETS.giteaToken, NAMESPACE),
+        secretRef(SECRETS.giteaRead, NAMESPACE),
+        ...rendered.base.filter((m) => m.kind === 'Namespace').map(ref),
+      ]),
+    },
   ];
 }
 
@@ -53,8 +71,14 @@ export async function deleteObject(cluster: Cluster, object: Ref, options: { tim
     throw failure(`deleting ${describeObject(object)}: ${apiMessage(error)}`);
   }
   if (object.kind === 'HelmChart' || object.kind === 'Namespace') {
-    await pollUntil(describeObject(object), { ...options, hint: object.kind === 'HelmChart' ? `its helm-delete Job: kubectl -n ${object.metadata.namespace} logs job/helm-delete-${object.metadata.name}` : undefined }, async () =>
-      (await readObject(cluster, object)) ? 'it to be removed' : undefined,
+    await pollUntil(
+      describeObject(object),
+      {
+        ...options,
+        hint:
+          object.kind === 'HelmChart' ? `its helm-delete Job: kubectl -n ${object.metadata.namespace} logs job/helm-delete-${object.metadata.name}` : undefined,
+      },
+      async () => ((await readObject(cluster, object)) ? 'it to be removed' : undefined),
     );
   }
   return 'deleted';
@@ -70,8 +94,21 @@ export function uninstallSteps(role: HostRole, facts: Pick<HostFacts, 'version' 
   const service = `/etc/systemd/system/${SERVICE[role]}.service`;
   const uninstall: RemoteStep = facts.uninstallers[role]
     ? { kind: 'run', argv: [UNINSTALL_SCRIPT[role]], env: {}, describe: `run ${UNINSTALL_SCRIPT[role]}` }
-    : { kind: 'run', argv: ['rm', '-rf', K3S_PATHS.binary, '/etc/rancher/k3s', '/var/lib/rancher/k3s', service, `${service}.env`], env: {}, describe: `remove a half-installed k3s (no ${UNINSTALL_SCRIPT[role]})` };
-  return [uninstall, { kind: 'run', argv: ['rm', '-rf', dirname(INSTALLER_PATH), '/etc/rancher/node'], env: {}, describe: `remove ${dirname(INSTALLER_PATH)} and /etc/rancher/node` }];
+    : {
+        kind: 'run',
+        argv: ['rm', '-rf', K3S_PATHS.binary, '/etc/rancher/k3s', '/var/lib/rancher/k3s', service, `${service}.env`],
+        env: {},
+        describe: `remove a half-installed k3s (no ${UNINSTALL_SCRIPT[role]})`,
+      };
+  return [
+    uninstall,
+    {
+      kind: 'run',
+      argv: ['rm', '-rf', dirname(INSTALLER_PATH), '/etc/rancher/node'],
+      env: {},
+      describe: `remove ${dirname(INSTALLER_PATH)} and /etc/rancher/node`,
+    },
+  ];
 }
 
 /** Removes k3s from a host (none: k3s is not there). */

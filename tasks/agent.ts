@@ -14,7 +14,10 @@ function reporter(io: TaskIO) {
     const time = new Date().toISOString().slice(11, 19);
     switch (event.type) {
       case 'started':
-        return print(io, `${time} ${event.job.id} started  ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`);
+        return print(
+          io,
+          `${time} ${event.job.id} started  ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`,
+        );
       case 'finished':
         return print(io, `${time} ${event.job.id} ${event.state} (exit ${event.exitCode})`);
       case 'skipped':
@@ -90,13 +93,20 @@ const task: Task = {
         report(event);
       },
     });
-    input.interrupted.addEventListener('abort', () => {
-      worker.stop();
-      if (inHand.size === 0) return print(io, 'stopping: no job in hand');
-      const timeout = config.queue.visibilityTimeoutSeconds;
-      print(io, `stopping after the job${inHand.size > 1 ? 's' : ''} in hand: finishing ${[...inHand.values()].join(', ')}`);
-      print(io, `  Ctrl-C again stops at once: the job${inHand.size > 1 ? 's are' : ' is'} then taken over by another agent after ${timeout} s (as a new attempt)`);
-    }, { once: true });
+    input.interrupted.addEventListener(
+      'abort',
+      () => {
+        worker.stop();
+        if (inHand.size === 0) return print(io, 'stopping: no job in hand');
+        const timeout = config.queue.visibilityTimeoutSeconds;
+        print(io, `stopping after the job${inHand.size > 1 ? 's' : ''} in hand: finishing ${[...inHand.values()].join(', ')}`);
+        print(
+          io,
+          `  Ctrl-C again stops at once: the job${inHand.size > 1 ? 's are' : ' is'} then taken over by another agent after ${timeout} s (as a new attempt)`,
+        );
+      },
+      { once: true },
+    );
     print(io, `agent ${worker.name} waiting for jobs on ${redactUrl(open.url)}`);
     try {
       await worker.run();

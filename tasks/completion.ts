@@ -10,8 +10,8 @@ const task: Task = {
   details:
     'Completes tasks, their actions and flags, and the values some flags take, from the same\n' +
     'definitions the CLI parses with. Install it once:\n' +
-    '  bash: echo \'source <(raibid-task completion bash)\' >> ~/.bashrc\n' +
-    '  zsh:  echo \'source <(raibid-task completion zsh)\' >> ~/.zshrc   (after compinit)\n' +
+    "  bash: echo 'source <(raibid-task completion bash)' >> ~/.bashrc\n" +
+    "  zsh:  echo 'source <(raibid-task completion zsh)' >> ~/.zshrc   (after compinit)\n" +
     '  fish: raibid-task completion fish > ~/.config/fish/completions/raibid-task.fish',
   options: {},
   positionals: 1,

@@ -37,7 +37,10 @@ const task: Task = {
     const loaded = input.config();
     sayConfig(io, loaded);
     const dir = job.meta?.[JOB_DIR_META];
-    if (dir) io.stderr.write(`raibid-task: ${printable(dir)} is a folder of ${printable(job.repo)}: the job builds the repository and runs the pipeline in ${printable(dir)}\n`);
+    if (dir)
+      io.stderr.write(
+        `raibid-task: ${printable(dir)} is a folder of ${printable(job.repo)}: the job builds the repository and runs the pipeline in ${printable(dir)}\n`,
+      );
     if (flag(input, 'dry-run')) {
       const plan = { action: 'enqueue', repo: job.repo, ref: job.ref, sha: job.sha ?? null, dir: dir ?? null };
       if (flag(input, 'json')) printJson(io, { dryRun: true, ...plan });

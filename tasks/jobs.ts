@@ -11,7 +11,6 @@ import { renderJob } from '../lib/ui/job-view.js';
 const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
 type Action = (typeof ACTIONS)[number];
 
-
 async function mustGet(queue: JobQueue, id: string): Promise<Job> {
   const job = await queue.get(id);
   if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
@@ -97,11 +96,19 @@ const task: Task = {
       }
       const jobs = await queue.list({ limit, state: state as JobState | undefined });
       if (json) {
-        printJson(io, jobs.map((job) => jobView(job)));
+        printJson(
+          io,
+          jobs.map((job) => jobView(job)),
+        );
         return 0;
       }
       if (jobs.length === 0) print(io, 'no jobs yet: queue one with `raibid-task dispatch --repo <url|path>`');
-      else for (const line of jobsTable(jobs.map((job) => jobView(job)), painter(io.stdout, io.env))) print(io, line);
+      else
+        for (const line of jobsTable(
+          jobs.map((job) => jobView(job)),
+          painter(io.stdout, io.env),
+        ))
+          print(io, line);
       return 0;
     });
   },

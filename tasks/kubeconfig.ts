@@ -16,7 +16,13 @@ const task: Task = {
     sayConfig(input.io, loaded);
     const { runBootstrap } = await import('../lib/bootstrap.js');
     try {
-      await runBootstrap(loaded.config, ['kubeconfig'], { dryRun: flag(input, 'dry-run'), kubeconfig, io: input.io, given: loaded.secrets, task: 'kubeconfig' });
+      await runBootstrap(loaded.config, ['kubeconfig'], {
+        dryRun: flag(input, 'dry-run'),
+        kubeconfig,
+        io: input.io,
+        given: loaded.secrets,
+        task: 'kubeconfig',
+      });
     } catch (error) {
       throw asTaskError('kubeconfig', error);
     }

@@ -13,8 +13,7 @@ const task: Task = {
   summary: "print a job's log, or follow it live",
   usage: ['logs <id> [--follow] [--json]'],
   details:
-    'With --follow it prints lines as the agent writes them and ends when the job does; the\n' +
-    'exit code is then 0 when the job succeeded and 1 otherwise.',
+    'With --follow it prints lines as the agent writes them and ends when the job does; the\n' + 'exit code is then 0 when the job succeeded and 1 otherwise.',
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep printing until the job ends' },
     json: { type: 'boolean', description: 'one JSON object per line: step, stream, line, ts' },

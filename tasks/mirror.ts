@@ -27,7 +27,13 @@ const describe = (a: MirrorAction): string => {
 
 async function list(input: TaskInput): Promise<number> {
   const run = await planRun(input.config(), input.io.env, undefined);
-  const rows = run.selected.map((s) => ({ source: `${s.source.owner}/${s.source.name}`, target: `${s.org}/${s.source.name}`, via: s.via, private: s.source.private, pushedAt: s.source.pushedAt }));
+  const rows = run.selected.map((s) => ({
+    source: `${s.source.owner}/${s.source.name}`,
+    target: `${s.org}/${s.source.name}`,
+    via: s.via,
+    private: s.source.private,
+    pushedAt: s.source.pushedAt,
+  }));
   if (flag(input, 'json')) printJson(input.io, { repos: rows, problems: run.problems });
   else {
     for (const r of rows) print(input.io, `${r.source} → ${r.target}  (${r.via}${r.private ? ', private' : ''})`);
@@ -60,7 +66,10 @@ async function sync(input: TaskInput): Promise<number> {
 
 async function cron(input: TaskInput): Promise<number> {
   const action = input.positionals[1];
-  if (action !== 'install' && action !== 'remove') throw new UserError(`mirror cron: '${action ?? ''}' is not install or remove`, { hint: 'raibid-task mirror cron install [--schedule "*/15 * * * *"] | remove' });
+  if (action !== 'install' && action !== 'remove')
+    throw new UserError(`mirror cron: '${action ?? ''}' is not install or remove`, {
+      hint: 'raibid-task mirror cron install [--schedule "*/15 * * * *"] | remove',
+    });
   const dryRun = flag(input, 'dry-run');
   let line: string | undefined;
   if (action === 'install') {
@@ -81,7 +90,14 @@ async function cron(input: TaskInput): Promise<number> {
     return 0;
   }
   const next = withCronLine(current, line);
-  const verb = action === 'install' ? (current.includes(line!) ? 'already installed' : 'installed') : current.includes(CRON_MARKER) ? 'removed' : 'not installed: nothing to remove';
+  const verb =
+    action === 'install'
+      ? current.includes(line!)
+        ? 'already installed'
+        : 'installed'
+      : current.includes(CRON_MARKER)
+        ? 'removed'
+        : 'not installed: nothing to remove';
   if (dryRun) {
     if (line) print(input.io, `would ${current.includes(line) ? 'keep' : 'add'} this line:\n${line}\n`);
     print(input.io, `would write this crontab:\n${next}`);
@@ -93,7 +109,8 @@ async function cron(input: TaskInput): Promise<number> {
 }
 
 async function hooks(input: TaskInput): Promise<number> {
-  if (input.positionals[1] !== 'install') throw new UserError(`mirror hooks: '${input.positionals[1] ?? ''}' is not install`, { hint: 'raibid-task mirror hooks install [--dry-run]' });
+  if (input.positionals[1] !== 'install')
+    throw new UserError(`mirror hooks: '${input.positionals[1] ?? ''}' is not install`, { hint: 'raibid-task mirror hooks install [--dry-run]' });
   const loaded = input.config();
   sayConfig(input.io, loaded);
   const lines = await installHooks(loaded, input.io.env, { dryRun: flag(input, 'dry-run') });

@@ -30,7 +30,10 @@ const task: Task = {
     const loaded = input.config();
     const { config, secrets } = loaded;
     sayConfig(input.io, loaded);
-    if (!secrets.webhookSecret) throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', { hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)' });
+    if (!secrets.webhookSecret)
+      throw new UserError('serve: RAIBID_WEBHOOK_SECRET is not set', {
+        hint: 'the secret the webhooks are signed with (in the cluster: Secret raibid/raibid-webhook)',
+      });
     requiredGiteaUrl(config, 'serve');
     const open = await openQueue(config, 'raibid-serve');
     try {

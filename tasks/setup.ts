@@ -41,8 +41,12 @@ async function checkGitHubToken(apiUrl: string, token: string): Promise<string> 
   } catch (error) {
     if (!(error instanceof GitHubApiError)) throw error;
     // an installation token acts as the app, which has no /user
-    if (error.status === 403 && /not accessible by integration/i.test(error.message)) return 'token of a GitHub App installation (permissions per installation)';
-    if (error.status === 401) throw new UserError('setup: GitHub refused the token (401 Bad credentials)', { hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens' });
+    if (error.status === 403 && /not accessible by integration/i.test(error.message))
+      return 'token of a GitHub App installation (permissions per installation)';
+    if (error.status === 401)
+      throw new UserError('setup: GitHub refused the token (401 Bad credentials)', {
+        hint: 'make a new one: GitHub → Settings → Developer settings → Personal access tokens',
+      });
     throw failure(`setup: ${error.message}`);
   }
 }
@@ -86,7 +90,10 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
     const offered = await offeredFingerprints(host.address, host.port);
     if (offered.length > 0) {
       const answer = await ask({ name: 'hostkey', message: `${host.address}:${host.port} offers host key ${offered.join(', ')}. Accept it? (yes/no)` });
-      if (!/^y(es)?$/i.test(answer)) throw new UserError(`setup: host key of ${host.address} not accepted; nothing written`, { hint: 'compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host' });
+      if (!/^y(es)?$/i.test(answer))
+        throw new UserError(`setup: host key of ${host.address} not accepted; nothing written`, {
+          hint: 'compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host',
+        });
     }
   }
   const session = sshSession({ ...config, ssh: { ...config.ssh, knownHostsFile: knownHosts } }, host);
@@ -101,7 +108,9 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
 
 const task: Task = {
   summary: 'ask for (or take from flags and env) what the farm needs, and write the config',
-  usage: ['setup [--yes] [--skip-checks] [--host <address>] [--user <u>] [--port <n>] [--key <file>] [--nodes <a,b>] [--k3s-version <v>] [--gitea-url <url>] [--mirror-repos <o/r,…>] [--mirror-orgs <org[:regex],…>] [--agents-max <n>] [--agent-cpu <c>] [--agent-memory <m>] [--webhook-url <url>]'],
+  usage: [
+    'setup [--yes] [--skip-checks] [--host <address>] [--user <u>] [--port <n>] [--key <file>] [--nodes <a,b>] [--k3s-version <v>] [--gitea-url <url>] [--mirror-repos <o/r,…>] [--mirror-orgs <org[:regex],…>] [--agents-max <n>] [--agent-cpu <c>] [--agent-memory <m>] [--webhook-url <url>]',
+  ],
   details:
     'At a terminal it asks each question, starting from the current config; every answer can also\n' +
     `come from its flag or env variable (${QUESTIONS.map((q) => q.env).join(', ')}).\n` +
@@ -124,28 +133,44 @@ const task: Task = {
     const path = named ? resolve(String(named)) : (findConfigFile(undefined, env, process.cwd()) ?? join(configDir(env), 'config.yaml'));
     const yes = flag(input, 'yes');
     const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
-    if (!yes && !interactive) throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
+    if (!yes && !interactive)
+      throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
     let raw = readRaw(path);
     let typed = false;
     try {
       const draft = interactive ? readDraft(env) : undefined;
-      if (draft && /^y(es)?$/i.test(await ask({ name: 'draft', message: `go on from the answers of the setup that did not finish (${draftFile(env)})? (yes/no)`, initial: 'yes' }))) raw = draft;
+      if (
+        draft &&
+        /^y(es)?$/i.test(
+          await ask({ name: 'draft', message: `go on from the answers of the setup that did not finish (${draftFile(env)})? (yes/no)`, initial: 'yes' }),
+        )
+      )
+        raw = draft;
       for (const q of QUESTIONS) {
         const given = input.values[q.flag] ?? env[q.env];
         if (typeof given === 'string') {
           const problem = answerProblem(raw, q, given);
-          if (problem) throw new UserError(`setup: ${input.values[q.flag] === undefined ? q.env : `--${q.flag}`} '${printable(given)}': ${problem}`, { hint: `see \`raibid-task setup --help\`` });
+          if (problem)
+            throw new UserError(`setup: ${input.values[q.flag] === undefined ? q.env : `--${q.flag}`} '${printable(given)}': ${problem}`, {
+              hint: `see \`raibid-task setup --help\``,
+            });
           applyAnswer(raw, q, given);
         } else if (interactive) {
           const fallback = defaultShown(q);
-          const text = await ask({ name: q.flag, message: `${q.message}${fallback ? ` [default ${fallback}]` : ''}`, initial: shown(q, raw), validate: (value) => answerProblem(raw, q, value) });
+          const text = await ask({
+            name: q.flag,
+            message: `${q.message}${fallback ? ` [default ${fallback}]` : ''}`,
+            initial: shown(q, raw),
+            validate: (value) => answerProblem(raw, q, value),
+          });
           applyAnswer(raw, q, text);
           typed = true;
         }
       }
       if (yes) requireAnswers(raw);
       checkConfig(path, raw);
-      const token = env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
+      const token =
+        env.GITHUB_TOKEN || (interactive ? await ask({ name: 'token', message: 'GitHub token (empty: keep the current one or none)', secret: true }) : '');
       await runChecks(input, raw, token, interactive);
       writeConfig(path, raw);
       removeDraft(env);

@@ -6,7 +6,9 @@ import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`This removes the raibid platform${flag(input, 'keep-data') ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `);
+  const answer = await rl.question(
+    `This removes the raibid platform${flag(input, 'keep-data') ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `,
+  );
   rl.close();
   return answer.trim() === context;
 }
@@ -20,7 +22,7 @@ const task: Task = {
     'namespaces, then k3s on the workers (k3s-agent-uninstall.sh) and the server (k3s-uninstall.sh).\n' +
     'What is gone already is skipped, so a half-finished teardown is finished off by running it\n' +
     'again. --keep-data keeps the volumes (Gitea, Redis, the cargo cache), their namespaces and\n' +
-    "Secrets, and k3s, whose uninstall would delete them. Asks first unless --yes.",
+    'Secrets, and k3s, whose uninstall would delete them. Asks first unless --yes.',
   options: {
     yes: { type: 'boolean', short: 'y', description: 'do not ask' },
     'keep-data': { type: 'boolean', description: 'keep volumes, their namespaces and Secrets, and k3s' },
@@ -37,7 +39,9 @@ const task: Task = {
     const context = config.k3s.context;
     const asks = !dryRun && !flag(input, 'yes');
     if (asks && (!io.stdout.isTTY || !process.stdin.isTTY)) {
-      throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', { hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)' });
+      throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', {
+        hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)',
+      });
     }
     sayConfig(io, loaded);
     if (asks && !(await confirmed(input, context))) {

@@ -76,12 +76,18 @@ const task: Task = {
     input.interrupted.addEventListener('abort', () => stopScreen.abort(), { once: true });
     try {
       if (screen) await watchStatus(input, farm.redisUrl, stopScreen.signal);
-      else await new Promise<void>((resolve) => (input.interrupted.aborted ? resolve() : input.interrupted.addEventListener('abort', () => resolve(), { once: true })));
+      else
+        await new Promise<void>((resolve) =>
+          input.interrupted.aborted ? resolve() : input.interrupted.addEventListener('abort', () => resolve(), { once: true }),
+        );
     } finally {
       const busy = farm.busy();
       print(io, `up: stopping${busy ? `: the agents finish ${busy} job${busy === 1 ? '' : 's'} in hand (Ctrl-C again stops at once)` : ''}`);
       await farm.stop();
-      print(io, `up: stopped; the queue is kept in ${plan.redisDir}${screen && existsSync(plan.logFile) ? `; what the agents and serve said is in ${plan.logFile}` : ''}`);
+      print(
+        io,
+        `up: stopped; the queue is kept in ${plan.redisDir}${screen && existsSync(plan.logFile) ? `; what the agents and serve said is in ${plan.logFile}` : ''}`,
+      );
     }
     return 0;
   },

@@ -208,7 +208,12 @@ test('dry runs and unknown ids change nothing', async () => {
   assert.is(dry.code, 0);
   assert.match(dry.stdout, 'would queue https://git.example/o/r.git at HEAD');
   assert.is((await makeQueue(redis).stats()).length, 0);
-  for (const args of [['jobs', 'show', 'nope'], ['jobs', 'cancel', 'nope'], ['jobs', 'retry', 'nope'], ['logs', 'nope']]) {
+  for (const args of [
+    ['jobs', 'show', 'nope'],
+    ['jobs', 'cancel', 'nope'],
+    ['jobs', 'retry', 'nope'],
+    ['logs', 'nope'],
+  ]) {
     const result = await runCli(args, { env });
     assert.is(result.code, 2, args.join(' '));
     assert.match(result.stderr, "no job with id 'nope'");
@@ -240,10 +245,14 @@ test('agent --concurrency 4 runs four jobs at once, and status lists it with its
     ids.push(JSON.parse((await runCli(['dispatch', '--repo', 'https://git.example/o/r.git', '--ref', `b${i}`, '--json'], { env })).stdout).id);
   }
   await until(async () => readdirSync(dir).length === 4, 'four jobs running at once', 5000);
-  const snap = await until(async () => {
-    const s = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
-    return s.agents[0]?.jobs.length === 4 ? s : undefined;
-  }, 'status to list the agent with four jobs', 5000);
+  const snap = await until(
+    async () => {
+      const s = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
+      return s.agents[0]?.jobs.length === 4 ? s : undefined;
+    },
+    'status to list the agent with four jobs',
+    5000,
+  );
   assert.is(snap.agents.length, 1);
   assert.equal([...snap.agents[0].jobs].sort(), ids.slice(0, 4).sort());
   assert.is(snap.agents[0].idleMs, null);

@@ -115,7 +115,11 @@ test('bootstrap installs k3s, then the platform on it; a re-run changes nothing'
   const again = await runCli(['bootstrap', '--skip', 'preflight'], { env: env() });
   assert.is(again.code, 0, again.stderr);
   assert.equal(kube.writes.slice(writes), [], 'no object changed on the cluster');
-  assert.equal(gitea.requests.slice(giteaCalls).filter((r) => r.method !== 'GET'), [], 'nothing changed in Gitea');
+  assert.equal(
+    gitea.requests.slice(giteaCalls).filter((r) => r.method !== 'GET'),
+    [],
+    'nothing changed in Gitea',
+  );
   assert.match(again.stdout, '0 created, 0 configured');
   assert.match(again.stdout, '(server): unchanged');
   assert.match(again.stdout, '(agent): unchanged');
@@ -172,9 +176,21 @@ test('doctor checks each host over SSH and says what is broken, with a fix', asy
   assert.is(result.code, 1, 'Redis is down here');
   const { checks } = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
   const named = (name: string) => checks.filter((c) => c.name === name);
-  assert.equal(named('127.0.0.1: ssh and sudo').map((c) => [c.ok, c.detail]), [[true, 'k3s v1.33.5+k3s1'], [true, 'k3s v1.33.5+k3s1']]);
-  assert.equal(named('127.0.0.1: k3s service').map((c) => c.detail), ['active']);
-  assert.equal(named('127.0.0.1: k3s-agent service').map((c) => c.detail), ['active']);
+  assert.equal(
+    named('127.0.0.1: ssh and sudo').map((c) => [c.ok, c.detail]),
+    [
+      [true, 'k3s v1.33.5+k3s1'],
+      [true, 'k3s v1.33.5+k3s1'],
+    ],
+  );
+  assert.equal(
+    named('127.0.0.1: k3s service').map((c) => c.detail),
+    ['active'],
+  );
+  assert.equal(
+    named('127.0.0.1: k3s-agent service').map((c) => c.detail),
+    ['active'],
+  );
   assert.is(named('127.0.0.1: free disk').length, 2);
   assert.ok(named('nodes Ready')[0]!.ok);
   const redis = named('Redis reachable, AOF on')[0]!;
@@ -185,9 +201,21 @@ test('teardown: --dry-run lists it all in reverse order; without a terminal it n
   const writes = kube.writes.length;
   const dry = await runCli(['teardown', '--dry-run'], { env: env() });
   assert.is(dry.code, 0, dry.stderr);
-  const order = ['Agents and the webhook receiver:', 'Flux:', 'KEDA:', 'Redis:', 'Gitea:', 'Secrets and namespaces:', '127.0.0.1 (agent): would run /usr/local/bin/k3s-agent-uninstall.sh', '127.0.0.1 (server): would run /usr/local/bin/k3s-uninstall.sh'];
+  const order = [
+    'Agents and the webhook receiver:',
+    'Flux:',
+    'KEDA:',
+    'Redis:',
+    'Gitea:',
+    'Secrets and namespaces:',
+    '127.0.0.1 (agent): would run /usr/local/bin/k3s-agent-uninstall.sh',
+    '127.0.0.1 (server): would run /usr/local/bin/k3s-uninstall.sh',
+  ];
   const at = order.map((line) => dry.stdout.indexOf(line));
-  assert.ok(at.every((i, n) => i >= 0 && (n === 0 || i > at[n - 1]!)), dry.stdout);
+  assert.ok(
+    at.every((i, n) => i >= 0 && (n === 0 || i > at[n - 1]!)),
+    dry.stdout,
+  );
   assert.match(dry.stdout, 'would delete HelmChart kube-system/keda');
   const asked = await runCli(['teardown'], { env: env() });
   assert.is(asked.code, 2);
@@ -199,7 +227,13 @@ test('teardown: --dry-run lists it all in reverse order; without a terminal it n
 test('teardown --yes removes the platform, then k3s on the worker and the server; a second run finishes quietly', async () => {
   const result = await runCli(['teardown', '--yes'], { env: env() });
   assert.is(result.code, 0, result.stderr + result.stdout);
-  for (const [kind, ns, name] of [['ScaledJob', 'raibid', 'raibid-agent'], ['HelmChart', 'kube-system', 'gitea'], ['HelmChart', 'kube-system', 'keda'], ['Namespace', undefined, 'raibid'], ['GitRepository', 'flux-system', 'cluster-config']] as const) {
+  for (const [kind, ns, name] of [
+    ['ScaledJob', 'raibid', 'raibid-agent'],
+    ['HelmChart', 'kube-system', 'gitea'],
+    ['HelmChart', 'kube-system', 'keda'],
+    ['Namespace', undefined, 'raibid'],
+    ['GitRepository', 'flux-system', 'cluster-config'],
+  ] as const) {
     assert.not.ok(kube.store.find(kind, ns, name), `${kind} ${name} deleted`);
   }
   assert.ok(result.stdout.indexOf('ScaledJob raibid/raibid-agent deleted') < result.stdout.indexOf('HelmChart kube-system/keda deleted'));

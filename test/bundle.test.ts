@@ -26,7 +26,7 @@ test('it stays no larger than it was, and holds neither zx nor the Kubernetes cl
   const size = statSync(BUNDLE).size;
   assert.ok(size <= MAX_BYTES, `${size} bytes, more than ${MAX_BYTES}`);
   const text = readFileSync(BUNDLE, 'utf8');
-  assert.not.match(text, '"ZX_', 'zx (its environment prefix) is the workstation\'s, not the pods\'');
+  assert.not.match(text, '"ZX_', "zx (its environment prefix) is the workstation's, not the pods'");
   assert.not.match(text, 'loadFromCluster', 'nor is the Kubernetes client');
 });
 

@@ -13,9 +13,10 @@ test.before(() => {
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 // the agent checks its cache before it reaches for Redis (nothing listens on port 9)
-const agent = (cache: string) => runCli(['agent', '--once', '--max-idle', '0'], { env: { RAIBID_CACHE_DIR: cache, RAIBID_REDIS_URL: 'redis://127.0.0.1:9', HOME: dir } });
+const agent = (cache: string) =>
+  runCli(['agent', '--once', '--max-idle', '0'], { env: { RAIBID_CACHE_DIR: cache, RAIBID_REDIS_URL: 'redis://127.0.0.1:9', HOME: dir } });
 
-test('world-writable, a symlink, or somebody else\'s: exit 2 naming the folder, nothing run', async () => {
+test("world-writable, a symlink, or somebody else's: exit 2 naming the folder, nothing run", async () => {
   const open = join(dir, 'open');
   mkdirSync(open);
   chmodSync(open, 0o777);

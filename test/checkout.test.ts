@@ -21,7 +21,8 @@ test.before(() => {
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const into = (name: string, at: string | undefined) => checkout({ repo, ref: 'refs/heads/main', sha: at, dir: join(dir, name), signal: AbortSignal.timeout(30_000), log: () => {} });
+const into = (name: string, at: string | undefined) =>
+  checkout({ repo, ref: 'refs/heads/main', sha: at, dir: join(dir, name), signal: AbortSignal.timeout(30_000), log: () => {} });
 
 test('the commit is checked out, detached, with its files', async () => {
   assert.equal(await into('work', sha), { sha });
@@ -40,12 +41,17 @@ test('a commit that looks like an option is taken as a revision, never as an opt
   assert.not.match(git(join(dir, 'evil'), 'branch', '--list'), 'evil', 'no branch was made');
 });
 
-test('the read token goes to the farm\'s Gitea only, which refuses a fetch without it', async () => {
+test("the read token goes to the farm's Gitea only, which refuses a fetch without it", async () => {
   const gitea = await startFakeGitea();
   const seen: IncomingHttpHeaders[] = [];
   const elsewhere = createServer((req, res) => (seen.push(req.headers), res.writeHead(404).end())).listen(0, '127.0.0.1');
   try {
-    const api = (path: string, body: object) => fetch(`${gitea.url}/api/v1${path}`, { method: 'POST', headers: { authorization: `token ${gitea.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const api = (path: string, body: object) =>
+      fetch(`${gitea.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `token ${gitea.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     await api('/orgs', { username: 'mirrors' });
     assert.is((await api('/repos/migrate', { clone_addr: repo, repo_owner: 'mirrors', repo_name: 'api', mirror: true, service: 'git' })).status, 201);
     const url = `${gitea.url}/mirrors/api.git`;
@@ -60,7 +66,10 @@ test('the read token goes to the farm\'s Gitea only, which refuses a fetch witho
     const other = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/mirrors/api.git`;
     await fetchInto('other-host', other, credential).catch(() => {});
     assert.ok(seen.length > 0, 'git asked the other host');
-    assert.ok(seen.every((h) => h.authorization === undefined), 'and never sent it the token');
+    assert.ok(
+      seen.every((h) => h.authorization === undefined),
+      'and never sent it the token',
+    );
   } finally {
     elsewhere.close();
     await gitea.close();

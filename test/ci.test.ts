@@ -76,7 +76,10 @@ test('a passing crate: dispatch, agent --once, then status and logs show it buil
   const job = await jobJson(id, env);
   assert.is(job.state, 'succeeded');
   assert.is(job.result.sha, sha);
-  assert.equal(job.result.steps.map((s: { name: string }) => s.name), ['cargo fetch', 'cargo build', 'cargo test']);
+  assert.equal(
+    job.result.steps.map((s: { name: string }) => s.name),
+    ['cargo fetch', 'cargo build', 'cargo test'],
+  );
   for (const step of job.result.steps) assert.ok(step.durationMs >= 0 && step.exitCode === 0);
   const logs = (await runCli(['logs', id], { env })).stdout;
   assert.match(logs, `checked out ${path} at ${sha}`);
@@ -142,9 +145,15 @@ test('two agents build the same repo at once in separate cache slots; the next b
   const [a, b] = await Promise.all([runCli(['agent', '--once'], { env }), runCli(['agent', '--once'], { env })]);
   assert.equal([a.code, b.code], [0, 0], a.stderr + b.stderr);
   const jobs = [await jobJson(first, env), await jobJson(second, env)];
-  assert.equal(jobs.map((j) => j.state), ['succeeded', 'succeeded']);
+  assert.equal(
+    jobs.map((j) => j.state),
+    ['succeeded', 'succeeded'],
+  );
   assert.equal(jobs.map((j) => j.result.cache.slot).sort(), [0, 1]);
-  assert.equal(jobs.map((j) => j.result.cache.warm), [false, false]);
+  assert.equal(
+    jobs.map((j) => j.result.cache.warm),
+    [false, false],
+  );
   const third = await dispatch(env, '--repo', path, '--ref', 'main');
   await runCli(['agent', '--once'], { env });
   const warm = await jobJson(third, env);
@@ -158,13 +167,17 @@ test('two agents build the same repo at once in separate cache slots; the next b
 test('.raibid.yml steps replace the default pipeline; a malformed one fails the job clearly', async () => {
   const env = setup();
   const { path } = repo({
-    '.raibid.yml': 'env:\n  GREETING: hello\nsteps:\n  - name: greet\n    run: echo "$GREETING $WHO"\n    env:\n      WHO: world\n  - name: check\n    run: test -f .raibid.yml\n',
+    '.raibid.yml':
+      'env:\n  GREETING: hello\nsteps:\n  - name: greet\n    run: echo "$GREETING $WHO"\n    env:\n      WHO: world\n  - name: check\n    run: test -f .raibid.yml\n',
   });
   const id = await dispatch(env, '--repo', path);
   await runCli(['agent', '--once'], { env });
   const job = await jobJson(id, env);
   assert.is(job.state, 'succeeded');
-  assert.equal(job.result.steps.map((s: { name: string }) => s.name), ['greet', 'check']);
+  assert.equal(
+    job.result.steps.map((s: { name: string }) => s.name),
+    ['greet', 'check'],
+  );
   assert.is(job.result.pipeline, '.raibid.yml');
   assert.match((await runCli(['logs', id], { env })).stdout, '[greet] hello world');
 
@@ -194,12 +207,18 @@ test('an agent killed with -9 mid-build takes its build with it: no orphan keeps
   if ('fd' in lock) lock.release();
 });
 
-test('job code finds no secret: not in its environment, not in the agent\'s /proc, not in secrets.env; it runs as the build user', async () => {
+test("job code finds no secret: not in its environment, not in the agent's /proc, not in secrets.env; it runs as the build user", async () => {
   const env = setup();
   // the agent pods' setting; the config names Redis: kept from others, as a root agent's config under /root is
   writeFileSync(env.RAIBID_CONFIG!, `${readFileSync(env.RAIBID_CONFIG!, 'utf8')}agents:\n  buildUid: ${BUILD_UID}\n`, { mode: 0o600 });
   chmodSync(env.RAIBID_CONFIG!, 0o600);
-  const secrets = { GITEA_TOKEN: 'gitea-token-c0ffee', GITHUB_TOKEN: 'ghp_secret_b0a7', RAIBID_WEBHOOK_SECRET: 'webhook-secret-f00d', RAIBID_REDIS_PASSWORD: 'redis-pw-d00d', CARGO_REGISTRY_TOKEN: 'cargo-token-beef' };
+  const secrets = {
+    GITEA_TOKEN: 'gitea-token-c0ffee',
+    GITHUB_TOKEN: 'ghp_secret_b0a7',
+    RAIBID_WEBHOOK_SECRET: 'webhook-secret-f00d',
+    RAIBID_REDIS_PASSWORD: 'redis-pw-d00d',
+    CARGO_REGISTRY_TOKEN: 'cargo-token-beef',
+  };
   const config = open(mkdtempSync(join(work, 'xdg-')));
   mkdirSync(join(config, 'raibid'), { mode: 0o700 });
   const secretsFile = join(config, 'raibid', 'secrets.env');
@@ -219,29 +238,37 @@ test('job code finds no secret: not in its environment, not in the agent\'s /pro
   const job = await jobJson(id, env);
   assert.is(job.state, 'succeeded', job.error);
   const logs = (await runCli(['logs', id], { env })).stdout;
-  for (const [name, value] of Object.entries({ ...secrets, fromFile: 'ghp_from_the_file_5eed', redis: server.url })) assert.not.match(logs, value, `${name} reached the job`);
+  for (const [name, value] of Object.entries({ ...secrets, fromFile: 'ghp_from_the_file_5eed', redis: server.url }))
+    assert.not.match(logs, value, `${name} reached the job`);
   for (const name of Object.keys(secrets)) assert.not.match(logs, `${name}=`);
   assert.match(logs, `[try0] ${BUILD_UID}`);
-  for (const kept of ['PATH=', 'LANG=C.UTF-8', `RAIBID_JOB_ID=${id}`, `RAIBID_REPO=${path}`, 'CARGO_HOME=', 'CARGO_TARGET_DIR=']) assert.match(logs, `[try1] ${kept}`);
+  for (const kept of ['PATH=', 'LANG=C.UTF-8', `RAIBID_JOB_ID=${id}`, `RAIBID_REPO=${path}`, 'CARGO_HOME=', 'CARGO_TARGET_DIR='])
+    assert.match(logs, `[try1] ${kept}`);
 });
 
 test('a step over its .raibid.yml timeout fails the job at that step', async () => {
   const env = setup();
-  const { path } = repo({ '.raibid.yml': 'steps:\n  - name: quick\n    run: echo fine\n  - name: stuck\n    run: sleep 30\n    timeout: 1\n  - name: never\n    run: echo unreachable\n' });
+  const { path } = repo({
+    '.raibid.yml':
+      'steps:\n  - name: quick\n    run: echo fine\n  - name: stuck\n    run: sleep 30\n    timeout: 1\n  - name: never\n    run: echo unreachable\n',
+  });
   const id = await dispatch(env, '--repo', path);
   const started = Date.now();
   await runCli(['agent', '--once'], { env });
   assert.ok(Date.now() - started < 15_000, 'stopped at the step timeout, not after the sleep');
   const job = await jobJson(id, env);
   assert.equal([job.state, job.failedStep, job.exitCode, job.error], ['failed', 'stuck', 124, 'stuck timed out (1 s step timeout)']);
-  assert.equal(job.result.steps.map((s: { name: string }) => s.name), ['quick', 'stuck']);
+  assert.equal(
+    job.result.steps.map((s: { name: string }) => s.name),
+    ['quick', 'stuck'],
+  );
   assert.not.match((await runCli(['logs', id], { env })).stdout, 'unreachable');
 });
 
 test('a repo URL or path with shell metacharacters never executes anything', async () => {
   const env = setup();
   const canary = join(work, `pwned-${Date.now()}`);
-  const url = `file://${work}/$(touch$${"{IFS}"}${canary})`;
+  const url = `file://${work}/$(touch$${'{IFS}'}${canary})`;
   const id = await dispatch(env, '--repo', url);
   await runCli(['agent', '--once'], { env });
   const job = await jobJson(id, env);
@@ -268,7 +295,7 @@ test('commit statuses come from serve, not the agent: pending, then success or f
   const serve = spawnCli(['serve', '--port', '0'], { env: { ...env, GITEA_TOKEN: gitea.token, RAIBID_WEBHOOK_SECRET: 'status-test' } });
   await waitForOutput(serve, /listening/);
   const states = (key: string) => (gitea.statuses.get(key) ?? []).map((s) => `${s.context}:${s.state}`);
-  await until(async () => states(`mirrors/bad@${bad.sha}`).length === 3, 'the failed job\'s statuses');
+  await until(async () => states(`mirrors/bad@${bad.sha}`).length === 3, "the failed job's statuses");
   serve.kill('SIGTERM');
   await exited(serve);
   assert.equal(states(`mirrors/good@${good.sha}`), ['raibid/ci:pending', 'raibid/ci:pending', 'raibid/ci:success']);
@@ -297,7 +324,7 @@ test('sccache, when installed, is used and its hit rate recorded: a rebuild from
   }
 });
 
-test('run: a checkout passes with exit 0, fails with the failing step\'s code; bad .raibid.yml exits 2', async () => {
+test("run: a checkout passes with exit 0, fails with the failing step's code; bad .raibid.yml exits 2", async () => {
   const env = setup();
   const good = repo(passingCrate('run_ok'));
   const passed = await runCli(['run', good.path], { env });

@@ -10,7 +10,15 @@ import { freePort } from './fixtures/ports.js';
 
 const test = suite('a newcomer: error paths, help, config and completion');
 const home = mkdtempSync(join(tmpdir(), 'raibid-newcomer-'));
-const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), RAIBID_CONFIG: undefined, RAIBID_REDIS_URL: undefined, GITEA_TOKEN: undefined, GITHUB_TOKEN: undefined, KUBECONFIG: undefined };
+const env = {
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, '.config'),
+  RAIBID_CONFIG: undefined,
+  RAIBID_REDIS_URL: undefined,
+  GITEA_TOKEN: undefined,
+  GITHUB_TOKEN: undefined,
+  KUBECONFIG: undefined,
+};
 const example = fileURLToPath(new URL('../../config/raibid.config.example.yaml', import.meta.url));
 const withoutKubeClient = fileURLToPath(new URL('./fixtures/register-without-kube-client.js', import.meta.url));
 
@@ -29,7 +37,10 @@ function errorLines(stderr: string): string[] {
 
 /** The CLI with its stdout pipe closed before it writes, as `raibid-task … | head -1` once head is gone. */
 function readerGone(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env, ...extra } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env, ...extra } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.destroy();
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -53,7 +64,10 @@ test('typos in flags and actions get "did you mean"; help <task>; -V/--version i
   assert.is(flag.code, 2);
   assert.equal(errorLines(flag.stderr), ["raibid-task: status: Unknown option '--jsn'", '  hint: did you mean --json? See `raibid-task status --help`']);
   assert.is(action.code, 2);
-  assert.equal(errorLines(action.stderr), ["raibid-task: jobs: unknown action 'lsit'", '  hint: did you mean `raibid-task jobs list`? use one of: list, show, cancel, retry']);
+  assert.equal(errorLines(action.stderr), [
+    "raibid-task: jobs: unknown action 'lsit'",
+    '  hint: did you mean `raibid-task jobs list`? use one of: list, show, cancel, retry',
+  ]);
   assert.is(helpTask.code, 0);
   assert.match(helpTask.stdout, /^raibid-task dispatch — /);
   assert.match(helpTask.stdout, '--repo <clone-url|path>');
@@ -80,7 +94,10 @@ test('kubeconfig names itself in its errors; teardown --dry-run says it could no
   assert.is(kubeconfig.code, 2);
   assert.match(errorLines(kubeconfig.stderr).at(-2)!, 'raibid-task: kubeconfig: no host in the config');
   assert.is(teardown.code, 0, teardown.stderr);
-  assert.match(teardown.stdout, `could not look at the cluster (no kubeconfig at ${join(home, '.kube', 'config')}): listing everything teardown would try to delete`);
+  assert.match(
+    teardown.stdout,
+    `could not look at the cluster (no kubeconfig at ${join(home, '.kube', 'config')}): listing everything teardown would try to delete`,
+  );
   assert.match(teardown.stdout, 'would delete ScaledJob raibid/raibid-agent');
   assert.is(cron.code, 0, cron.stderr);
   assert.match(cron.stdout, 'would add this line to the crontab (crontab is not installed here):');
@@ -103,7 +120,10 @@ test('doctor leads with setup, or with bootstrap when the host has no k3s; an un
   if (!here.ok) console.log(`  no root here (${here.detail}): the bootstrap lead is not checked`);
   else if (here.detail === 'k3s not installed') {
     assert.match(report.next ?? '', /^the farm is not installed yet: run `raibid-task bootstrap`/);
-    assert.equal(report.checks.find((c) => c.name === 'localhost: k3s service'), { name: 'localhost: k3s service', ok: false, detail: 'k3s not installed', hint: 'raibid-task bootstrap' });
+    assert.equal(
+      report.checks.find((c) => c.name === 'localhost: k3s service'),
+      { name: 'localhost: k3s service', ok: false, detail: 'k3s not installed', hint: 'raibid-task bootstrap' },
+    );
   }
   const gitea = report.checks.find((c) => c.name === 'Gitea API and token')!;
   assert.is(gitea.detail, `cannot reach 127.0.0.1:${giteaPort}: connect ECONNREFUSED 127.0.0.1:${giteaPort}`);
@@ -153,7 +173,7 @@ test('the example config works as a copy; config show masks secrets and names it
   assert.not.match(invalid.stderr, 'hunter2');
 });
 
-test('completion: bash completes tasks, actions, flags and their values from the CLI\'s own definitions; zsh and fish scripts parse', async () => {
+test("completion: bash completes tasks, actions, flags and their values from the CLI's own definitions; zsh and fish scripts parse", async () => {
   const [bash, zsh, fish, dispatchHelp] = await Promise.all([
     runCli(['completion', 'bash'], { env }),
     runCli(['completion', 'zsh'], { env }),
@@ -177,14 +197,33 @@ test('completion: bash completes tasks, actions, flags and their values from the
     [['--v'], '--version'],
   ];
   const probe = cases
-    .map(([words]) => `COMP_WORDS=(raibid-task ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; COMPREPLY=(); _raibid_task; echo "\${COMPREPLY[*]}"`)
+    .map(
+      ([words]) =>
+        `COMP_WORDS=(raibid-task ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; COMPREPLY=(); _raibid_task; echo "\${COMPREPLY[*]}"`,
+    )
     .join('\n');
   const replies = spawnSync('bash', ['-c', `source ${script}\n${probe}`], { encoding: 'utf8' });
   assert.is(replies.stderr, '');
-  assert.equal(replies.stdout.split('\n').slice(0, cases.length), cases.map(([, expected]) => expected));
-  const dispatchFlags = spawnSync('bash', ['-c', `source ${script}; COMP_WORDS=(raibid-task dispatch --); COMP_CWORD=2; _raibid_task; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).stdout.trim().split(' ');
-  assert.equal(dispatchFlags.filter((f) => f.startsWith('--')).sort(), [...dispatchHelp.stdout.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]).sort(), 'the same flags as --help');
-  for (const [shell, output] of [['zsh', zsh], ['fish', fish]] as const) {
+  assert.equal(
+    replies.stdout.split('\n').slice(0, cases.length),
+    cases.map(([, expected]) => expected),
+  );
+  const dispatchFlags = spawnSync(
+    'bash',
+    ['-c', `source ${script}; COMP_WORDS=(raibid-task dispatch --); COMP_CWORD=2; _raibid_task; echo "\${COMPREPLY[*]}"`],
+    { encoding: 'utf8' },
+  )
+    .stdout.trim()
+    .split(' ');
+  assert.equal(
+    dispatchFlags.filter((f) => f.startsWith('--')).sort(),
+    [...dispatchHelp.stdout.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]).sort(),
+    'the same flags as --help',
+  );
+  for (const [shell, output] of [
+    ['zsh', zsh],
+    ['fish', fish],
+  ] as const) {
     assert.is(output.code, 0, output.stderr);
     if (spawnSync(shell, ['--version']).error) {
       console.log(`  ${shell} is not installed: its completion script is not parsed`);
@@ -198,7 +237,14 @@ test('completion: bash completes tasks, actions, flags and their values from the
   if (!spawnSync('fish', ['--version']).error) {
     const file = join(home, 'completion.fish');
     const offered = spawnSync('fish', ['-c', `source ${file}; complete -C 'raibid-task jobs list --state '`], { encoding: 'utf8' }).stdout;
-    assert.equal(offered.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort(), ['cancelled', 'dead', 'failed', 'queued', 'running', 'succeeded']);
+    assert.equal(
+      offered
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0])
+        .sort(),
+      ['cancelled', 'dead', 'failed', 'queued', 'running', 'succeeded'],
+    );
   }
 });
 
@@ -209,7 +255,9 @@ test('--help of the heavy tasks loads no Kubernetes client', async () => {
     assert.is(help.code, 0, help.stderr);
     assert.match(help.stdout, /^raibid-task \w+ — /);
   }
-  const control = spawnSync(process.execPath, ['--import', withoutKubeClient, '--input-type=module', '-e', "await import('@kubernetes/client-node')"], { encoding: 'utf8' });
+  const control = spawnSync(process.execPath, ['--import', withoutKubeClient, '--input-type=module', '-e', "await import('@kubernetes/client-node')"], {
+    encoding: 'utf8',
+  });
   assert.match(control.stderr, '@kubernetes/client-node was loaded', 'the hook does keep it out');
 });
 

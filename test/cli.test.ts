@@ -118,7 +118,7 @@ test('an unreachable Redis fails within about 3 s with its address and a hint, p
   assert.ok(hung.ms - result.ms < 4000, `a server that never answers took ${hung.ms} ms, ${hung.ms - result.ms} ms more than a refusal`);
 });
 
-test('a task that changes things names its config on stderr, and says when it is the current directory\'s', async () => {
+test("a task that changes things names its config on stderr, and says when it is the current directory's", async () => {
   const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'raibid-cwd-')));
   const here = join(cwd, 'raibid.config.yaml');
   writeFileSync(here, 'k3s:\n  context: here\n', { mode: 0o600 });

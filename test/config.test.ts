@@ -37,12 +37,29 @@ test('found via --config, then RAIBID_CONFIG, then ./raibid.config.yaml, then ~/
 test('env overrides the file: RAIBID_REDIS_URL; secrets come only from env', () => {
   const { cwd, env } = world();
   writeFileSync(join(cwd, 'raibid.config.yaml'), 'redis:\n  url: redis://from-file\n');
-  const secretEnv = { GITHUB_TOKEN: 'ghp_x', GITEA_TOKEN: 'gt_y', GITEA_READ_TOKEN: 'gr_z', RAIBID_REDIS_PASSWORD: 'rp', GITEA_ADMIN_PASSWORD: 'gp', RAIBID_WEBHOOK_SECRET: 'ws' };
+  const secretEnv = {
+    GITHUB_TOKEN: 'ghp_x',
+    GITEA_TOKEN: 'gt_y',
+    GITEA_READ_TOKEN: 'gr_z',
+    RAIBID_REDIS_PASSWORD: 'rp',
+    GITEA_ADMIN_PASSWORD: 'gp',
+    RAIBID_WEBHOOK_SECRET: 'ws',
+  };
   const loaded = loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis://from-env', ...secretEnv }, cwd });
   assert.is(loaded.config.redis.url, 'redis://from-env');
-  assert.equal(loaded.secrets, { githubToken: 'ghp_x', giteaToken: 'gt_y', giteaReadToken: 'gr_z', redisPassword: 'rp', giteaAdminPassword: 'gp', webhookSecret: 'ws' });
+  assert.equal(loaded.secrets, {
+    githubToken: 'ghp_x',
+    giteaToken: 'gt_y',
+    giteaReadToken: 'gr_z',
+    redisPassword: 'rp',
+    giteaAdminPassword: 'gp',
+    webhookSecret: 'ws',
+  });
   const none = loadConfig({ env: { ...env, GITHUB_TOKEN: '' }, cwd }).secrets;
-  assert.ok(Object.values(none).every((v) => v === undefined), 'empty or unset: not given');
+  assert.ok(
+    Object.values(none).every((v) => v === undefined),
+    'empty or unset: not given',
+  );
 });
 
 test('defaults fill what the file leaves out', () => {
@@ -60,7 +77,11 @@ test('the example config is valid as it is, its optional keys commented out; unc
   const example = new URL('../../config/raibid.config.example.yaml', import.meta.url).pathname;
   const { config } = loadConfig({ file: example, env: {}, cwd: '/' });
   assert.is(config.host?.address, 'spark-1.local');
-  assert.equal([config.nodes, config.agents.command, config.k3s.airgap, config.mirror.orgs, config.webhook.publicUrl], [[], undefined, undefined, [], undefined], 'a copy runs nothing of the example');
+  assert.equal(
+    [config.nodes, config.agents.command, config.k3s.airgap, config.mirror.orgs, config.webhook.publicUrl],
+    [[], undefined, undefined, [], undefined],
+    'a copy runs nothing of the example',
+  );
   const { parse } = await import('yaml');
   const { readFileSync } = await import('node:fs');
   const text = readFileSync(example, 'utf8');
@@ -78,7 +99,10 @@ test('an empty file is the defaults; a list at the top level is an error', () =>
   writeFileSync(join(cwd, 'raibid.config.yaml'), '');
   assert.is(loadConfig({ env, cwd }).config.queue.maxAttempts, 3);
   writeFileSync(join(cwd, 'raibid.config.yaml'), '- a\n- b\n');
-  assert.throws(() => loadConfig({ env, cwd }), (e: unknown) => e instanceof UserError && e.exitCode === 2);
+  assert.throws(
+    () => loadConfig({ env, cwd }),
+    (e: unknown) => e instanceof UserError && e.exitCode === 2,
+  );
 });
 
 const refusal = (run: () => unknown): string => {
@@ -95,9 +119,15 @@ test('bounds: a lease shorter than 5 s, a retention under a day and a Redis URL 
   const { cwd, env } = world();
   const file = join(cwd, 'raibid.config.yaml');
   writeFileSync(file, 'queue:\n  visibilityTimeoutSeconds: 0.001\n');
-  assert.match(refusal(() => loadConfig({ env, cwd })), 'queue.visibilityTimeoutSeconds: ');
+  assert.match(
+    refusal(() => loadConfig({ env, cwd })),
+    'queue.visibilityTimeoutSeconds: ',
+  );
   writeFileSync(file, 'queue:\n  retainDays: 0.00001\n');
-  assert.match(refusal(() => loadConfig({ env, cwd })), 'queue.retainDays: ');
+  assert.match(
+    refusal(() => loadConfig({ env, cwd })),
+    'queue.retainDays: ',
+  );
   writeFileSync(file, 'redis:\n  url: http://user:hunter2@cache.local:6379\n');
   const url = refusal(() => loadConfig({ env, cwd }));
   assert.match(url, 'redis.url: not a redis:// or rediss:// URL');
@@ -105,13 +135,19 @@ test('bounds: a lease shorter than 5 s, a retention under a day and a Redis URL 
   writeFileSync(file, '{}\n');
   const fromEnv = refusal(() => loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'localhost:6379' }, cwd }));
   assert.match(fromEnv, 'RAIBID_REDIS_URL: not a redis:// or rediss:// URL');
-  assert.not.match(refusal(() => loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis//:hunter2@x' }, cwd })), 'hunter2');
+  assert.not.match(
+    refusal(() => loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'redis//:hunter2@x' }, cwd })),
+    'hunter2',
+  );
   assert.is(loadConfig({ env: { ...env, RAIBID_REDIS_URL: 'rediss://:pw@redis.local:6380' }, cwd }).config.redis.url, 'rediss://:pw@redis.local:6380');
 });
 
 test('RAIBID_SECRETS naming a directory is a clear error', () => {
   const { root, cwd, env } = world();
-  assert.match(refusal(() => loadConfig({ env: { ...env, RAIBID_SECRETS: root }, cwd })), `${root}: not a file (RAIBID_SECRETS names the secrets file itself)`);
+  assert.match(
+    refusal(() => loadConfig({ env: { ...env, RAIBID_SECRETS: root }, cwd })),
+    `${root}: not a file (RAIBID_SECRETS names the secrets file itself)`,
+  );
 });
 
 test('a config in the current folder is used only when it is yours and nobody else may write to it', () => {
@@ -119,10 +155,16 @@ test('a config in the current folder is used only when it is yours and nobody el
   const file = join(cwd, 'raibid.config.yaml');
   writeFileSync(file, 'redis:\n  url: redis://planted:6379\n');
   chmodSync(file, 0o666);
-  assert.match(refusal(() => loadConfig({ env, cwd })), `${file}: others may write to it (mode 0666); not used`);
+  assert.match(
+    refusal(() => loadConfig({ env, cwd })),
+    `${file}: others may write to it (mode 0666); not used`,
+  );
   chmodSync(file, 0o644);
   chownSync(file, 4242, 4242);
-  assert.match(refusal(() => loadConfig({ env, cwd })), `${file}: belongs to uid 4242, not to you`);
+  assert.match(
+    refusal(() => loadConfig({ env, cwd })),
+    `${file}: belongs to uid 4242, not to you`,
+  );
   assert.is(loadConfig({ env, cwd, file }).config.redis.url, 'redis://planted:6379', 'named with --config, it is trusted');
   chownSync(file, process.getuid!(), process.getgid!());
   assert.is(loadConfig({ env, cwd }).config.redis.url, 'redis://planted:6379');

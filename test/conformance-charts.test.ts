@@ -41,8 +41,16 @@ async function renderConfig(name: string, config: object): Promise<Manifest[]> {
 
 const of = (objects: Manifest[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const podSpec = (workload: Manifest) => (workload.spec as { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } }).template;
-interface Container { name: string; ports?: { name?: string; containerPort: number }[]; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }
-interface PodSpec { containers: Container[]; initContainers?: Container[]; volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[] }
+interface Container {
+  name: string;
+  ports?: { name?: string; containerPort: number }[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[];
+}
 
 test.before(async () => {
   if (!available) return;
@@ -111,7 +119,10 @@ it('the Services the agents, KEDA, the port-forward, Flux and Gitea setup reach 
     const selected = pods.filter((pod) => Object.entries(spec.selector).every(([k, v]) => pod.metadata.labels[k] === v));
     assert.is(selected.length, 1, `${service} selects one workload's pods`);
     const ports = selected[0]!.spec.containers.flatMap((c) => c.ports ?? []);
-    assert.ok(ports.some((p) => p.name === target || p.containerPort === target), `${service}'s targetPort ${target} is a container port`);
+    assert.ok(
+      ports.some((p) => p.name === target || p.containerPort === target),
+      `${service}'s targetPort ${target} is a container port`,
+    );
     return selected[0]!;
   };
   const redis = reach(`${REDIS_HOST}:${REDIS_PORT}`, RELEASES.redis);
@@ -121,9 +132,18 @@ it('the Services the agents, KEDA, the port-forward, Flux and Gitea setup reach 
   // Gitea setup and users reach Gitea through its ingress
   for (const config of Object.keys(CONFIGS)) {
     const ingress = of(chart(RELEASES.gitea, config).objects, 'Ingress', 'gitea')!;
-    const rules = (ingress.spec as { rules: { host?: string; http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] }).rules;
-    assert.equal(rules.map((r) => r.http.paths[0]!.backend.service), [{ name: 'gitea-http', port: { number: 3000 } }], config);
-    assert.equal(rules.map((r) => r.host ?? ''), [config === 'named' ? 'git.spark.lan' : ''], `${config}: host`);
+    const rules = (ingress.spec as { rules: { host?: string; http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] })
+      .rules;
+    assert.equal(
+      rules.map((r) => r.http.paths[0]!.backend.service),
+      [{ name: 'gitea-http', port: { number: 3000 } }],
+      config,
+    );
+    assert.equal(
+      rules.map((r) => r.host ?? ''),
+      [config === 'named' ? 'git.spark.lan' : ''],
+      `${config}: host`,
+    );
   }
 });
 
@@ -132,12 +152,18 @@ it('every Secret a chart reads from outside itself is one bootstrap writes, with
     const own = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name));
     const pods = objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((w) => podSpec(w).spec);
     const refs = pods.flatMap((pod) => [
-      ...[...pod.containers, ...(pod.initContainers ?? [])].flatMap((c) => c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [{ name: e.valueFrom.secretKeyRef.name, keys: [e.valueFrom.secretKeyRef.key] }] : [])),
+      ...[...pod.containers, ...(pod.initContainers ?? [])]
+        .flatMap((c) => c.env ?? [])
+        .flatMap((e) => (e.valueFrom?.secretKeyRef ? [{ name: e.valueFrom.secretKeyRef.name, keys: [e.valueFrom.secretKeyRef.key] }] : [])),
       ...(pod.volumes ?? []).flatMap((v) => (v.secret ? [{ name: v.secret.secretName, keys: (v.secret.items ?? []).map((i) => i.key) }] : [])),
     ]);
     const expected = Object.values(SECRETS) as string[];
     const given = expected.filter((name) => source.valuesContent.includes(name));
-    for (const name of given) assert.ok(refs.some((r) => r.name === name), `${source.release} was given Secret ${name} and reads it`);
+    for (const name of given)
+      assert.ok(
+        refs.some((r) => r.name === name),
+        `${source.release} was given Secret ${name} and reads it`,
+      );
     // the rest (KEDA's kedaorg-certs, made by its operator) are not ours to write
     for (const ref of refs.filter((r) => !own.has(r.name) && expected.includes(r.name))) {
       const secret = secrets.find((s) => s.metadata.name === ref.name && s.metadata.namespace === source.targetNamespace);
@@ -146,10 +172,14 @@ it('every Secret a chart reads from outside itself is one bootstrap writes, with
     }
   }
   // Valkey's init reads /valkey-users-secret/<passwordKey> from the mounted raibid-redis Secret
-  const values = parse(chart(RELEASES.redis).source.valuesContent) as { auth: { usersExistingSecret: string; aclUsers: Record<string, { passwordKey: string }> } };
+  const values = parse(chart(RELEASES.redis).source.valuesContent) as {
+    auth: { usersExistingSecret: string; aclUsers: Record<string, { passwordKey: string }> };
+  };
   const users = secrets.find((s) => s.metadata.name === values.auth.usersExistingSecret)!;
   for (const user of Object.values(values.auth.aclUsers)) assert.ok(user.passwordKey in (users.stringData as object), user.passwordKey);
-  const init = of(chart(RELEASES.redis).objects, 'ConfigMap', `${RELEASES.redis}-init-scripts`) ?? chart(RELEASES.redis).objects.find((o) => o.kind === 'ConfigMap' && JSON.stringify(o.data).includes('valkey-users-secret'));
+  const init =
+    of(chart(RELEASES.redis).objects, 'ConfigMap', `${RELEASES.redis}-init-scripts`) ??
+    chart(RELEASES.redis).objects.find((o) => o.kind === 'ConfigMap' && JSON.stringify(o.data).includes('valkey-users-secret'));
   assert.match(JSON.stringify(init?.data), '/valkey-users-secret/$password_key');
 });
 
@@ -177,9 +207,19 @@ function giteaInitEnvironment(objects: Manifest[]): { code: number; env: Record<
       const output = execFileSync('bash', [join(work, 'config_environment.sh')], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: `${join(work, 'bin')}:/usr/bin:/bin`, TMP_EXISTING_ENVS_FILE: join(work, 'existing-envs'), ENV_TO_INI_MOUNT_POINT: join(work, 'mounts'), GITEA_APP_INI: join(work, 'app.ini') },
+        env: {
+          PATH: `${join(work, 'bin')}:/usr/bin:/bin`,
+          TMP_EXISTING_ENVS_FILE: join(work, 'existing-envs'),
+          ENV_TO_INI_MOUNT_POINT: join(work, 'mounts'),
+          GITEA_APP_INI: join(work, 'app.ini'),
+        },
       });
-      const env = Object.fromEntries(readFileSync(join(work, 'exported'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const env = Object.fromEntries(
+        readFileSync(join(work, 'exported'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       return { code: 0, env, output };
     } catch (error) {
       const e = error as { status: number; stdout: string; stderr: string };
@@ -214,22 +254,29 @@ function strictSchema(schema: Record<string, unknown>): Record<string, unknown> 
   const out: Record<string, unknown> = { ...schema };
   if (schema.properties && schema.additionalProperties === undefined && !schema['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
   for (const key of ['properties'] as const) {
-    if (schema[key]) out[key] = Object.fromEntries(Object.entries(schema[key] as Record<string, Record<string, unknown>>).map(([k, v]) => [k, strictSchema(v)]));
+    if (schema[key])
+      out[key] = Object.fromEntries(Object.entries(schema[key] as Record<string, Record<string, unknown>>).map(([k, v]) => [k, strictSchema(v)]));
   }
   if (schema.items) out.items = strictSchema(schema.items as Record<string, unknown>);
   if (typeof schema.additionalProperties === 'object') out.additionalProperties = strictSchema(schema.additionalProperties as Record<string, unknown>);
   return out;
 }
 
-it("our KEDA and Flux objects validate against the CRDs those charts install (unknown fields refused)", () => {
-  const crds = charts().flatMap((c) => c.objects).filter((o) => o.kind === 'CustomResourceDefinition');
+it('our KEDA and Flux objects validate against the CRDs those charts install (unknown fields refused)', () => {
+  const crds = charts()
+    .flatMap((c) => c.objects)
+    .filter((o) => o.kind === 'CustomResourceDefinition');
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   const checked: string[] = [];
   for (const object of ours.filter((o) => ['keda.sh', 'source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io'].includes(o.apiVersion.split('/')[0]!))) {
     const [group, version] = object.apiVersion.split('/');
-    const crd = crds.find((c) => (c.spec as { group: string; names: { kind: string } }).group === group && (c.spec as { names: { kind: string } }).names.kind === object.kind);
+    const crd = crds.find(
+      (c) => (c.spec as { group: string; names: { kind: string } }).group === group && (c.spec as { names: { kind: string } }).names.kind === object.kind,
+    );
     assert.ok(crd, `the charts install a CRD for ${object.apiVersion} ${object.kind}`);
-    const served = (crd!.spec as { versions: { name: string; served: boolean; schema: { openAPIV3Schema: Record<string, unknown> } }[] }).versions.find((v) => v.name === version && v.served);
+    const served = (crd!.spec as { versions: { name: string; served: boolean; schema: { openAPIV3Schema: Record<string, unknown> } }[] }).versions.find(
+      (v) => v.name === version && v.served,
+    );
     assert.ok(served, `${object.apiVersion} is served`);
     const schema = strictSchema(served!.schema.openAPIV3Schema);
     const validate = ajv.compile({ ...schema, properties: { ...(schema.properties as object), metadata: { type: 'object' } } });

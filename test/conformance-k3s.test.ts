@@ -26,7 +26,10 @@ const hosts: SshHost[] = [];
 const sessions: SshSession[] = [];
 
 function remote(host: SshHost, user = host.user): RemoteHost {
-  const ssh = new SshSession({ address: host.address, port: host.port, user, identityFile: host.identityFile }, { configFile: host.configFile, knownHostsFile: host.knownHostsFile });
+  const ssh = new SshSession(
+    { address: host.address, port: host.port, user, identityFile: host.identityFile },
+    { configFile: host.configFile, knownHostsFile: host.knownHostsFile },
+  );
   sessions.push(ssh);
   return new RemoteHost(ssh);
 }
@@ -58,12 +61,16 @@ test.after(async () => {
 
 it('server install and worker join: install.sh writes the units, uninstall scripts and symlinks, and starts both', async () => {
   const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgap('v1.33.5+k3s1') });
-  assert.equal(outcomes.map((o) => `${o.role}:${o.action.kind}`), ['server:install', 'agent:install']);
+  assert.equal(
+    outcomes.map((o) => `${o.role}:${o.action.kind}`),
+    ['server:install', 'agent:install'],
+  );
   assert.is(server.service('k3s'), 'k3s version v1.33.5+k3s1 (fixture)');
   assert.is(worker.service('k3s-agent'), 'k3s version v1.33.5+k3s1 (fixture)');
   assert.match(readFileSync(onHost(server, 'etc/systemd/system/k3s.service'), 'utf8'), /ExecStart=\/usr\/local\/bin\/k3s \\\n\s+server/);
   assert.match(readFileSync(onHost(worker, 'etc/systemd/system/k3s-agent.service'), 'utf8'), /ExecStart=\/usr\/local\/bin\/k3s \\\n\s+agent/);
-  for (const file of ['usr/local/bin/k3s-uninstall.sh', 'usr/local/bin/k3s-killall.sh', 'etc/systemd/system/k3s.service.env']) assert.ok(existsSync(onHost(server, file)), file);
+  for (const file of ['usr/local/bin/k3s-uninstall.sh', 'usr/local/bin/k3s-killall.sh', 'etc/systemd/system/k3s.service.env'])
+    assert.ok(existsSync(onHost(server, file)), file);
   assert.ok(existsSync(onHost(worker, 'usr/local/bin/k3s-agent-uninstall.sh')));
   const agentToken = readFileSync(onHost(server, 'var/lib/rancher/k3s/server/agent-token'), 'utf8').trim();
   assert.is(readFileSync(onHost(worker, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), agentToken, 'joined with the agent token');
@@ -72,7 +79,10 @@ it('server install and worker join: install.sh writes the units, uninstall scrip
 it('a re-run on converged hosts is unchanged and does not run install.sh', async () => {
   const before = [enables(server), enables(worker)];
   const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgap('v1.33.5+k3s1') });
-  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged']);
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['unchanged', 'unchanged'],
+  );
   assert.equal([enables(server), enables(worker)], before);
 });
 
@@ -82,7 +92,10 @@ it('an air-gapped upgrade restarts k3s on the new version, images keep their fil
   const arch = (await remote(server).facts()).arch;
   writeFileSync(join(dir, `k3s-airgap-images-${arch}.tar.zst`), 'zstd-compressed images');
   const outcomes = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(dir, 'v1.34.1+k3s1') });
-  assert.equal(outcomes.map((o) => o.action.kind), ['upgrade', 'upgrade']);
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['upgrade', 'upgrade'],
+  );
   // install.sh hashes binary, unit and env before and after; the upload came first, so only the forced restart runs the new k3s
   assert.is(server.service('k3s'), 'k3s version v1.34.1+k3s1 (fixture)');
   assert.is(worker.service('k3s-agent'), 'k3s version v1.34.1+k3s1 (fixture)');
@@ -95,7 +108,10 @@ it('a binary replaced without a restart is noticed and restarted', async () => {
   await new Promise((r) => setTimeout(r, 1100));
   writeFileSync(binary, readFileSync(binary));
   const outcomes = await k3sStage(config('v1.34.1+k3s1'), remote(server), [], { airgap: airgap('v1.34.1+k3s1') });
-  assert.equal(outcomes.map((o) => o.action), [{ kind: 'restart', reason: 'k3s runs an older k3s: the binary changed after it started' }]);
+  assert.equal(
+    outcomes.map((o) => o.action),
+    [{ kind: 'restart', reason: 'k3s runs an older k3s: the binary changed after it started' }],
+  );
   const again = await k3sStage(config('v1.34.1+k3s1'), remote(server), [], { airgap: airgap('v1.34.1+k3s1') });
   assert.is(again[0]!.action.kind, 'unchanged');
 });
@@ -111,7 +127,10 @@ it('a first start that fails, then a re-run: the half-done install is repaired, 
   assert.is(host.service('k3s'), undefined);
   rmSync(onHost(host, `${FIXTURE_RECORDS.slice(1)}/fail-start`));
   const again = await k3sStage(config('v1.33.5+k3s1', host, undefined, []), remote(host), [], { airgap: airgap('v1.33.5+k3s1') });
-  assert.equal(again.map((o) => o.action), [{ kind: 'repair', reason: 'k3s is not running' }]);
+  assert.equal(
+    again.map((o) => o.action),
+    [{ kind: 'repair', reason: 'k3s is not running' }],
+  );
   assert.is(host.service('k3s'), 'k3s version v1.33.5+k3s1 (fixture)');
 });
 
@@ -140,19 +159,36 @@ it('online: curl … | sh -s - through sudo -n downloads, verifies and installs'
   writeFileSync(join(downloads, `sha256sum-${arch}.txt`), `${createHash('sha256').update(binary).digest('hex')}  ${binaryName}\n`);
   copyFileSync(FIXTURE_CURL, onHost(host, 'usr/local/bin/curl'));
   const outcomes = await k3sStage(config('v1.33.5+k3s1', host, 'spark-admin', []), remote(host, 'spark-admin'), []);
-  assert.equal(outcomes.map((o) => o.action.kind), ['install']);
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['install'],
+  );
   assert.is(host.service('k3s'), 'k3s version v1.33.5+k3s1 (fixture)');
   const fetched = host.record('curl');
   assert.ok(fetched.includes('https://get.k3s.io'), fetched.join(', '));
-  assert.ok(fetched.some((url) => url.endsWith(`/download/v1.33.5+k3s1/${binaryName}`)), fetched.join(', '));
+  assert.ok(
+    fetched.some((url) => url.endsWith(`/download/v1.33.5+k3s1/${binaryName}`)),
+    fetched.join(', '),
+  );
 });
 
 it('teardown runs the uninstall scripts install.sh wrote and removes what we added', async () => {
-  for (const [host, role] of [[worker, 'agent'], [server, 'server']] as const) {
+  for (const [host, role] of [
+    [worker, 'agent'],
+    [server, 'server'],
+  ] as const) {
     const line = await uninstallK3s(remote(host), role, false);
     assert.match(line, `ran /usr/local/bin/${role === 'server' ? 'k3s' : 'k3s-agent'}-uninstall.sh, removed /var/lib/rancher/raibid and /etc/rancher/node`);
   }
-  for (const path of ['usr/local/bin/k3s', 'etc/systemd/system/k3s.service', 'etc/rancher/k3s', 'var/lib/rancher/k3s', 'var/lib/rancher/raibid', 'usr/local/bin/k3s-uninstall.sh', 'usr/local/bin/k3s-killall.sh']) {
+  for (const path of [
+    'usr/local/bin/k3s',
+    'etc/systemd/system/k3s.service',
+    'etc/rancher/k3s',
+    'var/lib/rancher/k3s',
+    'var/lib/rancher/raibid',
+    'usr/local/bin/k3s-uninstall.sh',
+    'usr/local/bin/k3s-killall.sh',
+  ]) {
     assert.not.ok(existsSync(onHost(server, path)), `server: ${path}`);
   }
   assert.not.ok(existsSync(onHost(worker, 'etc/systemd/system/k3s-agent.service')));

@@ -67,7 +67,12 @@ it('bootstrap installs the four real charts, waits for their real workloads, and
   assert.equal(actual, expected);
   assert.ok(expected.includes('Deployment keda/keda-operator-metrics-apiserver'), expected.join(', '));
   // the CRDs the agents and Flux objects need came from the charts themselves
-  for (const crd of ['scaledjobs.keda.sh', 'triggerauthentications.keda.sh', 'gitrepositories.source.toolkit.fluxcd.io', 'kustomizations.kustomize.toolkit.fluxcd.io']) {
+  for (const crd of [
+    'scaledjobs.keda.sh',
+    'triggerauthentications.keda.sh',
+    'gitrepositories.source.toolkit.fluxcd.io',
+    'kustomizations.kustomize.toolkit.fluxcd.io',
+  ]) {
     assert.ok(kube.store.find('CustomResourceDefinition', undefined, crd), crd);
   }
   assert.ok(kube.store.find('ScaledJob', 'raibid', 'raibid-agent'));

@@ -23,8 +23,12 @@ let panePid = 0;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', env: { ...process.env, TMUX: '' } });
 const screen = () => tmux('capture-pane', '-p', '-t', 'dash');
 const keys = (...names: string[]) => tmux('send-keys', '-t', 'dash', ...names);
-const shows = (what: string | RegExp, label = String(what)) => until(async () => (typeof what === 'string' ? screen().includes(what) : what.test(screen())) || undefined, `the screen to show ${label}:\n${screen()}`);
-const selectedLine = () => screen().split('\n').find((l) => l.startsWith('> ')) ?? '';
+const shows = (what: string | RegExp, label = String(what)) =>
+  until(async () => (typeof what === 'string' ? screen().includes(what) : what.test(screen())) || undefined, `the screen to show ${label}:\n${screen()}`);
+const selectedLine = () =>
+  screen()
+    .split('\n')
+    .find((l) => l.startsWith('> ')) ?? '';
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'raibid-dashboard-'));
@@ -55,7 +59,30 @@ test('select, follow a log, cancel, retry (confirmed with y), filter, resize and
   const waiting = await queue.enqueue({ repo: 'https://gitea.example/acme/waiting-two.git', ref: 'refs/heads/main', sha: 'b'.repeat(40) });
   const config = join(dir, 'raibid.yaml');
   writeFileSync(config, `redis:\n  url: ${redis.url}\n`);
-  tmux('new-session', '-d', '-s', 'dash', '-x', '100', '-y', '30', 'env', `RAIBID_CONFIG=${config}`, 'NO_COLOR=1', process.execPath, CLI, 'status', '--watch', '--interval', '0.2', ';', 'set-option', '-g', 'remain-on-exit', 'on');
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'dash',
+    '-x',
+    '100',
+    '-y',
+    '30',
+    'env',
+    `RAIBID_CONFIG=${config}`,
+    'NO_COLOR=1',
+    process.execPath,
+    CLI,
+    'status',
+    '--watch',
+    '--interval',
+    '0.2',
+    ';',
+    'set-option',
+    '-g',
+    'remain-on-exit',
+    'on',
+  );
   panePid = Number(tmux('display-message', '-p', '-t', 'dash', '#{pane_pid}').trim());
   await shows(waiting.id);
   assert.is(tmux('display-message', '-p', '-t', 'dash', '#{alternate_on}').trim(), '1', 'on the alternate screen');
@@ -94,8 +121,14 @@ test('select, follow a log, cancel, retry (confirmed with y), filter, resize and
   await until(async () => Number(tmux('display-message', '-p', '-t', 'dash', '#{pane_width}').trim()) === 44 || undefined, 'the resize');
   await until(async () => (screen().includes(running.id) && /waiting \d/.test(screen())) || undefined, 'the redraw at 44 columns');
   const lines = screen().split('\n');
-  assert.ok(lines.every((l) => l.length <= 44), `no line wider than the terminal:\n${lines.join('\n')}`);
-  assert.ok(lines.some((l) => l.includes('agents')), 'agents stay on screen');
+  assert.ok(
+    lines.every((l) => l.length <= 44),
+    `no line wider than the terminal:\n${lines.join('\n')}`,
+  );
+  assert.ok(
+    lines.some((l) => l.includes('agents')),
+    'agents stay on screen',
+  );
 
   keys('q');
   await until(async () => tmux('display-message', '-p', '-t', 'dash', '#{pane_dead}').trim() === '1' || undefined, 'q to quit');

@@ -58,7 +58,11 @@ test('kill -9 redis-server during a burst of 2,000 enqueues: every id returned i
   assert.equal(lost, [], `${lost.length} of ${acknowledged.length} acknowledged jobs were lost`);
   const entries = await check.xrange(STREAM, '-', '+');
   const inStream = new Set(entries.map(([, fields]) => fields[1]));
-  assert.equal(acknowledged.filter((id) => !inStream.has(id)), [], 'every acknowledged job has its stream entry');
+  assert.equal(
+    acknowledged.filter((id) => !inStream.has(id)),
+    [],
+    'every acknowledged job has its stream entry',
+  );
   const stats = await makeQueue(check).stats();
   assert.ok(stats.lag !== null && stats.lag >= acknowledged.length, `lag ${stats.lag} after restart`);
 });

@@ -39,7 +39,16 @@ function farmEnv(name: string, config: Record<string, unknown>, extra: NodeJS.Pr
   const home = open(mkdtempSync(join(dir, `${name}-`)));
   const file = join(home, 'raibid.yaml');
   writeFileSync(file, stringify({ redis: { url: redis.url }, ...config }));
-  return { RAIBID_CONFIG: file, RAIBID_CACHE_DIR: join(home, 'cache'), XDG_CACHE_HOME: join(home, 'xdg-cache'), XDG_CONFIG_HOME: join(home, 'config'), RAIBID_REDIS_URL: '', GITEA_TOKEN: '', GITHUB_TOKEN: '', ...extra };
+  return {
+    RAIBID_CONFIG: file,
+    RAIBID_CACHE_DIR: join(home, 'cache'),
+    XDG_CACHE_HOME: join(home, 'xdg-cache'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    RAIBID_REDIS_URL: '',
+    GITEA_TOKEN: '',
+    GITHUB_TOKEN: '',
+    ...extra,
+  };
 }
 
 /** An agent on this machine for the jobs the example queues; stopped by killStragglers. */
@@ -72,7 +81,11 @@ test.after(async () => {
 test('nightly.mjs: syncs the mirrors, builds what changed in Gitea, reports the failure, exit 1', async () => {
   const gitea: FakeGitea = await startFakeGitea();
   try {
-    const env = farmEnv('nightly', { gitea: { url: gitea.url }, github: { apiUrl: github.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] } }, { GITEA_TOKEN: gitea.token, GITHUB_TOKEN: github.token });
+    const env = farmEnv(
+      'nightly',
+      { gitea: { url: gitea.url }, github: { apiUrl: github.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] } },
+      { GITEA_TOKEN: gitea.token, GITHUB_TOKEN: github.token },
+    );
     // the agent fetches from Gitea (sign-in required to read) with the read-only token
     agent({ ...env, GITEA_TOKEN: '', GITEA_READ_TOKEN: gitea.token });
     const run = await zx('nightly.mjs', ['--timeout', '3'], env);
@@ -104,7 +117,10 @@ test('bootstrap-smoke.mjs: bootstraps the platform, then a smoke build it waits 
     assert.is(run.code, 0, run.stderr + run.stdout);
     assert.match(run.stdout, /^platform: /m);
     assert.match(run.stdout, /^agents: /m);
-    assert.ok(kube.store.all().some((o) => o.kind === 'ScaledJob'), 'the agents stage applied the ScaledJob');
+    assert.ok(
+      kube.store.all().some((o) => o.kind === 'ScaledJob'),
+      'the agents stage applied the ScaledJob',
+    );
     assert.match(run.stdout, /smoke build \S+ queued/);
     assert.match(run.stdout, 'test tests::adds_two_numbers ... ok', 'the log as it ran');
     assert.match(run.stdout, /smoke build \S+: succeeded/);

@@ -26,9 +26,17 @@ test('a fresh clone has a working CLI once its install scripts ran: npx raibid-t
   assert.is(help.status, 0, help.stderr);
   assert.match(help.stdout, /Usage: raibid-task <task>/);
   assert.match(help.stdout, /\n {2}up\s/, 'the local farm is listed');
-  const render = spawnSync(process.execPath, ['dist/bin/raibid-task.js', 'render', '--only', 'agents'], { cwd: clone, env: { ...env, HOME: work }, encoding: 'utf8' });
+  const render = spawnSync(process.execPath, ['dist/bin/raibid-task.js', 'render', '--only', 'agents'], {
+    cwd: clone,
+    env: { ...env, HOME: work },
+    encoding: 'utf8',
+  });
   assert.is(render.status, 0, `render needs the agents' bundle, which prepare builds: ${render.stderr}`);
-  const dispatch = spawnSync(process.execPath, ['dist/bin/raibid-task.js', 'dispatch', '--repo', 'examples/hello-crate', '--dry-run'], { cwd: clone, env: { ...env, HOME: work }, encoding: 'utf8' });
+  const dispatch = spawnSync(process.execPath, ['dist/bin/raibid-task.js', 'dispatch', '--repo', 'examples/hello-crate', '--dry-run'], {
+    cwd: clone,
+    env: { ...env, HOME: work },
+    encoding: 'utf8',
+  });
   assert.is(dispatch.status, 0, dispatch.stderr);
   assert.match(dispatch.stdout, /^would queue .*raibid-task at HEAD in examples\/hello-crate$/m);
 });

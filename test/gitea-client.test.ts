@@ -18,7 +18,18 @@ test('an org of 120 repositories is read to the end: three pages of at most 50, 
   gitea.orgs.add('big');
   for (let i = 0; i < 120; i++) {
     const name = `repo-${String(i).padStart(3, '0')}`;
-    gitea.repos.set(`big/${name}`, { id: 5000 + i, owner: 'big', name, private: false, path: `/nonexistent/${name}`, mirror: true, mirrorInterval: '8h0m0s', mirrorUpdated: '2026-01-01T00:00:00Z', originalUrl: '', archived: false });
+    gitea.repos.set(`big/${name}`, {
+      id: 5000 + i,
+      owner: 'big',
+      name,
+      private: false,
+      path: `/nonexistent/${name}`,
+      mirror: true,
+      mirrorInterval: '8h0m0s',
+      mirrorUpdated: '2026-01-01T00:00:00Z',
+      originalUrl: '',
+      archived: false,
+    });
   }
   const before = gitea.requests.length;
   const { items } = await new GiteaClient(gitea.url, { token: gitea.token }).list('GET /orgs/{org}/repos', { params: { org: 'big' } });
@@ -28,7 +39,16 @@ test('an org of 120 repositories is read to the end: three pages of at most 50, 
 });
 
 test('a list Gitea does not page (admin hooks, all in one answer) is read once, however long', async () => {
-  for (let i = 0; i < 60; i++) gitea.hooks.push({ id: 9000 + i, type: 'gitea', config: { url: `http://elsewhere/${i}`, content_type: 'json' }, events: ['push'], active: true, system: true, secret: 's' });
+  for (let i = 0; i < 60; i++)
+    gitea.hooks.push({
+      id: 9000 + i,
+      type: 'gitea',
+      config: { url: `http://elsewhere/${i}`, content_type: 'json' },
+      events: ['push'],
+      active: true,
+      system: true,
+      secret: 's',
+    });
   const before = gitea.requests.length;
   const { items } = await within(10_000, new GiteaClient(gitea.url, { token: gitea.token }).list('GET /admin/hooks', { query: { type: 'all' } }));
   assert.is(items.length, 60);

@@ -45,7 +45,14 @@ const mirrorPush = () =>
     ref: 'refs/heads/main',
     before: '0'.repeat(40),
     after: sha,
-    repository: { full_name: 'mirrors/api-one', clone_url: `${gitea.url}/mirrors/api-one.git`, mirror: true, original_url: `${github.url}/acme/api-one.git`, fork: false, archived: false },
+    repository: {
+      full_name: 'mirrors/api-one',
+      clone_url: `${gitea.url}/mirrors/api-one.git`,
+      mirror: true,
+      original_url: `${github.url}/acme/api-one.git`,
+      fork: false,
+      archived: false,
+    },
   });
 
 test.before(async () => {
@@ -68,9 +75,21 @@ test.after(async () => {
 });
 
 async function serving(extra: Record<string, unknown> = {}): Promise<Serving & { close(): Promise<void> }> {
-  const config = parseConfig({ redis: { url: redis.url }, gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: PUBLIC }, ...extra }, 'test');
+  const config = parseConfig(
+    { redis: { url: redis.url }, gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: PUBLIC }, ...extra },
+    'test',
+  );
   const open = await openQueue(config);
-  const serve = await startServe({ config, secrets: { giteaToken: gitea.token, githubToken: github.token }, webhookSecret: SECRET, open, host: '127.0.0.1', port: 0, log: () => {}, warn: () => {} });
+  const serve = await startServe({
+    config,
+    secrets: { giteaToken: gitea.token, githubToken: github.token },
+    webhookSecret: SECRET,
+    open,
+    host: '127.0.0.1',
+    port: 0,
+    log: () => {},
+    warn: () => {},
+  });
   return { ...serve, close: async () => (await serve.stop(), await open.close()) };
 }
 
@@ -78,7 +97,11 @@ test('a push to a mirror of a GitHub repo: pending, then failure on GitHub and o
   const serve = await serving();
   try {
     const body = mirrorPush();
-    const answer = await fetch(`http://127.0.0.1:${serve.address.port}/hooks/gitea`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body) }, body });
+    const answer = await fetch(`http://127.0.0.1:${serve.address.port}/hooks/gitea`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body) },
+      body,
+    });
     assert.is(answer.status, 202);
     const id = String(((await answer.json()) as { queued: string }).queued);
     await until(async () => githubStates().length === 1 && giteaStates().length === 1, 'the queued statuses');
@@ -88,7 +111,13 @@ test('a push to a mirror of a GitHub repo: pending, then failure on GitHub and o
     blocking.disconnect();
     assert.is(started?.verdict, 'run');
     if (started?.verdict !== 'run') return;
-    await queue.complete(started.claim, { state: 'failed', exitCode: 101, failedStep: 'cargo test', error: 'cargo test exited with 101', result: { steps: [{ name: 'cargo build' }, { name: 'cargo test' }] } });
+    await queue.complete(started.claim, {
+      state: 'failed',
+      exitCode: 101,
+      failedStep: 'cargo test',
+      error: 'cargo test exited with 101',
+      result: { steps: [{ name: 'cargo build' }, { name: 'cargo test' }] },
+    });
     await until(async () => githubStates().length === 3 && giteaStates().length === 3, 'the final statuses');
     assert.equal(githubStates(), ['pending', 'pending', 'failure']);
     assert.equal(giteaStates(), ['pending', 'pending', 'failure']);
@@ -113,7 +142,10 @@ test('a push to a mirror of a GitHub repo: pending, then failure on GitHub and o
 });
 
 test('the OpenAPI check fails a body GitHub would not take', () => {
-  assert.equal(bodyViolations(OPERATION, { state: 'passed', context: 'x', colour: 'red' }), ['state: "passed" not one of error, failure, pending, success', 'colour: not in the description']);
+  assert.equal(bodyViolations(OPERATION, { state: 'passed', context: 'x', colour: 'red' }), [
+    'state: "passed" not one of error, failure, pending, success',
+    'colour: not in the description',
+  ]);
   assert.equal(bodyViolations(OPERATION, { description: 'x' }), ['state: required']);
 });
 
@@ -123,8 +155,20 @@ test('GitHub away: Gitea is set once, GitHub once it answers, after a restart to
   const logs: string[] = [];
   const run = (attempts: { stop: AbortController }) => {
     const blocking = redis.client();
-    const sinks = [giteaSink({ url: gitea.url, token: gitea.token }, 'raibid/ci'), githubSink(new GitHubClient(github.url, github.token, undefined, 1, 0), 'raibid/ci')];
-    const done = reportStatuses({ queue, blocking, sinks, linkTo: () => undefined, signal: attempts.stop.signal, log: (l) => logs.push(l), retryBaseMs: 5, maxTries: 3 });
+    const sinks = [
+      giteaSink({ url: gitea.url, token: gitea.token }, 'raibid/ci'),
+      githubSink(new GitHubClient(github.url, github.token, undefined, 1, 0), 'raibid/ci'),
+    ];
+    const done = reportStatuses({
+      queue,
+      blocking,
+      sinks,
+      linkTo: () => undefined,
+      signal: attempts.stop.signal,
+      log: (l) => logs.push(l),
+      retryBaseMs: 5,
+      maxTries: 3,
+    });
     return async () => {
       attempts.stop.abort();
       blocking.disconnect();
@@ -156,21 +200,46 @@ test('GitHub away: Gitea is set once, GitHub once it answers, after a restart to
   assert.is(giteaStates().length, 3);
 });
 
-test('a GitHub push to a mirrored repo: serve syncs the mirror, Gitea\'s push webhook queues the build, the statuses land on GitHub and Gitea and link to the job page', async () => {
+test("a GitHub push to a mirrored repo: serve syncs the mirror, Gitea's push webhook queues the build, the statuses land on GitHub and Gitea and link to the job page", async () => {
   const serve = await serving({ mirror: { orgs: [{ name: 'acme' }], targetOrg: 'mirrors' } });
   const base = `http://127.0.0.1:${serve.address.port}`;
   const api = (path: string, body: unknown) =>
-    fetch(`${gitea.url}/api/v1${path}`, { method: 'POST', headers: { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${gitea.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   try {
     await api('/orgs', { username: 'mirrors' });
-    assert.is((await api('/repos/migrate', { clone_addr: `${github.url}/acme/api-one.git`, repo_owner: 'mirrors', repo_name: 'api-one', mirror: true })).status, 201, 'Gitea mirrors it over HTTP from GitHub');
-    await api('/admin/hooks', { type: 'gitea', config: { url: `${base}/hooks/gitea`, content_type: 'json', secret: SECRET, is_system_webhook: 'true' }, events: ['push'], active: true });
+    assert.is(
+      (await api('/repos/migrate', { clone_addr: `${github.url}/acme/api-one.git`, repo_owner: 'mirrors', repo_name: 'api-one', mirror: true })).status,
+      201,
+      'Gitea mirrors it over HTTP from GitHub',
+    );
+    await api('/admin/hooks', {
+      type: 'gitea',
+      config: { url: `${base}/hooks/gitea`, content_type: 'json', secret: SECRET, is_system_webhook: 'true' },
+      events: ['push'],
+      active: true,
+    });
     const next = commitFiles(join(dir, 'api-one'), { 'src.txt': 'two\n' }, 'second');
-    const push = JSON.stringify({ ref: 'refs/heads/main', before: sha, after: next, repository: { full_name: 'acme/api-one', clone_url: `${github.url}/acme/api-one.git`, fork: false, archived: false } });
-    const answer = await fetch(`${base}/hooks/github`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(push)}` }, body: push });
+    const push = JSON.stringify({
+      ref: 'refs/heads/main',
+      before: sha,
+      after: next,
+      repository: { full_name: 'acme/api-one', clone_url: `${github.url}/acme/api-one.git`, fork: false, archived: false },
+    });
+    const answer = await fetch(`${base}/hooks/github`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': `sha256=${sign(push)}` },
+      body: push,
+    });
     assert.is(answer.status, 202);
     const on = (statuses: Map<string, { state: string; target_url: string | null }[]>, key: string) => statuses.get(key) ?? [];
-    await until(async () => on(github.statuses, `acme/api-one@${next}`).length === 1 && on(gitea.statuses, `mirrors/api-one@${next}`).length === 1, 'pending on both');
+    await until(
+      async () => on(github.statuses, `acme/api-one@${next}`).length === 1 && on(gitea.statuses, `mirrors/api-one@${next}`).length === 1,
+      'pending on both',
+    );
     assert.equal(await Promise.all(gitea.deliveries), [202], "Gitea's push webhook taken");
     const queue = makeQueue(client);
     const blocking = redis.client();
@@ -179,7 +248,11 @@ test('a GitHub push to a mirrored repo: serve syncs the mirror, Gitea\'s push we
     if (started?.verdict !== 'run') throw new Error('no job queued');
     assert.is(started.claim.job.sha, next);
     await queue.complete(started.claim, { state: 'succeeded', exitCode: 0, result: { steps: [{ name: 'cargo build' }, { name: 'cargo test' }] } });
-    await until(async () => on(github.statuses, `acme/api-one@${next}`).at(-1)?.state === 'success' && on(gitea.statuses, `mirrors/api-one@${next}`).at(-1)?.state === 'success', 'success on both');
+    await until(
+      async () =>
+        on(github.statuses, `acme/api-one@${next}`).at(-1)?.state === 'success' && on(gitea.statuses, `mirrors/api-one@${next}`).at(-1)?.state === 'success',
+      'success on both',
+    );
     const link = on(github.statuses, `acme/api-one@${next}`).at(-1)!.target_url!;
     const page = await fetch(`${base}${link.slice(PUBLIC.length)}`);
     assert.match(await page.text(), /id="state">succeeded</);

@@ -33,7 +33,16 @@ test.before(async () => {
   client = redis.client();
   const config = parseConfig({ redis: { url: redis.url } }, 'test');
   open = await openQueue(config);
-  serve = await startServe({ config, secrets: { githubToken: GITHUB_TOKEN }, webhookSecret: SECRET, open, host: '127.0.0.1', port: 0, log: () => {}, warn: () => {} });
+  serve = await startServe({
+    config,
+    secrets: { githubToken: GITHUB_TOKEN },
+    webhookSecret: SECRET,
+    open,
+    host: '127.0.0.1',
+    port: 0,
+    log: () => {},
+    warn: () => {},
+  });
   base = `http://127.0.0.1:${serve.address.port}`;
   browser = await startChromium();
   tab = await browser.open(390, 844);
@@ -48,7 +57,12 @@ test.after(async () => {
 
 async function runningJob(): Promise<{ id: string; claim: Claim }> {
   const queue = makeQueue(client);
-  const { id } = await queue.enqueue({ repo: 'https://gitea.example/mirrors/api-one.git', ref: 'refs/heads/main', sha: 'a'.repeat(40), meta: { 'gitea.repo': 'mirrors/api-one', 'github.repo': 'acme/api-one' } });
+  const { id } = await queue.enqueue({
+    repo: 'https://gitea.example/mirrors/api-one.git',
+    ref: 'refs/heads/main',
+    sha: 'a'.repeat(40),
+    meta: { 'gitea.repo': 'mirrors/api-one', 'github.repo': 'acme/api-one' },
+  });
   const blocking = redis.client();
   const started = await claimNext(queue, blocking, 'agent-1');
   blocking.disconnect();
@@ -72,7 +86,11 @@ test('the log shows at once, coloured and escaped, without secrets, fits a phone
   assert.match(await text(), 'Compiling api-one v0.1.0');
   assert.is(await tab.evaluate('document.querySelector("#log .f32.bold")?.textContent'), '   Compiling');
   assert.match(await text(), '<script>window.pwned=1</script>');
-  assert.is(await tab.evaluate('window.pwned === undefined && document.querySelectorAll("#log script, #log img").length === 0'), true, 'log text is not markup');
+  assert.is(
+    await tab.evaluate('window.pwned === undefined && document.querySelectorAll("#log script, #log img").length === 0'),
+    true,
+    'log text is not markup',
+  );
   const html = await tab.evaluate<string>('document.documentElement.outerHTML');
   assert.not.match(html, GITHUB_TOKEN);
   assert.not.match(html, SECRET);
@@ -91,7 +109,12 @@ test('the log shows at once, coloured and escaped, without secrets, fits a phone
     exitCode: 101,
     failedStep: 'cargo test',
     error: 'cargo test exited with 101',
-    result: { steps: [{ name: 'cargo build', durationMs: 61_000, exitCode: 0 }, { name: 'cargo test', durationMs: 2500, exitCode: 101 }] },
+    result: {
+      steps: [
+        { name: 'cargo build', durationMs: 61_000, exitCode: 0 },
+        { name: 'cargo test', durationMs: 2500, exitCode: 101 },
+      ],
+    },
     summary: 'failed at cargo test',
   });
   await until(async () => (await tab.evaluate('document.body.dataset.live')) === 'ended', 'the page to see the job end');
@@ -105,7 +128,7 @@ test('the log shows at once, coloured and escaped, without secrets, fits a phone
   process.stdout.write(`\njob page screenshots: ${shot} (and job-running.png)\n`);
 });
 
-test('links are unguessable: a wrong token, or another job\'s, finds nothing', async () => {
+test("links are unguessable: a wrong token, or another job's, finds nothing", async () => {
   const { id } = await runningJob();
   const other = new URL(jobPageUrl(base, SECRET, `${id}x`)).searchParams.get('t');
   for (const t of ['', 'x'.repeat(32), other]) assert.is((await fetch(`${base}/jobs/${id}?t=${t}`)).status, 404);
@@ -123,7 +146,12 @@ test('the job list filters by repository and state, and its links open the job p
   await until(async () => (await tab.evaluate<string>('document.body.innerText')).includes('no job matches'), 'the filtered list');
   await tab.goto(`${base}${serve.jobList}&repo=acme`);
   await tab.evaluate('document.querySelector("tbody a").click()');
-  await until(async () => (await tab.evaluate<string>('location.pathname')).startsWith('/jobs/') && (await tab.evaluate<string | null>('document.getElementById("state")?.textContent ?? null')) !== null, 'the job page from the list');
+  await until(
+    async () =>
+      (await tab.evaluate<string>('location.pathname')).startsWith('/jobs/') &&
+      (await tab.evaluate<string | null>('document.getElementById("state")?.textContent ?? null')) !== null,
+    'the job page from the list',
+  );
 });
 
 test.run();

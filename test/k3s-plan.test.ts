@@ -49,16 +49,29 @@ const running = (version: string, config: string, extra: Partial<HostFacts> = {}
 
 test('decide: install, upgrade, repair, restart, reconfigure, or leave alone', () => {
   const desired = { role: 'server' as const, version: 'v1.33.5+k3s1', config: serverConfig(config) };
-  const none = { arch: 'arm64', services: { server: { unit: false, active: false }, agent: { unit: false, active: false } }, uninstallers: { server: false, agent: false } };
+  const none = {
+    arch: 'arm64',
+    services: { server: { unit: false, active: false }, agent: { unit: false, active: false } },
+    uninstallers: { server: false, agent: false },
+  };
   assert.is(decide(desired, none).kind, 'install');
   assert.equal(decide(desired, running('v1.32.1+k3s1', desired.config)), { kind: 'upgrade', reason: 'k3s v1.32.1+k3s1 → v1.33.5+k3s1' });
   assert.is(decide(desired, running(desired.version, 'write-kubeconfig-mode: "0644"\n')).kind, 'reconfigure');
   assert.is(decide(desired, running(desired.version, `${desired.config}\n`)).kind, 'unchanged');
   // a half-done install: the binary and config are there, install.sh's work is not
   const half = (extra: Partial<HostFacts>) => decide(desired, running(desired.version, desired.config, extra));
-  assert.equal(half({ services: { server: { unit: false, active: false }, agent: { unit: false, active: false } } }), { kind: 'repair', reason: 'install.sh did not finish: no k3s.service' });
-  assert.equal(half({ uninstallers: { server: false, agent: false } }), { kind: 'repair', reason: 'install.sh did not finish: no /usr/local/bin/k3s-uninstall.sh' });
-  assert.equal(half({ services: { server: { unit: true, active: false, startedAt: 2_000 }, agent: { unit: false, active: false } } }), { kind: 'repair', reason: 'k3s is not running' });
+  assert.equal(half({ services: { server: { unit: false, active: false }, agent: { unit: false, active: false } } }), {
+    kind: 'repair',
+    reason: 'install.sh did not finish: no k3s.service',
+  });
+  assert.equal(half({ uninstallers: { server: false, agent: false } }), {
+    kind: 'repair',
+    reason: 'install.sh did not finish: no /usr/local/bin/k3s-uninstall.sh',
+  });
+  assert.equal(half({ services: { server: { unit: true, active: false, startedAt: 2_000 }, agent: { unit: false, active: false } } }), {
+    kind: 'repair',
+    reason: 'k3s is not running',
+  });
   // the wanted binary, but the service started before it was put there: still the old k3s
   assert.is(half({ binaryChangedAt: 3_000 }).kind, 'restart');
   assert.is(decide({ ...desired, role: 'agent' }, running(desired.version, desired.config)).kind, 'repair', 'the agent unit is what counts on a worker');
@@ -88,7 +101,6 @@ const spark = {
   nvidiaRuntime: true,
   portsInUse: [] as number[],
 };
-
 
 const preflight = suite('preflight');
 

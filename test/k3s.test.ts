@@ -44,7 +44,9 @@ const installs = (host: SshHost) => host.record('installs');
 
 /** What this machine holds where the hosts write: their real paths must stay untouched here. */
 const snapshot = () =>
-  execFileSync('find', [...PRIVATE_DIRS.filter((d) => d !== '/run'), '-maxdepth', '3', '-not', '-path', '/var/lib/apt/*', '-printf', '%p %s %T@\n'], { encoding: 'utf8' });
+  execFileSync('find', [...PRIVATE_DIRS.filter((d) => d !== '/run'), '-maxdepth', '3', '-not', '-path', '/var/lib/apt/*', '-printf', '%p %s %T@\n'], {
+    encoding: 'utf8',
+  });
 let before: string;
 
 test.before(async () => {
@@ -63,7 +65,10 @@ test('dry run prints every remote step, secrets out of it, and changes nothing',
     airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
     onPlan: (o) => printed.push(...o.steps.map(describeStep)),
   });
-  assert.equal(outcomes.map((o) => o.action.kind), ['install', 'install']);
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['install', 'install'],
+  );
   assert.match(printed.join('\n'), 'INSTALL_K3S_SKIP_DOWNLOAD=true');
   assert.match(printed.join('\n'), 'write the join token');
   assert.equal([installs(server), installs(worker)], [[], []]);
@@ -71,8 +76,13 @@ test('dry run prints every remote step, secrets out of it, and changes nothing',
 });
 
 test('first run installs the server and joins the worker with its token', async () => {
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1') });
-  assert.equal(outcomes.map((o) => `${o.role}:${o.action.kind}`), ['server:install', 'agent:install']);
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
+    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
+  });
+  assert.equal(
+    outcomes.map((o) => `${o.role}:${o.action.kind}`),
+    ['server:install', 'agent:install'],
+  );
   assert.equal(installs(server), ['server v1.33.5+k3s1']);
   assert.equal(installs(worker), ['agent v1.33.5+k3s1']);
   const serverYaml = readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8');
@@ -82,28 +92,46 @@ test('first run installs the server and joins the worker with its token', async 
   const token = readFileSync(join(server.root, 'var/lib/rancher/k3s/server/agent-token'), 'utf8').trim();
   assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), token);
   assert.is.not(token, readFileSync(join(server.root, 'var/lib/rancher/k3s/server/node-token'), 'utf8').trim());
-  assert.equal([server.service('k3s'), worker.service('k3s-agent')], ['k3s version v1.33.5+k3s1 (fixture)', 'k3s version v1.33.5+k3s1 (fixture)'], 'both services started');
+  assert.equal(
+    [server.service('k3s'), worker.service('k3s-agent')],
+    ['k3s version v1.33.5+k3s1 (fixture)', 'k3s version v1.33.5+k3s1 (fixture)'],
+    'both services started',
+  );
   assert.is(statSync(join(worker.root, 'etc/rancher/k3s/raibid-token')).mode & 0o777, 0o600);
   assert.is(parse(readFileSync(join(worker.root, 'etc/rancher/k3s/config.yaml'), 'utf8')).server, 'https://127.0.0.1:6443');
 });
 
 test('a second run on converged hosts runs no installer and reports unchanged', async () => {
   const started = Date.now();
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1') });
-  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged']);
-  assert.equal(outcomes.map((o) => o.steps.length), [0, 0]);
+  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
+    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
+  });
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['unchanged', 'unchanged'],
+  );
+  assert.equal(
+    outcomes.map((o) => o.steps.length),
+    [0, 0],
+  );
   assert.equal([installs(server).length, installs(worker).length], [1, 1]);
   assert.ok(Date.now() - started < 5000, `re-run took ${Date.now() - started} ms`);
 });
 
 test('a new version upgrades; a changed config only rewrites it and restarts k3s', async () => {
   const upgrade = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
-  assert.equal(upgrade.map((o) => o.action.kind), ['upgrade', 'upgrade']);
+  assert.equal(
+    upgrade.map((o) => o.action.kind),
+    ['upgrade', 'upgrade'],
+  );
   assert.equal(installs(server), ['server v1.33.5+k3s1', 'server v1.34.1+k3s1']);
   assert.equal(installs(worker), ['agent v1.33.5+k3s1', 'agent v1.34.1+k3s1']);
   const renamed = config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } });
   const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
-  assert.equal(reconfigured.map((o) => o.action.kind), ['reconfigure', 'unchanged']);
+  assert.equal(
+    reconfigured.map((o) => o.action.kind),
+    ['reconfigure', 'unchanged'],
+  );
   assert.is(installs(server).length, 2, 'no installer for a config change');
   assert.match(server.record('systemctl').join('\n'), 'restart k3s');
   assert.match(readFileSync(join(server.root, 'etc/rancher/k3s/config.yaml'), 'utf8'), 'node-name: spark-one');
@@ -114,13 +142,29 @@ test("a reinstalled server's new token re-joins the existing worker", async () =
   const fresh = 'K10fixturereinstalled::node:0123456789abcdef';
   writeFileSync(join(server.root, 'var/lib/rancher/k3s/server/agent-token'), `${fresh}\n`);
   const restarts = worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length;
-  const outcomes = await k3sStage(config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
-  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'rejoin']);
+  const outcomes = await k3sStage(
+    config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }),
+    remote(server),
+    [remote(worker)],
+    { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') },
+  );
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['unchanged', 'rejoin'],
+  );
   assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), fresh);
   assert.is(worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length, restarts + 1);
   assert.ok(worker.service('k3s-agent'), 'the agent started with it');
-  const again = await k3sStage(config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
-  assert.equal(again.map((o) => o.action.kind), ['unchanged', 'unchanged']);
+  const again = await k3sStage(
+    config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }),
+    remote(server),
+    [remote(worker)],
+    { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') },
+  );
+  assert.equal(
+    again.map((o) => o.action.kind),
+    ['unchanged', 'unchanged'],
+  );
 });
 
 test('air-gap images keep their file name (k3s picks the decompressor from it), per host architecture', async () => {
@@ -130,7 +174,8 @@ test('air-gap images keep their file name (k3s picks the decompressor from it), 
   writeFileSync(join(dir, 'k3s-airgap-images-riscv64.tar'), 'another architecture');
   const steps: string[] = [];
   const files = airgapFiles(dir, 'v1.34.1+k3s1');
-  for (const step of k3sSteps({ kind: 'upgrade', reason: '' }, { role: 'server', version: 'v1.34.1+k3s1', config: '', arch, airgap: files })) if (step.kind === 'write') steps.push(step.path);
+  for (const step of k3sSteps({ kind: 'upgrade', reason: '' }, { role: 'server', version: 'v1.34.1+k3s1', config: '', arch, airgap: files }))
+    if (step.kind === 'write') steps.push(step.path);
   assert.ok(steps.includes(`/var/lib/rancher/k3s/agent/images/k3s-airgap-images-${arch}.tar.zst`), steps.join(', '));
   assert.not.ok(steps.some((p) => p.includes('riscv64')));
 });
@@ -138,9 +183,19 @@ test('air-gap images keep their file name (k3s picks the decompressor from it), 
 test('an ~/.ssh/config alias as host.address reaches k3s as the host it stands for', async () => {
   const sshConfig = join(server.dir, 'alias_config');
   writeFileSync(sshConfig, `Host spark-alias\n  HostName 127.0.0.1\n  Port ${server.port}\n  LogLevel ERROR\n`);
-  const ssh = new SshSession({ address: 'spark-alias', user: server.user, identityFile: server.identityFile }, { configFile: sshConfig, knownHostsFile: server.knownHostsFile });
+  const ssh = new SshSession(
+    { address: 'spark-alias', user: server.user, identityFile: server.identityFile },
+    { configFile: sshConfig, knownHostsFile: server.knownHostsFile },
+  );
   sessions.push(ssh);
-  const aliased = parseConfig({ host: { address: 'spark-alias', name: 'spark-one' }, nodes: [{ address: '127.0.0.1', port: worker.port, name: 'spark-2' }], k3s: { version: 'v1.34.1+k3s1' } }, 'test');
+  const aliased = parseConfig(
+    {
+      host: { address: 'spark-alias', name: 'spark-one' },
+      nodes: [{ address: '127.0.0.1', port: worker.port, name: 'spark-2' }],
+      k3s: { version: 'v1.34.1+k3s1' },
+    },
+    'test',
+  );
   const planned: string[] = [];
   const outcomes = await k3sStage(aliased, new RemoteHost(ssh), [remote(worker)], {
     dryRun: true,
@@ -149,7 +204,11 @@ test('an ~/.ssh/config alias as host.address reaches k3s as the host it stands f
   });
   // the hosts were set up through 127.0.0.1: the alias plans the very same configs (else tls-san
   // and the worker's server: would name spark-alias, which no other machine resolves)
-  assert.equal(outcomes.map((o) => o.action.kind), ['unchanged', 'unchanged'], planned.join('\n'));
+  assert.equal(
+    outcomes.map((o) => o.action.kind),
+    ['unchanged', 'unchanged'],
+    planned.join('\n'),
+  );
   assert.equal(parse(serverConfig((await resolveAddresses(aliased, new RemoteHost(ssh), [])) as Config))['tls-san'], ['127.0.0.1']);
 });
 
@@ -187,7 +246,10 @@ test('teardown of a half-done install (binary and config there, no uninstall scr
     mkdirSync(join(host.root, 'var/lib/rancher/raibid'), { recursive: true });
     writeFileSync(join(host.root, 'var/lib/rancher/raibid/install.sh'), '#!/bin/sh\n');
     const line = await uninstallK3s(remote(host), 'server', false);
-    assert.is(line, '127.0.0.1 (server): removed a half-installed k3s (no /usr/local/bin/k3s-uninstall.sh), removed /var/lib/rancher/raibid and /etc/rancher/node');
+    assert.is(
+      line,
+      '127.0.0.1 (server): removed a half-installed k3s (no /usr/local/bin/k3s-uninstall.sh), removed /var/lib/rancher/raibid and /etc/rancher/node',
+    );
     for (const path of ['usr/local/bin/k3s', 'etc/rancher/k3s', 'var/lib/rancher/raibid']) assert.not.ok(existsSync(join(host.root, path)), path);
     assert.is(await uninstallK3s(remote(host), 'server', false), '127.0.0.1 (server): k3s not installed');
   } finally {

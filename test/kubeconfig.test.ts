@@ -60,8 +60,14 @@ test('merging keeps every other context, replaces our own, and writes mode 0600'
   writeFileSync(path, EXISTING, { mode: 0o644 });
   mergeIntoFile(path, retarget(K3S_YAML, 'https://spark-1.local:6443', 'raibid'));
   const merged = parse(readFileSync(path, 'utf8'));
-  assert.equal(merged.contexts.map((c: { name: string }) => c.name), ['work', 'raibid']);
-  assert.equal(merged.clusters.map((c: { name: string }) => c.name), ['work', 'raibid']);
+  assert.equal(
+    merged.contexts.map((c: { name: string }) => c.name),
+    ['work', 'raibid'],
+  );
+  assert.equal(
+    merged.clusters.map((c: { name: string }) => c.name),
+    ['work', 'raibid'],
+  );
   assert.is(merged.clusters[1].cluster.server, 'https://spark-1.local:6443', 'the stale entry was replaced');
   assert.is(merged.users[0].user.token, 'abc');
   assert.is(merged['current-context'], 'work', "the user's current context is kept");

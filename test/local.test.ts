@@ -71,12 +71,18 @@ test('host.address localhost: k3s installed here through the same steps, kubecon
 });
 
 test('--dry-run on this machine prints the steps and changes nothing; workers need the address they reach it at', async () => {
-  const dry = await isolatedCli(['bootstrap', '--only', 'k3s', '--dry-run', '--local'], { RAIBID_CONFIG: config('dry', { host: { address: '10.0.0.5', name: 'spark-local' } }) });
+  const dry = await isolatedCli(['bootstrap', '--only', 'k3s', '--dry-run', '--local'], {
+    RAIBID_CONFIG: config('dry', { host: { address: '10.0.0.5', name: 'spark-local' } }),
+  });
   assert.is(dry.code, 0, dry.stderr);
   // run here, not over SSH to 10.0.0.5: the config k3s was set up with (tls-san localhost) is what it finds
   assert.match(dry.stdout, '10.0.0.5 (server): reconfigure: /etc/rancher/k3s/config.yaml differs');
   assert.match(dry.stdout, 'restart k3s');
-  assert.equal(parse(readFileSync(hostPath(dir, '/etc/rancher/k3s/config.yaml'), 'utf8'))['tls-san'], ['localhost', '127.0.0.1'], 'a dry run changes nothing (127.0.0.1: k3s.apiUrl)');
+  assert.equal(
+    parse(readFileSync(hostPath(dir, '/etc/rancher/k3s/config.yaml'), 'utf8'))['tls-san'],
+    ['localhost', '127.0.0.1'],
+    'a dry run changes nothing (127.0.0.1: k3s.apiUrl)',
+  );
   const joined = await runCli(['bootstrap', '--only', 'k3s', '--dry-run'], { env: { RAIBID_CONFIG: config('workers', { nodes: [{ address: '10.0.0.6' }] }) } });
   assert.is(joined.code, 2);
   assert.match(joined.stderr, 'host.address: localhost cannot be joined by workers');

@@ -99,7 +99,7 @@ test('an invalid regex or repo entry exits 2 naming it, before any request', asy
   assert.is(github.requests.length, before);
 });
 
-test('the first sync creates the org and pull mirrors with the sources\' content; credentials stay out of clone URLs', async () => {
+test("the first sync creates the org and pull mirrors with the sources' content; credentials stay out of clone URLs", async () => {
   const config = configFile('org', ORG_RULE);
   const result = await mirrorCli(['sync'], config);
   assert.is(result.code, 0, result.stderr + result.stdout);
@@ -129,7 +129,10 @@ test('a second run creates and syncs nothing, and every GitHub list request is a
   assert.equal([summary.created, summary.synced, summary.unchanged, summary.failed], [0, 0, 3, 0]);
   const lists = github.requests.slice(from).filter((r) => r.path.startsWith('/orgs/acme/repos'));
   assert.ok(lists.length > 0 && lists.every((r) => r.status === 304), JSON.stringify(lists));
-  assert.is([...gitea.syncs.values()].reduce((a, b) => a + b, 0), syncsBefore);
+  assert.is(
+    [...gitea.syncs.values()].reduce((a, b) => a + b, 0),
+    syncsBefore,
+  );
   assert.equal(gitea.requests.slice(giteaFrom), [], 'after a clean run Gitea is not even read');
   const full = await mirrorCli(['sync', '--json', '--full'], config);
   assert.equal([JSON.parse(full.stdout).fullCheck, JSON.parse(full.stdout).unchanged], [true, 3]);
@@ -159,7 +162,9 @@ test('a push to one source repo: exactly one mirror-sync, and the mirror has the
 
 test('doctor reports how fresh the mirrors are', async () => {
   const config = configFile('org', ORG_RULE);
-  const result = await runCli(['doctor', '--json', '--kubeconfig', join(dir, 'no-kubeconfig')], { env: { ...env(config), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  const result = await runCli(['doctor', '--json', '--kubeconfig', join(dir, 'no-kubeconfig')], {
+    env: { ...env(config), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' },
+  });
   const { checks } = JSON.parse(result.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
   const fresh = checks.find((c) => c.name === 'mirrors fresh')!;
   assert.ok(fresh.ok, fresh.detail);
@@ -189,7 +194,7 @@ test('a source deleted on GitHub is reported and kept; --prune deletes its mirro
   assert.not.ok(gitea.repos.has('acme/api-one'));
 });
 
-test('with whenDeleted: archive, a deleted source\'s mirror is frozen once (Gitea cannot archive mirrors), then left alone', async () => {
+test("with whenDeleted: archive, a deleted source's mirror is frozen once (Gitea cannot archive mirrors), then left alone", async () => {
   const config = configFile('archive', { ...ORG_RULE, intervalMinutes: 60, whenDeleted: 'archive' });
   github.removeRepo('acme', 'api-secret');
   const first = await mirrorCli(['sync'], config);
@@ -202,7 +207,11 @@ test('with whenDeleted: archive, a deleted source\'s mirror is frozen once (Gite
   const from = gitea.requests.length;
   const again = await mirrorCli(['sync'], config);
   assert.match(again.stdout, 'acme/api-secret: deleted on GitHub (mirror frozen); kept (--prune deletes it)');
-  assert.equal(gitea.requests.slice(from).filter((r) => r.method === 'PATCH'), [], 'not frozen again');
+  assert.equal(
+    gitea.requests.slice(from).filter((r) => r.method === 'PATCH'),
+    [],
+    'not frozen again',
+  );
   const full = await mirrorCli(['sync', '--full'], config);
   assert.match(full.stdout, 'acme/api-secret: deleted on GitHub (mirror frozen)', 'read back from Gitea as frozen');
 });
@@ -225,7 +234,10 @@ test('failures are counted, named, and make the exit code non-zero', async () =>
   assert.is(result.code, 1);
   const summary = JSON.parse(result.stdout);
   assert.is(summary.failed, 1);
-  assert.ok(summary.notes.some((n: string) => n.startsWith('acme/no-such-repo: not found on GitHub')), JSON.stringify(summary.notes));
+  assert.ok(
+    summary.notes.some((n: string) => n.startsWith('acme/no-such-repo: not found on GitHub')),
+    JSON.stringify(summary.notes),
+  );
 });
 
 test('rate limits are waited out (Retry-After), the run still completes', async () => {
@@ -248,7 +260,10 @@ test('a failed sync still advances mirror_updated: the full check finds the mirr
   assert.is(JSON.parse(failed.stdout).synced, 1, 'the sync was asked for');
   const source = join(dir, 'github', 'acme', 'api-two.git');
   assert.is.not(refs(gitea.gitDir('acme', 'api-two')), refs(source), 'and failed in Gitea');
-  assert.ok(Date.parse(gitea.repos.get('acme/api-two')!.mirrorUpdated) >= Date.parse(github.repos.get('acme/api-two')!.pushedAt), 'mirror_updated is past pushed_at');
+  assert.ok(
+    Date.parse(gitea.repos.get('acme/api-two')!.mirrorUpdated) >= Date.parse(github.repos.get('acme/api-two')!.pushedAt),
+    'mirror_updated is past pushed_at',
+  );
   const full = JSON.parse((await mirrorCli(['sync', '--full', '--json'], config)).stdout);
   assert.equal([full.fullCheck, full.synced], [true, 1]);
   await until(async () => refs(gitea.gitDir('acme', 'api-two')) === refs(source), 'the mirror caught up');
@@ -261,7 +276,10 @@ test('cron install twice leaves one entry; remove takes it out', async () => {
   const crontab = join(dir, 'crontab.txt');
   mkdirSync(bin, { recursive: true });
   // crontab(1) as the tests may use it: the user's table is a file in the test's folder
-  writeFileSync(join(bin, 'crontab'), `#!/bin/sh\nif [ "$1" = -l ]; then [ -f "${crontab}" ] || { echo "no crontab for test" >&2; exit 1; }; cat "${crontab}"; else cat > "${crontab}"; fi\n`);
+  writeFileSync(
+    join(bin, 'crontab'),
+    `#!/bin/sh\nif [ "$1" = -l ]; then [ -f "${crontab}" ] || { echo "no crontab for test" >&2; exit 1; }; cat "${crontab}"; else cat > "${crontab}"; fi\n`,
+  );
   chmodSync(join(bin, 'crontab'), 0o755);
   writeFileSync(crontab, '0 3 * * * /usr/bin/backup\n');
   const config = configFile('org', ORG_RULE);
@@ -284,12 +302,23 @@ test('cron install twice leaves one entry; remove takes it out', async () => {
 
 test('hooks install creates GitHub push webhooks once, with the secret', async () => {
   const config = join(dir, 'hooks.yaml');
-  writeFileSync(config, stringify({ gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: 'https://ci.example.com' }, mirror: { ...ORG_RULE, repos: ['octocat/spoon-knife'] } }));
+  writeFileSync(
+    config,
+    stringify({
+      gitea: { url: gitea.url },
+      github: { apiUrl: github.url },
+      webhook: { publicUrl: 'https://ci.example.com' },
+      mirror: { ...ORG_RULE, repos: ['octocat/spoon-knife'] },
+    }),
+  );
   const first = await mirrorCli(['hooks', 'install'], config, { RAIBID_WEBHOOK_SECRET: 'hook-secret' });
   assert.is(first.code, 0, first.stderr);
   assert.match(first.stdout, 'acme: push webhook to https://ci.example.com/hooks/github created');
   assert.match(first.stdout, 'octocat/spoon-knife: push webhook to https://ci.example.com/hooks/github created');
-  assert.equal(github.hooks.get('acme')!.map((h) => [h.config.url, h.config.secret, h.events]), [['https://ci.example.com/hooks/github', 'hook-secret', ['push']]]);
+  assert.equal(
+    github.hooks.get('acme')!.map((h) => [h.config.url, h.config.secret, h.events]),
+    [['https://ci.example.com/hooks/github', 'hook-secret', ['push']]],
+  );
   const again = await mirrorCli(['hooks', 'install'], config, { RAIBID_WEBHOOK_SECRET: 'hook-secret' });
   assert.match(again.stdout, 'acme: webhook to https://ci.example.com/hooks/github already there');
   assert.is(github.hooks.get('acme')!.length, 1);
@@ -297,7 +326,8 @@ test('hooks install creates GitHub push webhooks once, with the secret', async (
   assert.not.ok(existsSync(join(dir, 'nothing')));
   // ours listed after 40 others: past GitHub's first page of 30, still found, not made twice
   const ours = github.hooks.get('acme')!.splice(0);
-  for (let i = 0; i < 40; i++) github.hooks.get('acme')!.push({ ...ours[0]!, id: 90_000 + i, config: { ...ours[0]!.config, url: `https://other-${i}.example.com/hook` } });
+  for (let i = 0; i < 40; i++)
+    github.hooks.get('acme')!.push({ ...ours[0]!, id: 90_000 + i, config: { ...ours[0]!.config, url: `https://other-${i}.example.com/hook` } });
   github.hooks.get('acme')!.push(...ours);
   const paged = await mirrorCli(['hooks', 'install'], config, { RAIBID_WEBHOOK_SECRET: 'hook-secret' });
   assert.is(paged.code, 0, paged.stderr + paged.stdout);
@@ -342,7 +372,8 @@ test('a migrate that outlasts its timeout is a migration in progress: not a fail
 test('a repository added after a full page of 100 that answers 304 is still seen', async () => {
   for (let i = 0; i < 100; i++) github.addRepo({ owner: 'bulk', name: `repo-${String(i).padStart(3, '0')}` });
   const config = configFile('bulk', { orgs: [{ name: 'bulk' }] });
-  const names = async () => ((JSON.parse((await mirrorCli(['list', '--json'], config)).stdout) as { repos: { source: string }[] }).repos ?? []).map((r) => r.source);
+  const names = async () =>
+    ((JSON.parse((await mirrorCli(['list', '--json'], config)).stdout) as { repos: { source: string }[] }).repos ?? []).map((r) => r.source);
   assert.is((await names()).length, 100);
   // sorted last, it changes only page 2: page 1 answers 304, and its cached Link had no next
   github.addRepo({ owner: 'bulk', name: 'zz-new' });

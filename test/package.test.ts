@@ -33,7 +33,23 @@ await openFarm().dispatch({ repository: 'https://git.example/acme/api.git' });
 `;
 
 async function typecheck(file: string): Promise<{ code: number; output: string }> {
-  const args = [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--skipLibCheck', '--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node', file];
+  const args = [
+    TSC,
+    '--noEmit',
+    '--strict',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2023',
+    '--skipLibCheck',
+    '--typeRoots',
+    join(ROOT, 'node_modules/@types'),
+    '--types',
+    'node',
+    file,
+  ];
   return run(process.execPath, args, { cwd: project }).then(
     ({ stdout }) => ({ code: 0, output: stdout }),
     (error: { code: number; stdout: string }) => ({ code: error.code, output: error.stdout }),

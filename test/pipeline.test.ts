@@ -22,7 +22,11 @@ test('steps with env and timeouts', () => {
 test('the default is cargo fetch, build --all-targets, test, run without a shell', () => {
   assert.equal(
     RUST_PIPELINE.steps.map((s) => s.run),
-    [['cargo', 'fetch'], ['cargo', 'build', '--all-targets'], ['cargo', 'test']],
+    [
+      ['cargo', 'fetch'],
+      ['cargo', 'build', '--all-targets'],
+      ['cargo', 'test'],
+    ],
   );
 });
 

@@ -14,8 +14,15 @@ import { POLLING_INTERVAL_SECONDS, renderAgents } from '../lib/platform/agents.j
 const test = suite('agents on the cluster: KEDA ScaledJob');
 
 interface PodSpecShape {
-  containers: { name: string; env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
-  volumes: { name: string; projected?: { defaultMode: number; sources: { secret: { name: string; items: { key: string; path: string }[]; optional?: boolean } }[] } }[];
+  containers: {
+    name: string;
+    env: { name: string; value?: string; valueFrom?: unknown }[];
+    volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+  }[];
+  volumes: {
+    name: string;
+    projected?: { defaultMode: number; sources: { secret: { name: string; items: { key: string; path: string }[]; optional?: boolean } }[] };
+  }[];
 }
 
 interface ScaledJobShape {
@@ -52,22 +59,36 @@ test('the trigger reads the queue names the agents use, on lag, which scales to 
   assert.equal(spec.jobTargetRef.template.spec.containers[0]!.resources, { requests: { cpu: '4', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } });
 });
 
-test('no secret in the agent pod\'s environment: Redis\' URL and the read-only Gitea token are root-only files, no Gitea admin token at all, and builds run as the build user', () => {
+test("no secret in the agent pod's environment: Redis' URL and the read-only Gitea token are root-only files, no Gitea admin token at all, and builds run as the build user", () => {
   const objects = renderAgents(config, 'bundle');
-  const pod = (objects.find((o) => o.kind === 'ScaledJob') as unknown as { spec: { jobTargetRef: { template: { spec: PodSpecShape } } } }).spec.jobTargetRef.template.spec;
+  const pod = (objects.find((o) => o.kind === 'ScaledJob') as unknown as { spec: { jobTargetRef: { template: { spec: PodSpecShape } } } }).spec.jobTargetRef
+    .template.spec;
   const agent = pod.containers.find((c) => c.name === 'agent')!;
-  assert.equal(agent.env.filter((e) => e.valueFrom !== undefined), [], 'no variable from a Secret');
+  assert.equal(
+    agent.env.filter((e) => e.valueFrom !== undefined),
+    [],
+    'no variable from a Secret',
+  );
   assert.equal(agent.env.find((e) => e.name === 'RAIBID_SECRETS_DIR')?.value, '/run/raibid-secrets');
   assert.ok(agent.volumeMounts.some((m) => m.name === 'secrets' && m.mountPath === '/run/raibid-secrets' && m.readOnly));
   const secrets = pod.volumes.find((v) => v.name === 'secrets')!.projected!;
   assert.is(secrets.defaultMode, 0o400);
   assert.equal(
     secrets.sources.map((s) => [s.secret.name, s.secret.items.map((i) => `${i.key}→${i.path}`)]),
-    [['raibid-redis', ['url→RAIBID_REDIS_URL']], ['raibid-gitea-read', ['token→GITEA_READ_TOKEN']]],
+    [
+      ['raibid-redis', ['url→RAIBID_REDIS_URL']],
+      ['raibid-gitea-read', ['token→GITEA_READ_TOKEN']],
+    ],
   );
   assert.ok(secrets.sources[1]!.secret.optional, 'a pod still starts before Gitea setup made it (it then fetches nothing from Gitea)');
-  assert.not.match(JSON.stringify(pod), 'gitea-token', 'commit statuses are serve\'s: the agent needs no Gitea token');
-  const agentConfig = parse(String((objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'raibid-agent-config') as unknown as { data: Record<string, string> }).data['config.yaml']));
+  assert.not.match(JSON.stringify(pod), 'gitea-token', "commit statuses are serve's: the agent needs no Gitea token");
+  const agentConfig = parse(
+    String(
+      (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'raibid-agent-config') as unknown as { data: Record<string, string> }).data[
+        'config.yaml'
+      ],
+    ),
+  );
   assert.is(agentConfig.agents.buildUid, BUILD_UID);
   // what the agent reads from those files is what the pod mounts
   const dir = mkdtempSync(join(tmpdir(), 'raibid-secrets-'));

@@ -23,8 +23,19 @@ import { HELM_CHART_SCHEMA } from './fixtures/helmchart-crd.js';
 const test = suite('render: every platform object, validated');
 
 const MODELS: Record<string, { validate(): void } & (new (o: never) => { validate(): void })> = {
-  Namespace, Secret, ConfigMap, PersistentVolumeClaim, ServiceAccount, Service, Ingress, Deployment, ClusterRoleBinding,
-  ScaledJob, TriggerAuthentication, GitRepository, Kustomization,
+  Namespace,
+  Secret,
+  ConfigMap,
+  PersistentVolumeClaim,
+  ServiceAccount,
+  Service,
+  Ingress,
+  Deployment,
+  ClusterRoleBinding,
+  ScaledJob,
+  TriggerAuthentication,
+  GitRepository,
+  Kustomization,
 } as never;
 const validateHelmChart = new Ajv({ strict: false }).compile(HELM_CHART_SCHEMA);
 
@@ -51,16 +62,31 @@ test('every object validates: Kubernetes, KEDA and Flux models, HelmCharts again
 
 test('charts: pinned versions, values that mirroring, the queue and the agents rely on', () => {
   const rendered = renderAll(config, secrets, 'x');
-  assert.equal(rendered.charts.map((c) => [c.manifest.metadata.name, c.targetNamespace]), [['raibid-redis', 'raibid'], ['keda', 'keda'], ['gitea', 'raibid'], ['flux2', 'flux-system']]);
+  assert.equal(
+    rendered.charts.map((c) => [c.manifest.metadata.name, c.targetNamespace]),
+    [
+      ['raibid-redis', 'raibid'],
+      ['keda', 'keda'],
+      ['gitea', 'raibid'],
+      ['flux2', 'flux-system'],
+    ],
+  );
   const redis = valuesOf(rendered, 'redis');
   assert.is(`${redis.fullnameOverride}.raibid.svc.cluster.local`, REDIS_HOST, 'the Service the agents and KEDA dial');
   assert.match(redis.valkeyConfig, 'appendonly yes\nappendfsync always');
   assert.equal(redis.auth.usersExistingSecret, 'raibid-redis');
   const gitea = valuesOf(rendered, 'gitea');
-  assert.equal([gitea['postgresql-ha'].enabled, gitea['valkey-cluster'].enabled, gitea.gitea.config.database.DB_TYPE, gitea.strategy.type], [false, false, 'sqlite3', 'Recreate']);
+  assert.equal(
+    [gitea['postgresql-ha'].enabled, gitea['valkey-cluster'].enabled, gitea.gitea.config.database.DB_TYPE, gitea.strategy.type],
+    [false, false, 'sqlite3', 'Recreate'],
+  );
   assert.equal(gitea.gitea.admin.existingSecret, 'raibid-gitea-admin');
   assert.is(gitea.gitea.config.server.ROOT_URL, 'http://10.0.0.5/');
-  assert.equal(gitea.ingress.hosts, [{ host: '', paths: [{ path: '/', pathType: 'Prefix' }] }], 'an address: every host name routes to Gitea (the chart needs a string)');
+  assert.equal(
+    gitea.ingress.hosts,
+    [{ host: '', paths: [{ path: '/', pathType: 'Prefix' }] }],
+    'an address: every host name routes to Gitea (the chart needs a string)',
+  );
   assert.is(gitea.gitea.config.cron, undefined, "Gitea's own mirror schedule (@every 10m); a dotted key breaks its init container");
   assert.is(gitea.gitea.config.migrations.ALLOW_LOCALNETWORKS, false, 'github.com: no private addresses');
   for (const chart of rendered.charts) assert.is((chart.manifest.spec as { backOffLimit?: number }).backOffLimit, 3, chart.manifest.metadata.name);
@@ -79,7 +105,9 @@ test('charts: pinned versions, values that mirroring, the queue and the agents r
 });
 
 test('GPU agents run with the nvidia runtime class', () => {
-  const scaledJob = renderAll(config, secrets, 'x').agents.find((m) => m.kind === 'ScaledJob') as unknown as { spec: { jobTargetRef: { template: { spec: { runtimeClassName?: string } } } } };
+  const scaledJob = renderAll(config, secrets, 'x').agents.find((m) => m.kind === 'ScaledJob') as unknown as {
+    spec: { jobTargetRef: { template: { spec: { runtimeClassName?: string } } } };
+  };
   assert.is(scaledJob.spec.jobTargetRef.template.spec.runtimeClassName, 'nvidia');
   const cpuOnly = renderAll(parseConfig({}, 't'), secrets, 'x').agents.find((m) => m.kind === 'ScaledJob') as unknown as typeof scaledJob;
   assert.is(cpuOnly.spec.jobTargetRef.template.spec.runtimeClassName, undefined);
@@ -103,10 +131,24 @@ test('agents: node:24 runtime, a cache on every node they run on, spread across 
   assert.is(pod.initContainers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
   const serve = rendered.agents.find((m) => m.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
   assert.is(serve.spec.template.spec.containers[0]!.image, 'docker.io/library/node:24-bookworm-slim');
-  assert.match(JSON.stringify(serve.spec.template.spec.containers[0]), 'serve --host 0.0.0.0', 'in the pod it listens beyond loopback (serve defaults to 127.0.0.1)');
-  assert.equal(pod.volumes.find((v) => v.name === 'cache'), { name: 'cache', hostPath: { path: '/var/lib/raibid/cargo-cache', type: 'DirectoryOrCreate' } }, 'each node has its own cache');
-  assert.not.ok(rendered.agents.some((m) => m.kind === 'PersistentVolumeClaim'), 'no ReadWriteOnce volume pinning every agent to one node');
-  assert.equal(pod.topologySpreadConstraints.map((c) => [c.topologyKey, c.maxSkew, c.labelSelector.matchLabels['app.kubernetes.io/name']]), [['kubernetes.io/hostname', 1, 'raibid-agent']]);
+  assert.match(
+    JSON.stringify(serve.spec.template.spec.containers[0]),
+    'serve --host 0.0.0.0',
+    'in the pod it listens beyond loopback (serve defaults to 127.0.0.1)',
+  );
+  assert.equal(
+    pod.volumes.find((v) => v.name === 'cache'),
+    { name: 'cache', hostPath: { path: '/var/lib/raibid/cargo-cache', type: 'DirectoryOrCreate' } },
+    'each node has its own cache',
+  );
+  assert.not.ok(
+    rendered.agents.some((m) => m.kind === 'PersistentVolumeClaim'),
+    'no ReadWriteOnce volume pinning every agent to one node',
+  );
+  assert.equal(
+    pod.topologySpreadConstraints.map((c) => [c.topologyKey, c.maxSkew, c.labelSelector.matchLabels['app.kubernetes.io/name']]),
+    [['kubernetes.io/hostname', 1, 'raibid-agent']],
+  );
   assert.is(pod.nodeSelector ?? pod.affinity, undefined, 'no node is preferred');
   assert.is(scaledJob.spec.maxReplicaCount, 8);
 });
@@ -122,22 +164,40 @@ test('`render` prints multi-document YAML that validates, with Secrets redacted'
   const result = await runCli(['render'], { env: { RAIBID_CONFIG: '', GITEA_ADMIN_PASSWORD: 'given-password-123', RAIBID_REDIS_PASSWORD: 'given-redis-456' } });
   assert.is(result.code, 0, result.stderr);
   const documents = parseAllDocuments(result.stdout).map((d) => d.toJS() as Manifest);
-  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), ['ConfigMap', 'Deployment', 'GitRepository', 'HelmChart', 'Ingress', 'Kustomization', 'Namespace', 'ScaledJob', 'Secret', 'Service', 'TriggerAuthentication']);
+  assert.equal([...new Set(documents.map((d) => d.kind))].sort(), [
+    'ConfigMap',
+    'Deployment',
+    'GitRepository',
+    'HelmChart',
+    'Ingress',
+    'Kustomization',
+    'Namespace',
+    'ScaledJob',
+    'Secret',
+    'Service',
+    'TriggerAuthentication',
+  ]);
   for (const document of documents) validate(document);
   assert.not.match(result.stdout, 'given-password-123');
   assert.not.match(result.stdout, 'given-redis-456');
   for (const s of documents.filter((d) => d.kind === 'Secret')) {
-    assert.ok(Object.values(s.stringData as Record<string, string>).every((v) => v === '(redacted)'), s.metadata.name);
+    assert.ok(
+      Object.values(s.stringData as Record<string, string>).every((v) => v === '(redacted)'),
+      s.metadata.name,
+    );
   }
   const agents = await runCli(['render', '--only', 'agents']);
-  assert.equal(parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind), ['ConfigMap', 'ConfigMap', 'TriggerAuthentication', 'ScaledJob', 'ConfigMap', 'Deployment', 'Service', 'Ingress']);
+  assert.equal(
+    parseAllDocuments(agents.stdout).map((d) => (d.toJS() as Manifest).kind),
+    ['ConfigMap', 'ConfigMap', 'TriggerAuthentication', 'ScaledJob', 'ConfigMap', 'Deployment', 'Service', 'Ingress'],
+  );
   const bad = await runCli(['render', '--only', 'charts']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, "render: --only 'charts' is not a group");
   assert.match(bad.stderr, 'groups: platform, flux, agents');
 });
 
-test('a given Redis password that Valkey\'s init would hash wrongly is refused before anything happens', async () => {
+test("a given Redis password that Valkey's init would hash wrongly is refused before anything happens", async () => {
   // the chart's init_config.yaml: PASSHASH=$(echo -n "$PASSWORD" | sha256sum) under /bin/sh (dash on Debian)
   const hashed = execFileSync('sh', ['-c', 'echo -n "$1" | sha256sum', 'sh', 'pa\\nss'], { encoding: 'utf8' }).split(' ')[0];
   assert.is.not(hashed, createHash('sha256').update('pa\\nss').digest('hex'), 'what the client sends is not what the ACL holds');

@@ -30,7 +30,8 @@ async function bootstrap(on: FakeKube, config: string, args: string[] = [], env:
   return runCli(['bootstrap', '--skip', 'preflight,k3s', '--kubeconfig', writeKubeconfig(dir, on), ...args], { env: { RAIBID_CONFIG: config, ...env } });
 }
 
-const giteaFor = (on: FakeKube) => startFakeGitea({ admin: { username: 'raibid-admin', password: () => on.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
+const giteaFor = (on: FakeKube) =>
+  startFakeGitea({ admin: { username: 'raibid-admin', password: () => on.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
 const jobOf = (on: FakeKube, chart: string) => on.store.find('Job', 'kube-system', `helm-install-${chart}`);
 
 test.before(async () => {
@@ -70,7 +71,10 @@ test('the platform comes up on an existing cluster; secrets are generated, used 
   assert.is(kube.secretValue('raibid', 'raibid-gitea-read', 'token'), read.sha1);
   assert.is(kube.secretValue('flux-system', 'raibid-flux-git', 'password'), read.sha1);
   assert.is(gitea.hooks.length, 1);
-  assert.equal([gitea.hooks[0]!.config.url, gitea.hooks[0]!.events, gitea.hooks[0]!.system, gitea.hooks[0]!.secret], ['http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', ['push'], true, webhook]);
+  assert.equal(
+    [gitea.hooks[0]!.config.url, gitea.hooks[0]!.events, gitea.hooks[0]!.system, gitea.hooks[0]!.secret],
+    ['http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', ['push'], true, webhook],
+  );
   assert.ok(gitea.orgs.has('raibid'));
 });
 
@@ -101,12 +105,16 @@ test('a re-run changes nothing, keeps every secret, and leaves the seeded repo a
   const again = await bootstrap(kube, config);
   assert.is(again.code, 0, again.stderr);
   assert.equal(kube.writes.slice(before.writes), []);
-  assert.equal(gitea.requests.slice(before.gitea).filter((r) => r.method !== 'GET'), []);
+  assert.equal(
+    gitea.requests.slice(before.gitea).filter((r) => r.method !== 'GET'),
+    [],
+  );
   assert.is(kube.secretValue('raibid', 'raibid-redis', 'password'), before.redis);
-  for (const chart of ['Redis (Valkey)', 'KEDA', 'Gitea', 'Flux']) assert.match(again.stdout, new RegExp(`${chart.replace(/[()]/g, '\\$&')} \\([^)]*\\): unchanged`));
+  for (const chart of ['Redis (Valkey)', 'KEDA', 'Gitea', 'Flux'])
+    assert.match(again.stdout, new RegExp(`${chart.replace(/[()]/g, '\\$&')} \\([^)]*\\): unchanged`));
 });
 
-test('from the workstation, dispatch and status reach the cluster\'s Redis through a port-forward', async () => {
+test("from the workstation, dispatch and status reach the cluster's Redis through a port-forward", async () => {
   const redis = await startRedis();
   extra.push({ close: () => redis.stop() });
   const password = kube.secretValue('raibid', 'raibid-redis', 'password')!;
@@ -117,7 +125,7 @@ test('from the workstation, dispatch and status reach the cluster\'s Redis throu
   const env = { RAIBID_CONFIG: configFile('base'), KUBECONFIG: writeKubeconfig(dir, kube), RAIBID_REDIS_URL: undefined };
   const dispatched = await runCli(['dispatch', '--repo', 'http://gitea/raibid/app.git', '--ref', 'main', '--json'], { env });
   assert.is(dispatched.code, 0, dispatched.stderr);
-  assert.is(await admin.xlen('raibid:jobs'), 1, 'the job is in the cluster\'s Redis');
+  assert.is(await admin.xlen('raibid:jobs'), 1, "the job is in the cluster's Redis");
   const status = await runCli(['status', '--json'], { env });
   assert.is(status.code, 0, status.stderr);
   assert.is(JSON.parse(status.stdout).queue.lag, 1, 'status read the same queue');
@@ -128,7 +136,22 @@ test('from the workstation, dispatch and status reach the cluster\'s Redis throu
   const doctor = await runCli(['doctor', '--json'], { env: { ...env, GITEA_TOKEN: kube.secretValue('raibid', 'raibid-gitea-token', 'token') } });
   const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
   assert.is(doctor.code, 0, doctor.stdout);
-  assert.equal(report.checks.map((c) => c.name), ['kubeconfig', 'nodes Ready', 'chart raibid-redis', 'chart keda', 'chart gitea', 'chart flux2', 'pods healthy', 'agents ScaledJob', 'Redis reachable, AOF on', 'queue', 'Gitea API and token']);
+  assert.equal(
+    report.checks.map((c) => c.name),
+    [
+      'kubeconfig',
+      'nodes Ready',
+      'chart raibid-redis',
+      'chart keda',
+      'chart gitea',
+      'chart flux2',
+      'pods healthy',
+      'agents ScaledJob',
+      'Redis reachable, AOF on',
+      'queue',
+      'Gitea API and token',
+    ],
+  );
   assert.match(report.checks.find((c) => c.name === 'Redis reachable, AOF on')!.detail, 'appendonly yes, appendfsync always');
   assert.is(report.checks.find((c) => c.name === 'queue')!.detail, '1 waiting, 0 running, 0 dead');
 });
@@ -150,7 +173,12 @@ test('a re-run with new agent settings keeps the builds KEDA is running (gradual
   kube.store.put(kube.store.typeOf('batch/v1', 'Job')!, {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: 'raibid-agent-7xk2p', namespace: 'raibid', labels: { 'scaledjob.keda.sh/name': 'raibid-agent' }, annotations: { 'scaledjob.keda.sh/generation': String(scaledJob.metadata.generation) } },
+    metadata: {
+      name: 'raibid-agent-7xk2p',
+      namespace: 'raibid',
+      labels: { 'scaledjob.keda.sh/name': 'raibid-agent' },
+      annotations: { 'scaledjob.keda.sh/generation': String(scaledJob.metadata.generation) },
+    },
     spec: { template: { spec: { containers: [{ name: 'agent', image: 'rust:1-bookworm' }] } } },
     status: { active: 1 },
   });
@@ -170,13 +198,25 @@ test('a hook to our URL that Gitea keeps as a default (not system) hook is repla
   const wrong = await fetch(`${gitea.url}/api/v1/admin/hooks`, {
     method: 'POST',
     headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ type: 'gitea', config: { url: 'http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', content_type: 'json', secret: 'x' }, events: ['push'], active: true }),
+    body: JSON.stringify({
+      type: 'gitea',
+      config: { url: 'http://raibid-serve.raibid.svc.cluster.local:8080/hooks/gitea', content_type: 'json', secret: 'x' },
+      events: ['push'],
+      active: true,
+    }),
   });
   assert.is(wrong.status, 201);
-  assert.equal(gitea.hooks.map((h) => h.system), [true, false]);
+  assert.equal(
+    gitea.hooks.map((h) => h.system),
+    [true, false],
+  );
   const result = await bootstrap(kube, configFile('base'), ['--only', 'gitea']);
   assert.is(result.code, 0, result.stderr);
-  assert.equal(gitea.hooks.map((h) => h.system), [true], 'the default hook is gone, the system one kept');
+  assert.equal(
+    gitea.hooks.map((h) => h.system),
+    [true],
+    'the default hook is gone, the system one kept',
+  );
 });
 
 test('a webhook secret given in the environment replaces the old one in the cluster and in Gitea', async () => {
@@ -191,23 +231,27 @@ test('a webhook secret given in the environment replaces the old one in the clus
   assert.not.match(result.stdout, 'rotated-webhook-secret');
 });
 
-test('a chart whose helm fails is reported at its first failed try, with the tail of its pod\'s log; the others still finish', async () => {
+test("a chart whose helm fails is reported at its first failed try, with the tail of its pod's log; the others still finish", async () => {
   const fresh = await startFakeKube();
   extra.push(fresh);
-  const log = Array.from({ length: 30 }, (_, i) => `helm line ${i + 1}`).concat('Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found').join('\n');
+  const log = Array.from({ length: 30 }, (_, i) => `helm line ${i + 1}`)
+    .concat('Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found')
+    .join('\n');
   fresh.controllers.knobs.outcomes.set('keda', { fail: log });
   // helm-controller restarts a failing helm in the same pod (OnFailure) and fails the Job only past its backoffLimit
   const result = await bootstrap(fresh, configFile('patient', { platform: { timeoutSeconds: 60 } }), ['--only', 'platform']);
   assert.is(result.code, 1);
   assert.ok(result.ms < 15_000, `reported after ${result.ms} ms, not at the 60 s timeout`);
-  assert.match(result.stderr, /chart keda: helm-install-keda failed \(its pod kube-system\/helm-install-keda-\w+: helm exited with code 1\); last lines of its log:/);
+  assert.match(
+    result.stderr,
+    /chart keda: helm-install-keda failed \(its pod kube-system\/helm-install-keda-\w+: helm exited with code 1\); last lines of its log:/,
+  );
   assert.match(result.stderr, 'Error: INSTALLATION FAILED: chart "keda" version "2.18.1" not found');
   assert.match(result.stderr, 'helm line 12');
   assert.not.match(result.stderr, 'helm line 11\n', 'only the tail');
   assert.match(result.stderr, 'the install Job runs in kube-system: kubectl -n kube-system logs job/helm-install-keda');
   assert.is((jobOf(fresh, 'gitea')?.status as { succeeded?: number } | undefined)?.succeeded, 1, 'Gitea went on installing');
-  assert.is((jobOf(fresh, 'keda')!.spec as { backoffLimit: number }).backoffLimit, 3, 'our backOffLimit, not helm-controller\'s 1000');
-
+  assert.is((jobOf(fresh, 'keda')!.spec as { backoffLimit: number }).backoffLimit, 3, "our backOffLimit, not helm-controller's 1000");
 });
 
 test('a chart past its backoffLimit: the Failed Job is reported even with its pod gone, and a re-run starts it again', async () => {
@@ -223,7 +267,9 @@ test('a chart past its backoffLimit: the Failed Job is reported even with its po
   });
   assert.equal((job.status as { conditions: { reason: string }[] }).conditions[0]!.reason, 'BackoffLimitExceeded');
   assert.is(fresh.store.list(fresh.store.typeOf('v1', 'Pod')!, 'kube-system', 'job-name=helm-install-gitea').length, 0, 'the Job controller removed its pod');
-  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], { env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], {
+    env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' },
+  });
   assert.match(doctor.stdout, 'FAIL chart gitea: helm-install-gitea failed (its pod is gone)');
 
   // the cause fixed, a re-run deletes the Failed Job of the unchanged chart; helm-controller starts a new one
@@ -243,7 +289,9 @@ test('a workload that never becomes available: the stage times out naming what i
   assert.is(result.code, 1);
   assert.match(result.stderr, 'chart gitea: not ready after 1 s, waiting for Deployment raibid/gitea: 0 of 1 replicas available');
   assert.match(result.stderr, 'platform.timeoutSeconds');
-  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], { env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' } });
+  const doctor = await runCli(['doctor', '--kubeconfig', writeKubeconfig(dir, fresh)], {
+    env: { RAIBID_CONFIG: configFile('short', { platform: { timeoutSeconds: 1 } }), RAIBID_REDIS_URL: 'redis://127.0.0.1:1' },
+  });
   assert.is(doctor.code, 1);
   assert.match(doctor.stdout, 'FAIL chart gitea: waiting for Deployment raibid/gitea: 0 of 1 replicas available');
   assert.match(doctor.stdout, 'fix: raibid-task bootstrap --only platform');

@@ -162,7 +162,7 @@ test('heart-beating keeps a long job from being reclaimed', async () => {
   assert.is(await claimNext(queue, blocking, 'agent-b', 50), undefined);
 });
 
-test('a dead agent\'s job behind a dozen older running ones is taken over in a few calls, not starved', async () => {
+test("a dead agent's job behind a dozen older running ones is taken over in a few calls, not starved", async () => {
   const queue = makeQueue(redis, { visibilityTimeoutMs: 300 });
   const live: Claim[] = [];
   for (let i = 0; i < 12; i++) {
@@ -241,12 +241,19 @@ test('outcomes of slots that finish together are recorded in one call, which sta
   const [a, b, c] = [await run(queue), await run(queue), await run(queue)];
   const stale = { ...c, lease: 'not-its-lease' };
   const { states, started } = await queue.completeMany(
-    [{ claim: a, outcome: { state: 'succeeded', exitCode: 0 } }, { claim: b, outcome: { state: 'failed', exitCode: 1, error: 'boom' } }, { claim: stale, outcome: { state: 'succeeded', exitCode: 0 } }],
+    [
+      { claim: a, outcome: { state: 'succeeded', exitCode: 0 } },
+      { claim: b, outcome: { state: 'failed', exitCode: 1, error: 'boom' } },
+      { claim: stale, outcome: { state: 'succeeded', exitCode: 0 } },
+    ],
     { consumer: 'agent-a', count: 3 },
   );
   assert.equal(states, ['succeeded', 'failed', 'ignored']);
   assert.is(started.length, 2, 'two entries were waiting');
-  assert.equal(started.map((s) => s.verdict), ['run', 'run']);
+  assert.equal(
+    started.map((s) => s.verdict),
+    ['run', 'run'],
+  );
   assert.equal([(await queue.get(a.job.id))!.state, (await queue.get(b.job.id))!.error, (await queue.get(c.job.id))!.state], ['succeeded', 'boom', 'running']);
   assert.is((await queue.stats()).lag, 0);
 });
@@ -256,7 +263,10 @@ test('retention: redis holds a bounded number of jobs and log lines however many
   for (let i = 0; i < 120; i++) {
     await queue.enqueue({ repo: 'r', ref: `b${i}` });
     const claim = await run(queue);
-    await queue.appendLog(claim.job.id, Array.from({ length: 30 }, (_, n) => ({ step: 's', stream: 'out' as const, line: `line ${n}`, ts: n })));
+    await queue.appendLog(
+      claim.job.id,
+      Array.from({ length: 30 }, (_, n) => ({ step: 's', stream: 'out' as const, line: `line ${n}`, ts: n })),
+    );
     await queue.complete(claim, { state: 'succeeded', exitCode: 0 });
   }
   assert.ok((await redis.zcard(RECENT)) <= 20);
@@ -264,7 +274,10 @@ test('retention: redis holds a bounded number of jobs and log lines however many
   assert.ok(jobKeys.length <= 2 * 21, `job and log keys: ${jobKeys.length}`);
   assert.ok((await redis.xlen(STREAM)) <= TRIM_SLACK);
   const { id } = await queue.enqueue({ repo: 'r', ref: 'long-log' });
-  await queue.appendLog(id, Array.from({ length: 2000 }, (_, n) => ({ step: 's', stream: 'out' as const, line: `line ${n}`, ts: n })));
+  await queue.appendLog(
+    id,
+    Array.from({ length: 2000 }, (_, n) => ({ step: 's', stream: 'out' as const, line: `line ${n}`, ts: n })),
+  );
   const logLength = await redis.xlen(logKey(id));
   assert.ok(logLength <= 300, `log entries kept: ${logLength}`);
   const tail = await queue.readLog(id);

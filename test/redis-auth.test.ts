@@ -10,7 +10,9 @@ let port: number;
 
 test.before(async () => {
   port = await freePort();
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'the-right-one'], { stdio: 'ignore' });
+  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'the-right-one'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 200; i++) {
     const probe = await runCli(['status', '--json'], { env: { RAIBID_REDIS_URL: `redis://:the-right-one@127.0.0.1:${port}` } });
     if (probe.code === 0) return;

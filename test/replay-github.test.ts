@@ -47,7 +47,8 @@ test('get-repository: a recording is served once; an unrecorded request is 404 "
 
 test('rename-repository: the 301 and 307 Locations point at the replay, and a client following them is served there', async () => {
   const { url, unmatched, remaining } = await replaying('rename-repository');
-  const patch = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'PATCH', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const patch = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, { method: 'PATCH', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   assert.is((await patch('/repos/octokit-fixture-org/rename-repository', { name: 'rename-repository-newname' })).status, 200);
 
   const followed = await fetch(`${url}/repos/octokit-fixture-org/rename-repository`, { headers: AUTH });
@@ -74,7 +75,10 @@ test('rename-repository: a body other than the recorded one is answered from the
   const response = await fetch(`${url}/repos/octokit-fixture-org/rename-repository`, { method: 'PATCH', body: JSON.stringify({ name: 'another-name' }) });
   assert.is(response.status, 200);
   assert.is(unmatched.length, 1);
-  assert.match(unmatched[0]!, 'PATCH /repos/octokit-fixture-org/rename-repository: body "{\\"name\\":\\"another-name\\"}" is not the recorded {"name":"rename-repository-newname"}');
+  assert.match(
+    unmatched[0]!,
+    'PATCH /repos/octokit-fixture-org/rename-repository: body "{\\"name\\":\\"another-name\\"}" is not the recorded {"name":"rename-repository-newname"}',
+  );
 });
 
 test('paginate-issues: every Link rel="next" points at the replay and is served, to the last page', async () => {

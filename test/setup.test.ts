@@ -50,7 +50,9 @@ test('--yes with answers missing lists them all in one error and writes nothing'
 
 test('answers from flags and env make a valid config (0600); a re-run starts from it', async () => {
   const w = world();
-  const first = await runCli(['setup', '--yes', '--skip-checks', '--nodes', '10.0.0.2, 10.0.0.3', '--mirror-orgs', 'acme:^api-,octo', '--agents-max', '12'], { env: { ...w.env, RAIBID_HOST: 'spark.lan' } });
+  const first = await runCli(['setup', '--yes', '--skip-checks', '--nodes', '10.0.0.2, 10.0.0.3', '--mirror-orgs', 'acme:^api-,octo', '--agents-max', '12'], {
+    env: { ...w.env, RAIBID_HOST: 'spark.lan' },
+  });
   assert.is(first.code, 0, first.stderr);
   assert.is(statSync(w.config).mode & 0o777, 0o600);
   const written = parse(readFileSync(w.config, 'utf8'));
@@ -101,7 +103,7 @@ test('the GitHub token is checked, kept in secrets.env (0600), never printed; a 
   assert.not.match(result.stdout + refused.stdout + refused.stderr, github.token);
 });
 
-test('with checks: the token\'s owner is shown and the SSH login is tried, showing the host key', async () => {
+test("with checks: the token's owner is shown and the SSH login is tried, showing the host key", async () => {
   const w = world({
     host: { address: sshd.address, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile },
     ssh: { configFile: sshd.configFile, knownHostsFile: join(dir, 'known_hosts') },
@@ -141,7 +143,9 @@ test('at a terminal it asks each question from the current values, and shows the
     agents: { max: 4 },
   });
   // a real pseudo-terminal: script(1) runs the CLI on one and relays what we type
-  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], { env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], {
+    env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
+  });
   let screen = '';
   child.stdout.on('data', (d) => (screen += d));
   const waitFor = async (text: string) => {
@@ -181,7 +185,10 @@ test('at a terminal it asks each question from the current values, and shows the
   assert.match(screen, /offers host key SHA256:\S+ \((ED25519|ECDSA|RSA)\)/);
   assert.match(screen, /logged in, host key SHA256:/);
   const written = parse(readFileSync(w.config, 'utf8'));
-  assert.equal([written.host.port, written.agents.max, written.nodes, written.mirror.repos], [sshd.port, 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']]);
+  assert.equal(
+    [written.host.port, written.agents.max, written.nodes, written.mirror.repos],
+    [sshd.port, 4, [{ address: '10.0.0.9' }], ['octocat/hello-world']],
+  );
 });
 
 test('a bad answer from a flag or env is refused naming it, as the config would be (numbers, owner/name, regexes); nothing written', async () => {
@@ -202,7 +209,9 @@ test('a bad answer from a flag or env is refused naming it, as the config would 
 
 /** setup on a real pseudo-terminal (script(1)), with what it shows and a way to answer. */
 function onTerminal(env: NodeJS.ProcessEnv) {
-  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], { env: { ...process.env, ...env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], {
+    env: { ...process.env, ...env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
+  });
   let screen = '';
   child.stdout.on('data', (d) => (screen += d));
   const waitFor = async (text: string, from = 0) => {
@@ -251,7 +260,22 @@ test('at a terminal: a wrong answer is asked again, defaults are shown, Ctrl-C e
   const second = onTerminal(env);
   await second.waitFor('go on from the answers');
   await second.type('\r');
-  for (const prompt of ['DGX Spark address', 'SSH user', 'SSH port', 'SSH private key', 'worker nodes', 'k3s version', 'Gitea URL', 'repositories to mirror', 'whole organisations', 'most agents', 'CPU per agent', 'memory per agent', 'public URL', 'GitHub token']) {
+  for (const prompt of [
+    'DGX Spark address',
+    'SSH user',
+    'SSH port',
+    'SSH private key',
+    'worker nodes',
+    'k3s version',
+    'Gitea URL',
+    'repositories to mirror',
+    'whole organisations',
+    'most agents',
+    'CPU per agent',
+    'memory per agent',
+    'public URL',
+    'GitHub token',
+  ]) {
     await second.waitFor(prompt);
     await second.type('\r');
   }
@@ -264,7 +288,7 @@ test('at a terminal: a wrong answer is asked again, defaults are shown, Ctrl-C e
   assert.match(check.stderr, 'cannot reach Redis at redis://127.0.0.1:1', `the written config passes every task's validation: ${check.stderr}`);
 });
 
-test('the README\'s first command: run on the sample crate from a fresh clone passes', async () => {
+test("the README's first command: run on the sample crate from a fresh clone passes", async () => {
   const sample = mkdtempSync(join(dir, 'sample-'));
   for (const file of ['Cargo.toml', 'src/lib.rs']) {
     mkdirSync(join(sample, file, '..'), { recursive: true });

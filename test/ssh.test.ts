@@ -45,7 +45,10 @@ test('arguments reach the remote command exactly, metacharacters and all, execut
   const canary = join(host.dir, 'pwned');
   const tricky = ['plain', 'two words', "it's", '$(touch ' + canary + ')', '`touch ' + canary + '`', '; touch ' + canary, 'a\nb', '*', '', '-n'];
   const out = await ssh.run(['printf', '%s\\n', ...tricky]);
-  assert.equal(out.split('\n').slice(0, -1), tricky.flatMap((t) => t.split('\n')));
+  assert.equal(
+    out.split('\n').slice(0, -1),
+    tricky.flatMap((t) => t.split('\n')),
+  );
   assert.is(existsSync(canary), false);
   assert.is(quote("it's"), `'it'\\''s'`);
 });

@@ -19,7 +19,12 @@ function as(user: string): RemoteHost {
 }
 
 test.before(async () => {
-  host = await startSshd({ users: [{ name: 'spark-nopass', sudo: 'nopasswd' }, { name: 'spark-asks', sudo: 'password' }] });
+  host = await startSshd({
+    users: [
+      { name: 'spark-nopass', sudo: 'nopasswd' },
+      { name: 'spark-asks', sudo: 'password' },
+    ],
+  });
 });
 test.after(async () => {
   for (const s of sessions) await s.close();

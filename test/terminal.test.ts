@@ -53,18 +53,32 @@ test('status labels its counts, says when a running job has no live agent, and e
   const closedStderr = closed.map(stderrOf);
   const [status, ...closedCodes] = await Promise.all([runCli(['status'], { env }), ...closed.map(exited)]);
   assert.is(status.code, 0, status.stderr);
-  const line = (label: string) => status.stdout.split('\n').find((l) => l.trimStart().startsWith(`${label} `))?.replace(/\s+/g, ' ').trim();
+  const line = (label: string) =>
+    status.stdout
+      .split('\n')
+      .find((l) => l.trimStart().startsWith(`${label} `))
+      ?.replace(/\s+/g, ' ')
+      .trim();
   assert.is(line('waiting'), 'waiting 1 queued, not yet picked up by an agent (what KEDA scales on)');
   assert.is(line('running'), 'running 1 picked up, not finished; 1 held by no live agent: taken over after 30 s');
   assert.is(line('stream'), 'stream 2 entries: the unfinished jobs, plus finished ones not yet trimmed');
-  assert.equal([closedCodes, closedStderr.map((read) => read())], [[0, 0], ['', '']], 'no EPIPE stack trace');
+  assert.equal(
+    [closedCodes, closedStderr.map((read) => read())],
+    [
+      [0, 0],
+      ['', ''],
+    ],
+    'no EPIPE stack trace',
+  );
 });
 
 test('status --watch draws on the alternate screen within the terminal width; Ctrl-C leaves it', async () => {
   await makeQueue(redis).enqueue({ repo: `https://git.example/${'a-very-long-owner-name/'.repeat(4)}repo.git`, ref: 'main' });
   const terminal: NodeJS.ProcessEnv = { ...process.env, ...env, TERM: 'xterm', NO_COLOR: '1' };
   delete terminal.FORCE_COLOR;
-  const child = spawn('script', ['-qfec', `stty cols 50 rows 12; exec ${process.execPath} ${CLI} status --watch --interval 0.2`, '/dev/null'], { env: terminal });
+  const child = spawn('script', ['-qfec', `stty cols 50 rows 12; exec ${process.execPath} ${CLI} status --watch --interval 0.2`, '/dev/null'], {
+    env: terminal,
+  });
   let screen = '';
   child.stdout.on('data', (d) => {
     screen += d;
@@ -78,7 +92,10 @@ test('status --watch draws on the alternate screen within the terminal width; Ct
   const lines = screen.replace(/\x1b\[[?0-9;]*[A-Za-z]|\^C/g, '').split(/\r?\n/);
   const widest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
   assert.ok(widest.length <= 50, `a line wider than 50 columns: ${widest}`);
-  assert.ok(lines.some((l) => l.length === 50 && l.endsWith('…')), 'long lines are cut, marked with …');
+  assert.ok(
+    lines.some((l) => l.length === 50 && l.endsWith('…')),
+    'long lines are cut, marked with …',
+  );
   const frame = screen.split('\x1b[H\x1b[2J')[1]!.split('\r\n');
   assert.ok(frame.length <= 12, `a frame of ${frame.length} rows on a terminal of 12`);
 });

@@ -14,7 +14,14 @@ const test = suite('up: the local farm');
 const work = mkdtempSync(join(tmpdir(), 'raibid-up-'));
 const state = join(work, 'state');
 // no config file, no Redis URL: what dispatch and status reach comes from the running farm alone
-const env = { XDG_STATE_HOME: state, XDG_CACHE_HOME: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config'), RAIBID_CONFIG: undefined, RAIBID_REDIS_URL: undefined, RAIBID_CACHE_DIR: undefined };
+const env = {
+  XDG_STATE_HOME: state,
+  XDG_CACHE_HOME: join(work, 'cache'),
+  XDG_CONFIG_HOME: join(work, 'config'),
+  RAIBID_CONFIG: undefined,
+  RAIBID_REDIS_URL: undefined,
+  RAIBID_CACHE_DIR: undefined,
+};
 const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => runCli(args, { env: { ...env, ...extra }, cwd: work });
 const farmFile = join(state, 'raibid', 'farm.json');
 const leftovers: number[] = [];
@@ -44,7 +51,10 @@ test.after(() => {
 
 test('up: dispatch, status and logs reach it with no config; Ctrl-C stops it all and the next up goes on with the queue', async () => {
   const repo = join(work, 'project');
-  commitFiles(repo, { 'README.md': 'a project with a crate in a folder\n', ...Object.fromEntries(Object.entries(passingCrate('hello')).map(([p, c]) => [`crates/hello/${p}`, c])) });
+  commitFiles(repo, {
+    'README.md': 'a project with a crate in a folder\n',
+    ...Object.fromEntries(Object.entries(passingCrate('hello')).map(([p, c]) => [`crates/hello/${p}`, c])),
+  });
   const quiet = await startUp(0);
   const queued = await cli(['dispatch', '--repo', join(repo, 'crates', 'hello'), '--json']);
   assert.is(queued.code, 0, queued.stderr);

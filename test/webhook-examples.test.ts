@@ -39,7 +39,9 @@ const tagDeletions = pushes.filter((p) => p.ref?.startsWith('refs/tags/') && p.d
 const creates = examplesOf('create');
 const deletes = examplesOf('delete');
 const pings = examplesOf('ping');
-const unhandled = definitions.filter((d) => d.name !== 'push' && d.name !== 'ping').flatMap((d) => (d.examples as unknown as Payload[]).map((payload) => ({ event: d.name, payload })));
+const unhandled = definitions
+  .filter((d) => d.name !== 'push' && d.name !== 'ping')
+  .flatMap((d) => (d.examples as unknown as Payload[]).map((payload) => ({ event: d.name, payload })));
 
 // The package has no branch deletion, nor a create/delete of a branch: these are its tag
 // examples with only `ref` (and `ref_type`) changed to a branch
@@ -96,7 +98,9 @@ async function effects<T>(action: () => Promise<T>) {
 async function startServe(name: string, webhook: Record<string, unknown> = {}): Promise<string> {
   const config = join(dir, `${name}.yaml`);
   writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { repos: ['Codertocat/Hello-World'] }, webhook }));
-  const serve = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
+  const serve = spawnCli(['serve', '--port', '0'], {
+    env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token },
+  });
   processes.push(serve);
   const line = await waitForOutput(serve, /listening on 127\.0\.0\.1 port (\d+)/);
   return `http://127.0.0.1:${line.match(/port (\d+)/)![1]}`;
@@ -143,7 +147,10 @@ for (const encoding of ENCODINGS) {
 
   test(`${encoding}: ping answers 200 pong and does nothing`, async () => {
     const { result, synced, queued } = await effects(() => Promise.all(pings.map((p) => deliver(base(), 'ping', p, encoding))));
-    assert.equal(result.map((a) => [a.status, a.body.pong]), pings.map(() => [200, true]));
+    assert.equal(
+      result.map((a) => [a.status, a.body.pong]),
+      pings.map(() => [200, true]),
+    );
     assert.equal([synced, queued], [{}, 0]);
   });
 
@@ -160,22 +167,36 @@ for (const encoding of ENCODINGS) {
 
   test(`${encoding}: a pushed tag syncs the mirror (so Gitea has the tag) and is not built by default: nothing queued`, async () => {
     const { result, synced, queued } = await effects(() => Promise.all(tagPushes.map((p) => deliver(base(), 'push', p, encoding))));
-    assert.equal(result, tagPushes.map(() => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: NO_TAGS } })));
+    assert.equal(
+      result,
+      tagPushes.map(() => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: NO_TAGS } })),
+    );
     assert.equal([synced, queued], [{ [MIRROR]: new Set(tagPushes.map((p) => p.ref)).size }, 0]);
   });
 
   test(`${encoding}: a deleted tag or branch (deleted: true, after all zeros) syncs the mirror, with nothing to build`, async () => {
     const deletions = [...tagDeletions, branchDeletion];
     const { result, synced, queued } = await effects(() => Promise.all(deletions.map((p) => deliver(base(), 'push', p, encoding))));
-    assert.equal(result, deletions.map((p) => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: `${p.ref} deleted: nothing to build` } })));
+    assert.equal(
+      result,
+      deletions.map((p) => ({ status: 202, body: { synced: 'Codertocat/Hello-World', build: `${p.ref} deleted: nothing to build` } })),
+    );
     // deliveries of one ref's deletion share one mirror-sync
     assert.equal([synced, queued], [{ [MIRROR]: new Set(deletions.map((p) => p.ref)).size }, 0]);
   });
 
   test(`${encoding}: create and delete (of a tag, of a branch) are answered 202 ignored: the push carries the change`, async () => {
-    const deliveries = [...creates.map((p) => ['create', p] as const), ['create', branchCreate] as const, ...deletes.map((p) => ['delete', p] as const), ['delete', branchDelete] as const];
+    const deliveries = [
+      ...creates.map((p) => ['create', p] as const),
+      ['create', branchCreate] as const,
+      ...deletes.map((p) => ['delete', p] as const),
+      ['delete', branchDelete] as const,
+    ];
     const { result, synced, queued } = await effects(() => Promise.all(deliveries.map(([event, p]) => deliver(base(), event, p, encoding))));
-    assert.equal(result, deliveries.map(([event]) => ({ status: 202, body: { ignored: `event ${event}` } })));
+    assert.equal(
+      result,
+      deliveries.map(([event]) => ({ status: 202, body: { ignored: `event ${event}` } })),
+    );
     assert.equal([synced, queued], [{}, 0]);
   });
 
@@ -193,12 +214,18 @@ for (const encoding of ENCODINGS) {
 
 test('webhook.tags: true: a pushed tag syncs the mirror (Gitea then queues it); create and delete events do nothing', async () => {
   const tag = await effects(() => Promise.all(tagPushes.map((p) => deliver(serves.tags, 'push', p, 'json'))));
-  assert.equal(tag.result.map((a) => [a.status, a.body.synced]), tagPushes.map(() => [202, 'Codertocat/Hello-World']));
+  assert.equal(
+    tag.result.map((a) => [a.status, a.body.synced]),
+    tagPushes.map(() => [202, 'Codertocat/Hello-World']),
+  );
   assert.equal([tag.synced, tag.queued], [{ [MIRROR]: 1 }, 0]);
 
   const others = [...creates.map((p) => ['create', p] as const), ...deletes.map((p) => ['delete', p] as const)];
   const rest = await effects(() => Promise.all(others.map(([event, p]) => deliver(serves.tags, event, p, 'json'))));
-  assert.ok(rest.result.every((a) => a.status === 202 && typeof a.body.ignored === 'string'), JSON.stringify(rest.result));
+  assert.ok(
+    rest.result.every((a) => a.status === 202 && typeof a.body.ignored === 'string'),
+    JSON.stringify(rest.result),
+  );
   assert.equal([rest.synced, rest.queued], [{}, 0]);
 });
 
@@ -208,7 +235,13 @@ test('a delivery signed with another secret, or its form body re-encoded after s
   const reencoded = body.replace(/\+/g, '%20');
   assert.is.not(reencoded, body, 'the form body has spaces encoded as +');
   const { result, synced, queued } = await effects(async () => [
-    (await fetch(`${serves.json}/hooks/github`, { method: 'POST', headers: { ...headers, 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'other').update(body).digest('hex')}` }, body })).status,
+    (
+      await fetch(`${serves.json}/hooks/github`, {
+        method: 'POST',
+        headers: { ...headers, 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'other').update(body).digest('hex')}` },
+        body,
+      })
+    ).status,
     (await fetch(`${serves.json}/hooks/github`, { method: 'POST', headers, body: reencoded })).status,
   ]);
   assert.equal(result, [401, 401]);

@@ -25,7 +25,12 @@ let serveOutput = '';
 
 const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 const pushPayload = (repo: string, after = sha) =>
-  JSON.stringify({ ref: 'refs/heads/main', before: '0'.repeat(40), after, repository: { full_name: repo, clone_url: `https://github.com/${repo}.git`, fork: false, archived: false } });
+  JSON.stringify({
+    ref: 'refs/heads/main',
+    before: '0'.repeat(40),
+    after,
+    repository: { full_name: repo, clone_url: `https://github.com/${repo}.git`, fork: false, archived: false },
+  });
 
 async function github(body: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}/hooks/github`, {
@@ -37,7 +42,11 @@ async function github(body: string, headers: Record<string, string> = {}) {
 }
 
 async function giteaHook(body: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}/hooks/gitea`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body), ...headers }, body });
+  const response = await fetch(`${base}/hooks/gitea`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body), ...headers },
+    body,
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -49,10 +58,16 @@ test.before(async () => {
   sha = commitFiles(join(dir, 'api-one'), { 'README.md': 'one\n' });
   const token = { Authorization: `token ${gitea.token}`, 'Content-Type': 'application/json' };
   await fetch(`${gitea.url}/api/v1/orgs`, { method: 'POST', headers: token, body: JSON.stringify({ username: 'acme' }) });
-  await fetch(`${gitea.url}/api/v1/repos/migrate`, { method: 'POST', headers: token, body: JSON.stringify({ clone_addr: join(dir, 'api-one'), repo_owner: 'acme', repo_name: 'api-one', mirror: true }) });
+  await fetch(`${gitea.url}/api/v1/repos/migrate`, {
+    method: 'POST',
+    headers: token,
+    body: JSON.stringify({ clone_addr: join(dir, 'api-one'), repo_owner: 'acme', repo_name: 'api-one', mirror: true }),
+  });
   const config = join(dir, 'raibid.yaml');
   writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] } }));
-  serve = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
+  serve = spawnCli(['serve', '--port', '0'], {
+    env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token },
+  });
   serve.stdout!.on('data', (d) => (serveOutput += d));
   const line = await waitForOutput(serve, /listening on 127\.0\.0\.1 port (\d+)/);
   base = `http://127.0.0.1:${line.match(/port (\d+)/)![1]}`;
@@ -77,11 +92,15 @@ test("a GitHub push to a mirrored repo syncs its mirror and queues nothing; Gite
   assert.is(gitea.syncs.get('acme/api-one'), 1);
   // Gitea's mirror-sync only queues the sync: a job now could reach a mirror without the commit
   assert.is(await queued(), 0, 'nothing queued before Gitea has the commit');
-  const fromGitea = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` } }));
+  const fromGitea = await giteaHook(
+    JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` } }),
+  );
   assert.equal([fromGitea.status, fromGitea.body.created], [202, true]);
   const job = await redis.client().hgetall(jobKey(String(fromGitea.body.queued)));
   assert.equal([job.repo, job.ref, job.sha], [`${gitea.url}/acme/api-one.git`, 'refs/heads/main', sha]);
-  const again = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` } }));
+  const again = await giteaHook(
+    JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/api-one', clone_url: `${gitea.url}/acme/api-one.git` } }),
+  );
   assert.equal([again.status, again.body.created, again.body.queued], [202, false, fromGitea.body.queued], 'a repeated delivery dedupes');
   assert.is(await queued(), 1);
 });
@@ -107,10 +126,14 @@ test('rejections: bad signature 401, over 25 MB 413, malformed JSON 400, a delet
   assert.is((await github(large)).status, 202, 'a 2 MB push is read');
   // one over 25 MB is refused from its Content-Length, before it is read
   const big = await new Promise<number>((resolve, reject) => {
-    const req = request(`${base}/hooks/github`, { method: 'POST', headers: { 'Content-Length': String(25 * 1024 * 1024 + 10), 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': 'sha256=00' } }, (res) => {
-      resolve(res.statusCode!);
-      req.destroy();
-    });
+    const req = request(
+      `${base}/hooks/github`,
+      { method: 'POST', headers: { 'Content-Length': String(25 * 1024 * 1024 + 10), 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': 'sha256=00' } },
+      (res) => {
+        resolve(res.statusCode!);
+        req.destroy();
+      },
+    );
     req.on('error', reject);
     req.write('{"padding": "');
   });
@@ -131,7 +154,10 @@ test('identical deliveries of one push at once make one mirror-sync call', async
   const before = gitea.syncs.get('acme/api-one') ?? 0;
   const body = pushPayload('acme/api-one', 'f'.repeat(40));
   const answers = await Promise.all(Array.from({ length: 5 }, () => github(body)));
-  assert.equal(answers.map((a) => a.status), [202, 202, 202, 202, 202]);
+  assert.equal(
+    answers.map((a) => a.status),
+    [202, 202, 202, 202, 202],
+  );
   assert.is(gitea.syncs.get('acme/api-one'), before + 1);
 });
 
@@ -142,7 +168,10 @@ test("GitHub's form encoding (payload=<JSON>, the default of a hook made by hand
   assert.is(answer.status, 202, JSON.stringify(answer.body));
   assert.is(answer.body.synced, 'acme/api-one', 'read as a push');
   assert.is(await queued(), before);
-  const forged = await github(form, { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Hub-Signature-256': `sha256=${sign(pushPayload('acme/api-one', 'd'.repeat(40)))}` });
+  const forged = await github(form, {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'X-Hub-Signature-256': `sha256=${sign(pushPayload('acme/api-one', 'd'.repeat(40)))}`,
+  });
   assert.is(forged.status, 401, 'a signature over the JSON inside is not one over the body');
 });
 
@@ -179,10 +208,16 @@ test('tags: not built by default; with webhook.tags, once per tag at its commit 
 
   const config = join(dir, 'tags.yaml');
   writeFileSync(config, stringify({ gitea: { url: gitea.url }, mirror: { orgs: [{ name: 'acme', include: '^api-' }] }, webhook: { tags: true } }));
-  const tagged = spawnCli(['serve', '--port', '0'], { env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token } });
+  const tagged = spawnCli(['serve', '--port', '0'], {
+    env: { RAIBID_CONFIG: config, RAIBID_REDIS_URL: redis.url, RAIBID_WEBHOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token },
+  });
   const port = (await waitForOutput(tagged, /listening on 127\.0\.0\.1 port (\d+)/)).match(/port (\d+)/)![1];
   const post = async (body: string) => {
-    const response = await fetch(`http://127.0.0.1:${port}/hooks/gitea`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body) }, body });
+    const response = await fetch(`http://127.0.0.1:${port}/hooks/gitea`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Gitea-Event': 'push', 'X-Gitea-Signature': sign(body) },
+      body,
+    });
     return (await response.json()) as Record<string, unknown>;
   };
   const first = await post(annotated);
@@ -194,7 +229,13 @@ test('tags: not built by default; with webhook.tags, once per tag at its commit 
 });
 
 test('the config repo is not built; SIGINT stops serve cleanly', async () => {
-  const answer = await giteaHook(JSON.stringify({ ref: 'refs/heads/main', after: 'c'.repeat(40), repository: { full_name: 'raibid/cluster-config', clone_url: `${gitea.url}/raibid/cluster-config.git` } }));
+  const answer = await giteaHook(
+    JSON.stringify({
+      ref: 'refs/heads/main',
+      after: 'c'.repeat(40),
+      repository: { full_name: 'raibid/cluster-config', clone_url: `${gitea.url}/raibid/cluster-config.git` },
+    }),
+  );
   assert.is(answer.status, 202);
   serve.kill('SIGINT');
   assert.is(await exited(serve), 0);

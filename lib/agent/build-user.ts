@@ -16,7 +16,9 @@ export const BUILD_UID = 10001;
 export function buildUser(uid: number | undefined): BuildUser | undefined {
   if (uid === undefined) return undefined;
   if (process.getuid?.() !== 0) {
-    throw new UserError(`agents.buildUid ${uid}: only an agent running as root can run builds as another user`, { hint: 'run the agent as root, or leave agents.buildUid unset to build as yourself' });
+    throw new UserError(`agents.buildUid ${uid}: only an agent running as root can run builds as another user`, {
+      hint: 'run the agent as root, or leave agents.buildUid unset to build as yourself',
+    });
   }
   return { uid, gid: uid };
 }

@@ -13,7 +13,13 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
 
 /** One folder per repository: readable name, hash for uniqueness. */
 export function repoCacheDir(root: string, repo: string): string {
-  const name = repo.replace(/\.git$/, '').split(/[/:]/).filter(Boolean).slice(-2).join('-').replace(/[^\w.-]/g, '_');
+  const name = repo
+    .replace(/\.git$/, '')
+    .split(/[/:]/)
+    .filter(Boolean)
+    .slice(-2)
+    .join('-')
+    .replace(/[^\w.-]/g, '_');
   const hash = createHash('sha256').update(repo).digest('hex').slice(0, 10);
   return join(root, 'repos', `${name}-${hash}`);
 }

@@ -4,7 +4,10 @@ import { describeSchemaError } from '../schema-error.js';
 
 export const PIPELINE_FILE = '.raibid.yml';
 
-const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+const envSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a variable name'),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
 
 const stepSchema = z.strictObject({
   name: z.string().min(1).max(100),

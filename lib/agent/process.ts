@@ -84,9 +84,7 @@ export function runProcess(
       options.signal.removeEventListener('abort', abort);
       clearTimeout(forceKill);
       killGroup(child, 'SIGKILL');
-      void Promise.all(closed).then(() =>
-        resolve({ exitCode: code ?? 128 + signalNumber(signal), signal }),
-      );
+      void Promise.all(closed).then(() => resolve({ exitCode: code ?? 128 + signalNumber(signal), signal }));
     });
   });
 }

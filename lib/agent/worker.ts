@@ -205,10 +205,7 @@ export class Worker {
       const reclaimed = await this.queue.reclaim(this.name);
       if (reclaimed) return reclaimed;
     }
-    return (
-      (await this.queue.claimNext(this.name)) ??
-      (await this.queue.waitForNext(this.name, blocking, Math.min(2000, visibilityTimeoutMs)))
-    );
+    return (await this.queue.claimNext(this.name)) ?? (await this.queue.waitForNext(this.name, blocking, Math.min(2000, visibilityTimeoutMs)));
   }
 
   /** Runs a claimed job and records its outcome; returns the next job when it came along. */
@@ -281,7 +278,11 @@ export class Worker {
 
   /** A connection, however long Redis takes to come back, unless the agent stops meanwhile. */
   private connect(): Promise<Redis> {
-    return this.untilRedisAnswers(() => this.options.connect(), (error) => error, this.wake.signal);
+    return this.untilRedisAnswers(
+      () => this.options.connect(),
+      (error) => error,
+      this.wake.signal,
+    );
   }
 
   /** `run` tried again with backoff until it succeeds, the first failure said once; given `stop`, until that fires. */

@@ -46,7 +46,14 @@ function waitForApi(client: GiteaClient, timeoutMs: number, pollMs: number): Pro
 }
 
 /** The kept token while it still works (`works`, a call it must be allowed), else a new one of that name. */
-async function ensureToken(input: GiteaSetupInput, kept: string | undefined, name: string, scopes: string[], works: (client: GiteaClient) => Promise<{ status: number }>, changes: string[]): Promise<string> {
+async function ensureToken(
+  input: GiteaSetupInput,
+  kept: string | undefined,
+  name: string,
+  scopes: string[],
+  works: (client: GiteaClient) => Promise<{ status: number }>,
+  changes: string[],
+): Promise<string> {
   if (kept && (await works(new GiteaClient(input.url, { token: kept }))).status === 200) return kept;
   const admin = new GiteaClient(input.url, input.admin);
   const username = input.admin.username;
@@ -98,7 +105,12 @@ async function seedRepo(cloneUrl: string, token: string, username: string, files
  * not a system one (made wrongly before) is replaced too.
  */
 async function ensureHook(client: GiteaClient, hook: GiteaSetupInput['hook'], changes: string[]): Promise<void> {
-  const wanted: CreateHookOption = { type: 'gitea', config: { url: hook.url, content_type: 'json', secret: hook.secret, is_system_webhook: 'true' }, events: ['push'], active: true };
+  const wanted: CreateHookOption = {
+    type: 'gitea',
+    config: { url: hook.url, content_type: 'json', secret: hook.secret, is_system_webhook: 'true' },
+    events: ['push'],
+    active: true,
+  };
   const ours = (type: 'system' | 'all') => client.list('GET /admin/hooks', { query: { type } }).then((r) => r.items.filter((h) => h.config?.url === hook.url));
   const [system, all] = await Promise.all([ours('system'), ours('all')]);
   const found = system[0];
@@ -109,7 +121,10 @@ async function ensureHook(client: GiteaClient, hook: GiteaSetupInput['hook'], ch
     changes.push(`push webhook to ${hook.url} ${found ? 'made again with the new secret' : 'created'}`);
   } else if (!found.active || found.events?.join() !== 'push' || found.config?.content_type !== 'json') {
     // PATCH always carries events: Gitea resets them to push otherwise
-    await client.call('PATCH /admin/hooks/{id}', { params: { id: found.id ?? 0 }, body: { active: true, events: wanted.events, config: { url: hook.url, content_type: 'json' } } });
+    await client.call('PATCH /admin/hooks/{id}', {
+      params: { id: found.id ?? 0 },
+      body: { active: true, events: wanted.events, config: { url: hook.url, content_type: 'json' } },
+    });
     changes.push(`push webhook to ${hook.url} updated`);
   }
 }
@@ -133,7 +148,10 @@ export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResu
     }
     let repo = await client.call('GET /repos/{owner}/{repo}', { params: { owner: org, repo: input.repo }, accept: [404] });
     if (repo.status === 404) {
-      repo = await client.call('POST /orgs/{org}/repos', { params: { org }, body: { name: input.repo, private: true, default_branch: 'main', auto_init: false, description: 'What Flux syncs into the raibid cluster' } });
+      repo = await client.call('POST /orgs/{org}/repos', {
+        params: { org },
+        body: { name: input.repo, private: true, default_branch: 'main', auto_init: false, description: 'What Flux syncs into the raibid cluster' },
+      });
       changes.push(`repo ${input.org}/${input.repo} created`);
     }
     if (repo.body.empty) {
@@ -145,7 +163,11 @@ export async function setupGitea(input: GiteaSetupInput): Promise<GiteaSetupResu
     const readToken = await ensureToken(input, input.readToken, READ_TOKEN_NAME, READ_TOKEN_SCOPES, readConfigRepo, changes);
     return { token, readToken, changes };
   } catch (error) {
-    if (error instanceof GiteaApiError) throw failure(`Gitea setup: ${error.message}`, error.status === 401 ? 'the admin password in Secret raibid/raibid-gitea-admin no longer matches Gitea' : undefined);
+    if (error instanceof GiteaApiError)
+      throw failure(
+        `Gitea setup: ${error.message}`,
+        error.status === 401 ? 'the admin password in Secret raibid/raibid-gitea-admin no longer matches Gitea' : undefined,
+      );
     throw error;
   }
 }

@@ -55,7 +55,11 @@ function withPage(url: string, number: number): string {
 }
 
 /** The page after this one, from a Link header. */
-const nextLink = (link: string | undefined) => link?.split(',').map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1]).find(Boolean);
+const nextLink = (link: string | undefined) =>
+  link
+    ?.split(',')
+    .map((part) => part.match(/<([^>]+)>;\s*rel="next"/)?.[1])
+    .find(Boolean);
 
 /**
  * Conditional GETs through the on-disk ETag cache (a 304 costs no rate limit and serves the
@@ -76,7 +80,8 @@ const conditionalRequests = ((octokit, options) => {
       shared.stats.requests += 1;
       try {
         const response = await request(endpoint);
-        if (endpoint.method === 'GET' && response.headers.etag) shared.cache.set(url, { etag: response.headers.etag, body: response.data, next: nextLink(response.headers.link) });
+        if (endpoint.method === 'GET' && response.headers.etag)
+          shared.cache.set(url, { etag: response.headers.etag, body: response.data, next: nextLink(response.headers.link) });
         return response;
       } catch (error) {
         const { status, response } = error as { status?: number; response?: { headers: ResponseHeaders; data?: { message?: string } } };
@@ -142,14 +147,17 @@ export class GitHubClient {
       if (status === undefined) throw error;
       const asked = this.octokit.request.endpoint(route as string, params as Record<string, unknown>);
       const unreachable = describeNetworkError(error, asked.url);
-      if (unreachable) throw failure(unreachable, 'check github.apiUrl and this machine\'s network');
+      if (unreachable) throw failure(unreachable, "check github.apiUrl and this machine's network");
       const [method, path] = [asked.method, new URL(asked.url).pathname];
       const response = (error as { response?: { headers: ResponseHeaders; data?: { message?: string } } }).response;
       const message = response?.data?.message ?? (error as Error).message;
       if (isRateLimitError(status, message)) {
         const reset = Number(response?.headers['x-ratelimit-reset']);
         const lifts = Number.isFinite(reset) && reset > 0 ? `; it lifts in ${Math.max(0, Math.ceil(reset - Date.now() / 1000))} s` : '';
-        throw failure(`GitHub rate limit reached (${method} ${path})${lifts}`, 'the next run picks up where this one stopped; a token raises the limit (GITHUB_TOKEN)');
+        throw failure(
+          `GitHub rate limit reached (${method} ${path})${lifts}`,
+          'the next run picks up where this one stopped; a token raises the limit (GITHUB_TOKEN)',
+        );
       }
       throw new GitHubApiError(status, `GitHub answered ${status} to ${method} ${path}${message ? `: ${message}` : ''}`);
     }

@@ -58,7 +58,11 @@ export function ansiToHtml(line: string): string {
   for (const match of line.matchAll(SEQUENCE)) {
     text(line.slice(last, match.index));
     last = match.index + match[0].length;
-    if (match[2] === 'm') style = apply(style, (match[1] || '0').split(';').map((n) => Number(n) || 0));
+    if (match[2] === 'm')
+      style = apply(
+        style,
+        (match[1] || '0').split(';').map((n) => Number(n) || 0),
+      );
   }
   text(line.slice(last));
   return html;

@@ -146,6 +146,8 @@ export function renderJobList({ jobs, filters, states, linkTo, listToken, now }:
         `<tr><td><a href="${escapeHtml(linkTo(j))}">${escapeHtml(j.id)}</a></td><td>${escapeHtml(jobRepo(j))}</td><td>${escapeHtml(j.ref.replace(/^refs\/heads\//, ''))}</td><td><span class="state s-${escapeHtml(j.state)}">${escapeHtml(j.state)}</span></td><td>${formatDuration(durationMs(j, now))}</td></tr>`,
     )
     .join('');
-  const table = jobs.length ? `<table><thead><tr><th>job</th><th>repository</th><th>ref</th><th>state</th><th>duration</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="dim">no job matches</p>';
+  const table = jobs.length
+    ? `<table><thead><tr><th>job</th><th>repository</th><th>ref</th><th>state</th><th>duration</th></tr></thead><tbody>${rows}</tbody></table>`
+    : '<p class="dim">no job matches</p>';
   return page('jobs', `<main><h1>jobs</h1>${form}${table}</main>`, '');
 }

@@ -36,7 +36,11 @@ const notFound = (res: ServerResponse) => {
   res.end('not found: a job page opens from the link in its commit status\n');
 };
 
-const eventBlock = (event: string, data: string, id?: string) => `${id ? `id: ${id}\n` : ''}event: ${event}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`;
+const eventBlock = (event: string, data: string, id?: string) =>
+  `${id ? `id: ${id}\n` : ''}event: ${event}\n${data
+    .split('\n')
+    .map((l) => `data: ${l}`)
+    .join('\n')}\n\n`;
 
 /**
  * serve's job pages, with links relative to the page so they work under any prefix the ingress
@@ -53,9 +57,18 @@ export function jobPages(options: JobPagesOptions): (req: IncomingMessage, res: 
     if (!tokenMatches(listToken(secret), url.searchParams.get('t'))) return notFound(res);
     const filters = { repo: (url.searchParams.get('repo') ?? '').trim(), state: url.searchParams.get('state') ?? '' };
     const state = (JOB_STATES as readonly string[]).includes(filters.state) ? (filters.state as Job['state']) : undefined;
-    const jobs = (await queue.list({ limit: filters.repo ? LIST_LIMIT * 5 : LIST_LIMIT, state })).filter((j) => !filters.repo || jobRepo(j).toLowerCase().includes(filters.repo.toLowerCase())).slice(0, LIST_LIMIT);
+    const jobs = (await queue.list({ limit: filters.repo ? LIST_LIMIT * 5 : LIST_LIMIT, state }))
+      .filter((j) => !filters.repo || jobRepo(j).toLowerCase().includes(filters.repo.toLowerCase()))
+      .slice(0, LIST_LIMIT);
     const prefix = url.pathname.endsWith('/') ? '' : 'jobs/';
-    const html = renderJobList({ jobs, filters: { ...filters, state: state ?? '' }, states: JOB_STATES, linkTo: (j) => `${prefix}${encodeURIComponent(j.id)}?t=${jobToken(secret, j.id)}`, listToken: listToken(secret), now: Date.now() });
+    const html = renderJobList({
+      jobs,
+      filters: { ...filters, state: state ?? '' },
+      states: JOB_STATES,
+      linkTo: (j) => `${prefix}${encodeURIComponent(j.id)}?t=${jobToken(secret, j.id)}`,
+      listToken: listToken(secret),
+      now: Date.now(),
+    });
     res.writeHead(200, htmlHeaders(''));
     res.end(html);
   };
@@ -114,7 +127,13 @@ export function jobPages(options: JobPagesOptions): (req: IncomingMessage, res: 
       res.end(`cannot read the job now: ${(error as Error).message}\n`);
     };
     if (id === undefined) list(url, res).catch(fail);
-    else if (!ID.test(id) || parts.length > 3 || (parts[2] !== undefined && parts[2] !== 'events') || !tokenMatches(jobToken(secret, id), url.searchParams.get('t'))) notFound(res);
+    else if (
+      !ID.test(id) ||
+      parts.length > 3 ||
+      (parts[2] !== undefined && parts[2] !== 'events') ||
+      !tokenMatches(jobToken(secret, id), url.searchParams.get('t'))
+    )
+      notFound(res);
     else if (parts[2] === 'events') follow(id, url, req, res).catch(fail);
     else show(id, res).catch(fail);
     return true;

@@ -42,10 +42,7 @@ export function retarget(k3sYaml: string, server: string, context: string): Kube
 
 /** `incoming`'s entries replace same-named ones in `existing`; every other entry stays. */
 export function merge(existing: KubeConfig, incoming: KubeConfig): KubeConfig {
-  const replace = (mine: Named[], theirs: Named[]) => [
-    ...mine.filter((entry) => !theirs.some((t) => t.name === entry.name)),
-    ...theirs,
-  ];
+  const replace = (mine: Named[], theirs: Named[]) => [...mine.filter((entry) => !theirs.some((t) => t.name === entry.name)), ...theirs];
   return {
     ...existing,
     clusters: replace(existing.clusters, incoming.clusters),

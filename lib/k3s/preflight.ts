@@ -39,7 +39,10 @@ export const NEEDED_PORTS = [6443, 80, 443];
 
 export async function inspectHost(host: RemoteHost): Promise<HostReport> {
   const [arch = '', os = '', cores = '0', memory = '0', disk = '0', nvidia = '', ports = '', k3s = ''] = (await host.ssh.run(['sh', '-c', SCRIPT])).split('\n');
-  const listening = ports.split(' ').map(Number).filter((p) => NEEDED_PORTS.includes(p));
+  const listening = ports
+    .split(' ')
+    .map(Number)
+    .filter((p) => NEEDED_PORTS.includes(p));
   return {
     arch,
     os,
@@ -59,8 +62,10 @@ export function judge(report: HostReport): Verdict {
   if (report.arch !== 'aarch64') warnings.push(`architecture ${report.arch}, not aarch64 (a DGX Spark is ARM64): agent images are multi-arch, so this works`);
   if (!report.os.startsWith('ubuntu')) warnings.push(`${report.os}: tested on Ubuntu 24.04`);
   if (report.cores < MINIMUM.cores) problems.push(`${report.cores} cores, fewer than the ${MINIMUM.cores} the platform reserves`);
-  if (report.memoryBytes < MINIMUM.memoryBytes) problems.push(`${(report.memoryBytes / GIB).toFixed(1)} GiB memory, less than ${MINIMUM.memoryBytes / GIB} GiB`);
-  if (report.diskFreeBytes < MINIMUM.diskFreeBytes) problems.push(`${(report.diskFreeBytes / GIB).toFixed(1)} GiB free under /var/lib, less than ${MINIMUM.diskFreeBytes / GIB} GiB`);
+  if (report.memoryBytes < MINIMUM.memoryBytes)
+    problems.push(`${(report.memoryBytes / GIB).toFixed(1)} GiB memory, less than ${MINIMUM.memoryBytes / GIB} GiB`);
+  if (report.diskFreeBytes < MINIMUM.diskFreeBytes)
+    problems.push(`${(report.diskFreeBytes / GIB).toFixed(1)} GiB free under /var/lib, less than ${MINIMUM.diskFreeBytes / GIB} GiB`);
   if (report.portsInUse.length > 0 && !report.k3sVersion) {
     problems.push(`port${report.portsInUse.length > 1 ? 's' : ''} ${report.portsInUse.join(', ')} already in use by something other than k3s`);
   }

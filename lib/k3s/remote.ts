@@ -3,7 +3,17 @@ import { basename, join } from 'node:path';
 import { UserError, failure } from '../errors.js';
 import { commandLine } from '../shell.js';
 import type { HostSession } from '../ssh.js';
-import { type HostFacts, type HostRole, K3S_PATHS, type K3sAction, SERVICE, type ServiceFacts, UNINSTALL_SCRIPT, installerEnv, parseK3sVersion } from './plan.js';
+import {
+  type HostFacts,
+  type HostRole,
+  K3S_PATHS,
+  type K3sAction,
+  SERVICE,
+  type ServiceFacts,
+  UNINSTALL_SCRIPT,
+  installerEnv,
+  parseK3sVersion,
+} from './plan.js';
 
 /** One remote change, planned before anything runs so `--dry-run` can print it. */
 export type RemoteStep =
@@ -40,7 +50,9 @@ export function airgapFiles(dir: string, version: string): AirgapFiles {
     });
   if (!existsSync(installScript)) throw missing(installScript);
   const names = readdirSync(dir);
-  const binaries = Object.fromEntries(names.flatMap((n) => (n === 'k3s' ? [['any', join(dir, n)]] : /^k3s-(arm64|amd64|arm|s390x|riscv64)$/.test(n) ? [[n.slice(4), join(dir, n)]] : [])));
+  const binaries = Object.fromEntries(
+    names.flatMap((n) => (n === 'k3s' ? [['any', join(dir, n)]] : /^k3s-(arm64|amd64|arm|s390x|riscv64)$/.test(n) ? [[n.slice(4), join(dir, n)]] : [])),
+  );
   if (Object.keys(binaries).length === 0) throw missing(join(dir, 'k3s'));
   for (const binary of Object.values(binaries)) {
     const content = readFileSync(binary).toString('latin1');
@@ -50,7 +62,12 @@ export function airgapFiles(dir: string, version: string): AirgapFiles {
       });
     }
   }
-  const images = Object.fromEntries(names.flatMap((n) => { const m = n.match(/^k3s-airgap-images-([a-z0-9]+)\.tar(\.zst|\.gz)?$/); return m ? [[m[1]!, join(dir, n)]] : []; }));
+  const images = Object.fromEntries(
+    names.flatMap((n) => {
+      const m = n.match(/^k3s-airgap-images-([a-z0-9]+)\.tar(\.zst|\.gz)?$/);
+      return m ? [[m[1]!, join(dir, n)]] : [];
+    }),
+  );
   return { installScript, binaries, images };
 }
 
@@ -82,13 +99,26 @@ export function k3sSteps(action: K3sAction, plan: { role: HostRole; version: str
   }
   const files = plan.airgap;
   const binary = files.binaries[plan.arch] ?? files.binaries.any;
-  if (!binary) throw new UserError(`k3s.airgap.dir: no k3s binary for ${plan.arch} (k3s-${plan.arch})`, { hint: `a host is ${plan.arch}: add k3s-${plan.arch} of the same release` });
+  if (!binary)
+    throw new UserError(`k3s.airgap.dir: no k3s binary for ${plan.arch} (k3s-${plan.arch})`, {
+      hint: `a host is ${plan.arch}: add k3s-${plan.arch} of the same release`,
+    });
   const images = files.images[plan.arch];
   return [
     writeConfig,
     { kind: 'write', path: K3S_PATHS.binary, mode: '0755', content: readFileSync(binary), describe: `upload k3s ${plan.version} (${plan.arch})` },
     // k3s picks the decompressor from the file name: it must keep its .tar or .tar.zst
-    ...(images ? [{ kind: 'write', path: `${IMAGES_DIR}/${basename(images)}`, mode: '0644', content: readFileSync(images), describe: `upload the air-gap images (${basename(images)})` } as const] : []),
+    ...(images
+      ? [
+          {
+            kind: 'write',
+            path: `${IMAGES_DIR}/${basename(images)}`,
+            mode: '0644',
+            content: readFileSync(images),
+            describe: `upload the air-gap images (${basename(images)})`,
+          } as const,
+        ]
+      : []),
     { kind: 'write', path: INSTALLER_PATH, mode: '0755', content: readFileSync(files.installScript), describe: 'upload install.sh' },
     { kind: 'run', argv: [INSTALLER_PATH], env, describe: `${action.kind} k3s ${plan.version} (${plan.role}), air-gapped` },
   ];

@@ -13,7 +13,8 @@ export interface HostOutcome {
   renamedFrom?: string;
 }
 
-const nodeName = (config: string | undefined) => (config ? ((parse(config) as Record<string, unknown> | null)?.['node-name'] as string | undefined) : undefined);
+const nodeName = (config: string | undefined) =>
+  config ? ((parse(config) as Record<string, unknown> | null)?.['node-name'] as string | undefined) : undefined;
 
 export interface K3sStageOptions {
   dryRun?: boolean;

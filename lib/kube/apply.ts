@@ -12,11 +12,16 @@ export const FIELD_MANAGER = 'raibid-task';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
-export const describeObject = (m: Pick<Manifest, 'kind' | 'metadata'>) => `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`;
+export const describeObject = (m: Pick<Manifest, 'kind' | 'metadata'>) =>
+  `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`;
 
 export async function readObject(cluster: Cluster, ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<Manifest | undefined> {
   try {
-    return (await cluster.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.metadata.name, namespace: ref.metadata.namespace } })) as Manifest;
+    return (await cluster.objects.read({
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.metadata.name, namespace: ref.metadata.namespace },
+    })) as Manifest;
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw failure(`reading ${describeObject(ref)}: ${apiMessage(error)}`, 'check the cluster with `raibid-task doctor`');
@@ -32,7 +37,9 @@ export async function applyObject(cluster: Cluster, manifest: Manifest): Promise
   try {
     const after = await cluster.objects.patch(structuredClone(manifest), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     if (!before) return 'created';
-    return (after.metadata as { resourceVersion?: string } | undefined)?.resourceVersion === (before.metadata as { resourceVersion?: string }).resourceVersion ? 'unchanged' : 'configured';
+    return (after.metadata as { resourceVersion?: string } | undefined)?.resourceVersion === (before.metadata as { resourceVersion?: string }).resourceVersion
+      ? 'unchanged'
+      : 'configured';
   } catch (error) {
     throw failure(`applying ${describeObject(manifest)}: ${apiMessage(error)}`, 'check the object with `raibid-task render`');
   }

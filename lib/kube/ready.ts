@@ -32,11 +32,7 @@ export function kubeClient(doc: KubeConfigDoc): CoreV1Api {
 }
 
 /** Polls until `expected` nodes are registered and Ready; on timeout says which are not and why. */
-export async function waitForNodesReady(
-  api: CoreV1Api,
-  expected: number,
-  options: { timeoutMs: number; pollMs?: number },
-): Promise<NodeState[]> {
+export async function waitForNodesReady(api: CoreV1Api, expected: number, options: { timeoutMs: number; pollMs?: number }): Promise<NodeState[]> {
   const deadline = Date.now() + options.timeoutMs;
   let states: NodeState[] = [];
   let lastError: Error | undefined;

@@ -74,7 +74,8 @@ async function installFailure(cluster: Cluster, chart: ChartRef, job: V1Job, fai
 /** What the chart still waits for, or undefined once its Job is done and its workloads are rolled out. */
 export async function chartPending(cluster: Cluster, chart: ChartRef, staleJobUid: string | undefined): Promise<string | undefined> {
   const jobName = installJobName(chart.name);
-  const job = (await readObject(cluster, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: jobName, namespace: chart.namespace } })) as V1Job | undefined;
+  const job = (await readObject(cluster, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: jobName, namespace: chart.namespace } })) as
+    V1Job | undefined;
   if (!job || job.metadata?.uid === staleJobUid) return `Job ${chart.namespace}/${jobName} to start`;
   if (!(job.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True')) {
     const failed = await failedTry(cluster, job);

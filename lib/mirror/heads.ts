@@ -16,7 +16,10 @@ async function githubHead(github: GitHubClient, item: Selected): Promise<string 
 }
 
 async function giteaHead(gitea: GiteaClient, item: Selected): Promise<string | undefined> {
-  const answer = await gitea.call('GET /repos/{owner}/{repo}/branches/{branch}', { params: { owner: item.org, repo: item.source.name, branch: item.source.defaultBranch }, accept: [404] });
+  const answer = await gitea.call('GET /repos/{owner}/{repo}/branches/{branch}', {
+    params: { owner: item.org, repo: item.source.name, branch: item.source.defaultBranch },
+    accept: [404],
+  });
   return answer.status === 404 ? undefined : answer.body.commit?.id;
 }
 
@@ -25,7 +28,13 @@ async function giteaHead(gitea: GiteaClient, item: Selected): Promise<string | u
  * when a sync fails, and its clock need not agree with GitHub's, so `pushed_at` alone can call a
  * mirror fresh that is not. Read when Gitea is read in full; a GitHub 304 costs no rate limit.
  */
-export async function staleMirrors(selected: Selected[], repos: GiteaRepo[], github: GitHubClient, gitea: GiteaClient, concurrency: number): Promise<Set<string>> {
+export async function staleMirrors(
+  selected: Selected[],
+  repos: GiteaRepo[],
+  github: GitHubClient,
+  gitea: GiteaClient,
+  concurrency: number,
+): Promise<Set<string>> {
   const mirrors = new Set(repos.filter((r) => r.mirror && !r.archived).map((r) => mirrorKey(r.owner, r.name)));
   const candidates = selected.filter((s) => s.source.defaultBranch !== '' && mirrors.has(mirrorKey(s.org, s.source.name)));
   const stale = new Set<string>();

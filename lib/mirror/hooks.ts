@@ -36,10 +36,16 @@ const repoHooks = (github: GitHubClient, owner: string, repo: string, config: Ho
 export async function installHooks(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: { dryRun: boolean }): Promise<string[]> {
   const { config, secrets } = loaded;
   const base = config.webhook.publicUrl;
-  if (!base) throw new UserError('mirror hooks: webhook.publicUrl is not set', { hint: 'the URL where GitHub reaches `raibid-task serve`, e.g. https://ci.example.com' });
-  if (!secrets.githubToken) throw new UserError('mirror hooks: GITHUB_TOKEN is not set', { hint: 'a token with admin:org_hook (orgs) and admin:repo_hook (repositories)' });
+  if (!base)
+    throw new UserError('mirror hooks: webhook.publicUrl is not set', {
+      hint: 'the URL where GitHub reaches `raibid-task serve`, e.g. https://ci.example.com',
+    });
+  if (!secrets.githubToken)
+    throw new UserError('mirror hooks: GITHUB_TOKEN is not set', { hint: 'a token with admin:org_hook (orgs) and admin:repo_hook (repositories)' });
   if (!secrets.webhookSecret) {
-    throw new UserError('mirror hooks: RAIBID_WEBHOOK_SECRET is not set', { hint: "the cluster's: kubectl -n raibid get secret raibid-webhook -o jsonpath='{.data.secret}' | base64 -d" });
+    throw new UserError('mirror hooks: RAIBID_WEBHOOK_SECRET is not set', {
+      hint: "the cluster's: kubectl -n raibid get secret raibid-webhook -o jsonpath='{.data.secret}' | base64 -d",
+    });
   }
   const url = `${base.replace(/\/+$/, '')}/hooks/github`;
   const rules = compileRules(config.mirror);

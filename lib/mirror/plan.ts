@@ -37,7 +37,12 @@ export const mirrorKey = (owner: string, name: string) => `${owner}/${name}`.toL
  * head), intervals to change, and mirrors in those orgs that nothing selects any more (to look
  * up on GitHub: gone or renamed).
  */
-export function planMirrors(selected: Selected[], gitea: { orgs: Set<string>; repos: GiteaRepo[] }, intervalMinutes: number, stale = new Set<string>()): MirrorAction[] {
+export function planMirrors(
+  selected: Selected[],
+  gitea: { orgs: Set<string>; repos: GiteaRepo[] },
+  intervalMinutes: number,
+  stale = new Set<string>(),
+): MirrorAction[] {
   const actions: MirrorAction[] = [];
   const existing = new Map(gitea.repos.map((r) => [mirrorKey(r.owner, r.name), r]));
   const orgs = [...new Set(selected.map((s) => s.org))];

@@ -98,14 +98,22 @@ async function handleOrphan(mirror: GiteaRepo, ctx: ReconcileContext): Promise<{
   }
   if (fate === 'deleted' && ctx.config.mirror.whenDeleted === 'archive' && !mirror.archived) {
     // Gitea refuses to archive a mirror (422); an interval of 0 stops its syncs for good
-    await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: { owner: mirror.owner, repo: mirror.name }, body: { mirror_interval: '0s', description: FROZEN_DESCRIPTION } });
+    await ctx.gitea.call('PATCH /repos/{owner}/{repo}', {
+      params: { owner: mirror.owner, repo: mirror.name },
+      body: { mirror_interval: '0s', description: FROZEN_DESCRIPTION },
+    });
     return { note: `${name}: deleted on GitHub; mirror frozen (no longer synced)`, kept: { ...mirror, mirrorInterval: '0s', archived: true } };
   }
   if (fate === 'renamed' && ctx.config.mirror.whenRenamed === 'rename') {
     await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: { owner: mirror.owner, repo: mirror.name }, body: { name: newName } });
     return { note: `${name}: renamed on GitHub to ${newName}; mirror renamed`, renamedTo: `${mirror.owner}/${newName}`.toLowerCase() };
   }
-  const advice = fate === 'unselected' ? 'no longer selected by the config' : fate === 'renamed' ? `renamed on GitHub to ${newName}` : `deleted on GitHub${mirror.archived ? ' (mirror frozen)' : ''}`;
+  const advice =
+    fate === 'unselected'
+      ? 'no longer selected by the config'
+      : fate === 'renamed'
+        ? `renamed on GitHub to ${newName}`
+        : `deleted on GitHub${mirror.archived ? ' (mirror frozen)' : ''}`;
   return { note: `${name}: ${advice}; kept (--prune deletes it)`, kept: mirror };
 }
 
@@ -167,7 +175,8 @@ export async function reconcile(actions: MirrorAction[], ctx: ReconcileContext):
           await migrate(action.item, target);
           return;
         case 'update':
-          if (action.interval) await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: mirrorOf(action.item), body: { mirror_interval: action.interval } });
+          if (action.interval)
+            await ctx.gitea.call('PATCH /repos/{owner}/{repo}', { params: mirrorOf(action.item), body: { mirror_interval: action.interval } });
           if (action.sync) {
             const sync = await ctx.gitea.call('POST /repos/{owner}/{repo}/mirror-sync', { params: mirrorOf(action.item), accept: [404] });
             // the mirror was removed in Gitea since the last run: made again

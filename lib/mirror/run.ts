@@ -36,7 +36,9 @@ export function githubClient(loaded: LoadedConfig, env: NodeJS.ProcessEnv): GitH
 export function giteaClient(loaded: LoadedConfig): GiteaClient {
   const url = requiredGiteaUrl(loaded.config);
   if (!loaded.secrets.giteaToken) {
-    throw new UserError('GITEA_TOKEN is not set', { hint: "bootstrap keeps one: kubectl -n raibid get secret raibid-gitea-token -o jsonpath='{.data.token}' | base64 -d" });
+    throw new UserError('GITEA_TOKEN is not set', {
+      hint: "bootstrap keeps one: kubectl -n raibid get secret raibid-gitea-token -o jsonpath='{.data.token}' | base64 -d",
+    });
   }
   return new GiteaClient(url, { token: loaded.secrets.giteaToken });
 }
@@ -63,7 +65,8 @@ export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gite
 export type Progress = 'interactive' | 'plain' | 'none';
 const RENDERERS = { interactive: 'default', plain: 'simple', none: 'silent' } as const;
 
-export const counted = (s: Pick<MirrorSummary, 'created' | 'synced' | 'unchanged' | 'failed'>) => `created ${s.created}, synced ${s.synced}, unchanged ${s.unchanged}, failed ${s.failed}`;
+export const counted = (s: Pick<MirrorSummary, 'created' | 'synced' | 'unchanged' | 'failed'>) =>
+  `created ${s.created}, synced ${s.synced}, unchanged ${s.unchanged}, failed ${s.failed}`;
 
 /** `mirror sync`: one run at a time (a lock), its steps a listr2 list, the plan carried out, the ETag cache saved. */
 export async function syncMirrors(
@@ -73,7 +76,11 @@ export async function syncMirrors(
 ): Promise<MirrorSummary & { github: GitHubClient['stats']; fullCheck: boolean }> {
   const gitea = giteaClient(loaded);
   const lock = tryLock(join(mirrorCache(env), 'mirror-sync.lock'));
-  if ('heldBy' in lock) throw failure(`another mirror sync is running (pid ${lock.heldBy}); this one stops`, 'runs that overlap are skipped: a cron schedule every 15 minutes or more is plenty');
+  if ('heldBy' in lock)
+    throw failure(
+      `another mirror sync is running (pid ${lock.heldBy}); this one stops`,
+      'runs that overlap are skipped: a cron schedule every 15 minutes or more is plenty',
+    );
   try {
     const startedAt = Date.now();
     let run: MirrorRun | undefined;
@@ -90,7 +97,13 @@ export async function syncMirrors(
         {
           title: 'Mirror into Gitea',
           task: async (_, task) => {
-            summary = await reconcile(run!.actions, { gitea, github: run!.github, config: loaded.config, githubToken: loaded.secrets.githubToken, prune: options.prune });
+            summary = await reconcile(run!.actions, {
+              gitea,
+              github: run!.github,
+              config: loaded.config,
+              githubToken: loaded.secrets.githubToken,
+              prune: options.prune,
+            });
             task.title = `Mirrors: ${counted(summary)}`;
           },
         },
@@ -104,7 +117,8 @@ export async function syncMirrors(
     summary.failed += run.problems.length;
     // only a clean run may stand in for Gitea next time; after a failure the next run reads it in full
     const previous = readState(statePath(env));
-    if (summary.failed === 0) writeState(statePath(env), stateAfter(run.selected, summary.kept, loaded.config.mirror.intervalMinutes, run.fullCheck ? startedAt : previous!.checkedAt));
+    if (summary.failed === 0)
+      writeState(statePath(env), stateAfter(run.selected, summary.kept, loaded.config.mirror.intervalMinutes, run.fullCheck ? startedAt : previous!.checkedAt));
     else rmSync(statePath(env), { force: true });
     return { ...summary, github: run.github.stats, fullCheck: run.fullCheck };
   } finally {

@@ -18,7 +18,8 @@ async function ownerRepos(github: GitHubClient, rule: OwnerRule, login: string |
 }
 
 /** Asked for by an old name, GitHub answers with the renamed repository (Octokit follows the 301): whether `answered` is that. */
-export const isRenamed = (answered: { full_name: string }, owner: string, name: string) => answered.full_name.toLowerCase() !== `${owner}/${name}`.toLowerCase();
+export const isRenamed = (answered: { full_name: string }, owner: string, name: string) =>
+  answered.full_name.toLowerCase() !== `${owner}/${name}`.toLowerCase();
 
 async function singleRepo(github: GitHubClient, owner: string, name: string): Promise<SourceRepo> {
   const { data } = await github.get('GET /repos/{owner}/{repo}', { owner, repo: name });
@@ -42,5 +43,12 @@ export async function listSources(github: GitHubClient, rules: Rules, token: str
   const owned = await Promise.all(
     rules.owners.map(async (rule) => ({ rule, repos: (await ownerRepos(github, rule, login).catch(missing(`${rule.kind} ${rule.name}`))) ?? [] })),
   );
-  return { selected: selectRepos(rules, singles.filter((s): s is SourceRepo => s !== undefined), owned), problems };
+  return {
+    selected: selectRepos(
+      rules,
+      singles.filter((s): s is SourceRepo => s !== undefined),
+      owned,
+    ),
+    problems,
+  };
 }

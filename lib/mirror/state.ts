@@ -44,7 +44,15 @@ export function stateAsGitea(state: MirrorState, orgs: string[]): { orgs: Set<st
       // the owner has no slash: whatever follows the first one is the name
       const slash = key.indexOf('/');
       const [owner, name] = [key.slice(0, slash), key.slice(slash + 1)];
-      return { owner, name, mirror: true, mirrorInterval: goDuration(state.intervalMinutes), mirrorUpdated: m.pushedAt, originalUrl: m.source, archived: m.archived ?? false };
+      return {
+        owner,
+        name,
+        mirror: true,
+        mirrorInterval: goDuration(state.intervalMinutes),
+        mirrorUpdated: m.pushedAt,
+        originalUrl: m.source,
+        archived: m.archived ?? false,
+      };
     }),
   };
 }

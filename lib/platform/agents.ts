@@ -37,12 +37,17 @@ function agentPodSpec(config: Config): Record<string, unknown> {
 /** What an agent pod reads as its config: the queue's settings and the in-cluster Gitea. */
 function agentConfig(config: Config): string {
   const { command, jobTimeoutSeconds } = config.agents;
-  return stringify({ queue: config.queue, gitea: { url: `http://${GITEA_HTTP_SERVICE}` }, agents: { jobTimeoutSeconds, buildUid: BUILD_UID, ...(command ? { command } : {}) } });
+  return stringify({
+    queue: config.queue,
+    gitea: { url: `http://${GITEA_HTTP_SERVICE}` },
+    agents: { jobTimeoutSeconds, buildUid: BUILD_UID, ...(command ? { command } : {}) },
+  });
 }
 
 /** The agent program as the pods unpack it: the bundle, gzipped (well under a ConfigMap's 1 MiB). */
 export function agentBundle(): Buffer {
-  if (!existsSync(BUNDLE)) throw new UserError('the agent bundle is missing (dist/bundle/raibid-pod.cjs)', { hint: 'run `npm run bundle` in the raibid-task checkout' });
+  if (!existsSync(BUNDLE))
+    throw new UserError('the agent bundle is missing (dist/bundle/raibid-pod.cjs)', { hint: 'run `npm run bundle` in the raibid-task checkout' });
   return gzipSync(readFileSync(BUNDLE), { level: 9 });
 }
 

@@ -30,10 +30,12 @@ export function giteaUrl(config: Config): string | undefined {
 /** giteaUrl, for what cannot go on without one. */
 export function requiredGiteaUrl(config: Config, task?: string): string {
   const url = giteaUrl(config);
-  if (!url) throw new UserError(`${task ? `${task}: ` : ''}no Gitea URL: set gitea.url (or host.address, which it defaults to)`, { hint: 'gitea.url: http://gitea.spark-1.local' });
+  if (!url)
+    throw new UserError(`${task ? `${task}: ` : ''}no Gitea URL: set gitea.url (or host.address, which it defaults to)`, {
+      hint: 'gitea.url: http://gitea.spark-1.local',
+    });
   return url;
 }
-
 
 /** Gitea refuses to migrate from private addresses unless told; a GitHub Enterprise on the LAN needs them. */
 export const migratesFromLocalNetworks = (config: Config) => new URL(config.github.apiUrl).hostname !== 'api.github.com';
@@ -86,7 +88,9 @@ function redisValues(config: Config): Record<string, unknown> {
     auth: { enabled: true, usersExistingSecret: SECRETS.redis, aclUsers: { default: { permissions: '~* &* +@all', passwordKey: 'password' } } },
     dataStorage: { enabled: true, requestedSize: config.redis.storage },
     // the queue's durability: every write on disk before it is acknowledged (lib/queue/persistence.ts)
-    valkeyConfig: Object.entries(REDIS_PERSISTENCE).map(([key, value]) => `${key} ${value}\n`).join(''),
+    valkeyConfig: Object.entries(REDIS_PERSISTENCE)
+      .map(([key, value]) => `${key} ${value}\n`)
+      .join(''),
   };
 }
 
@@ -108,7 +112,16 @@ function helmChart(key: ChartKey, name: string, targetNamespace: string, values:
       apiVersion: 'helm.cattle.io/v1',
       kind: 'HelmChart',
       metadata: { name, namespace: CHART_NAMESPACE, labels: PART_OF },
-      spec: { repo: pin.repo, chart: pin.chart, version: pin.version, targetNamespace, createNamespace: true, timeout: '600s', backOffLimit: INSTALL_BACKOFF_LIMIT, valuesContent: stringify(values) },
+      spec: {
+        repo: pin.repo,
+        chart: pin.chart,
+        version: pin.version,
+        targetNamespace,
+        createNamespace: true,
+        timeout: '600s',
+        backOffLimit: INSTALL_BACKOFF_LIMIT,
+        valuesContent: stringify(values),
+      },
     },
   };
 }

@@ -21,7 +21,15 @@ export function renderFlux(config: Config): Manifest[] {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
       kind: 'Kustomization',
       metadata: { name: CONFIG_REPO, namespace: FLUX_NAMESPACE, labels: PART_OF },
-      spec: { interval: '10m', retryInterval: '1m', path: './', prune: true, wait: false, timeout: '5m', sourceRef: { kind: 'GitRepository', name: CONFIG_REPO } },
+      spec: {
+        interval: '10m',
+        retryInterval: '1m',
+        path: './',
+        prune: true,
+        wait: false,
+        timeout: '5m',
+        sourceRef: { kind: 'GitRepository', name: CONFIG_REPO },
+      },
     },
   ];
 }

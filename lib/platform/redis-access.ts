@@ -33,7 +33,10 @@ export async function reachRedis(config: Config, env: NodeJS.ProcessEnv): Promis
   const kubeconfig = defaultKubeconfig(env);
   if (!hasContext(kubeconfig, config.k3s.context)) return { url: DEFAULT_REDIS_URL, via: '127.0.0.1:6379', ...local };
   // the Kubernetes client takes a second to load: only when the cluster is the way in
-  const [{ apiMessage, connectCluster, kubeconfigFromFile }, { forwardPort }] = await Promise.all([import('../kube/client.js'), import('../kube/port-forward.js')]);
+  const [{ apiMessage, connectCluster, kubeconfigFromFile }, { forwardPort }] = await Promise.all([
+    import('../kube/client.js'),
+    import('../kube/port-forward.js'),
+  ]);
   const cluster = connectCluster(kubeconfigFromFile(kubeconfig, config.k3s.context));
   const hint = 'set redis.url to reach Redis directly, or check the platform with `raibid-task bootstrap --only platform`';
   try {
@@ -43,7 +46,11 @@ export async function reachRedis(config: Config, env: NodeJS.ProcessEnv): Promis
     const secret = await cluster.core.readNamespacedSecret({ name: SECRETS.redis, namespace: NAMESPACE });
     const password = Buffer.from(secret.data?.password ?? '', 'base64').toString('utf8');
     const forward = await forwardPort(cluster, NAMESPACE, pod.metadata!.name!, REDIS_PORT);
-    return { url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${forward.port}`, via: `pod ${NAMESPACE}/${pod.metadata!.name} (port-forward)`, close: forward.close };
+    return {
+      url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${forward.port}`,
+      via: `pod ${NAMESPACE}/${pod.metadata!.name} (port-forward)`,
+      close: forward.close,
+    };
   } catch (error) {
     if ((error as { exitCode?: number }).exitCode !== undefined) throw error;
     throw failure(`reaching Redis through context ${config.k3s.context}: ${apiMessage(error)}`, hint);

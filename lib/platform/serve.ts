@@ -7,7 +7,10 @@ import { NAMESPACE, PART_OF, SECRETS } from './names.js';
 
 const NAME = 'raibid-serve';
 const PORT = 8080;
-const secretEnv = (name: string, secret: string, key: string, optional = false) => ({ name, valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } } });
+const secretEnv = (name: string, secret: string, key: string, optional = false) => ({
+  name,
+  valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } },
+});
 
 /**
  * The webhook receiver in the cluster, from the same bundle as the agents: Gitea's system push

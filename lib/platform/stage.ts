@@ -34,7 +34,8 @@ export interface PlatformOptions {
 const CHART_TITLES: Record<ChartSpec['key'], string> = { redis: 'Redis (Valkey)', keda: 'KEDA', gitea: 'Gitea', flux: 'Flux' };
 
 async function readSecret(cluster: Cluster, name: string, namespace: string): Promise<Record<string, string> | undefined> {
-  const found = (await readObject(cluster, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } })) as { data?: Record<string, string> } | undefined;
+  const found = (await readObject(cluster, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } })) as
+    { data?: Record<string, string> } | undefined;
   return found && Object.fromEntries(Object.entries(found.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
@@ -84,11 +85,15 @@ async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOpt
     await api.objects.delete(job, undefined, undefined, undefined, undefined, 'Background');
   }
   progress(`${outcome}; waiting for ${installJobName(name)} and the workloads`);
-  await waitForChart(api, { name, namespace: CHART_NAMESPACE, targetNamespace: chart.targetNamespace }, {
-    timeoutMs: options.config.platform.timeoutSeconds * 1000,
-    pollMs: options.pollMs,
-    staleJobUid: outcome === 'configured' || failedBefore ? previous?.metadata?.uid : undefined,
-  });
+  await waitForChart(
+    api,
+    { name, namespace: CHART_NAMESPACE, targetNamespace: chart.targetNamespace },
+    {
+      timeoutMs: options.config.platform.timeoutSeconds * 1000,
+      pollMs: options.pollMs,
+      staleJobUid: outcome === 'configured' || failedBefore ? previous?.metadata?.uid : undefined,
+    },
+  );
   return outcome === 'unchanged' && failedBefore ? 'configured' : outcome;
 }
 
@@ -110,8 +115,18 @@ function platformTask(options: PlatformOptions): ListrTask {
     title: 'Platform: Redis, KEDA, Gitea, Flux',
     task: (_, task) => {
       if (options.dryRun) {
-        for (const line of applyLines([...namespaces(), ...renderSecrets(options.config, choosePlatformSecrets({}, {}, () => ''))])) options.say(line);
-        for (const c of charts) options.say(`would install chart ${c.manifest.metadata.name}: ${CHART_PINS[c.key].chart} ${CHART_PINS[c.key].version} into ${c.targetNamespace}, and wait for it`);
+        for (const line of applyLines([
+          ...namespaces(),
+          ...renderSecrets(
+            options.config,
+            choosePlatformSecrets({}, {}, () => ''),
+          ),
+        ]))
+          options.say(line);
+        for (const c of charts)
+          options.say(
+            `would install chart ${c.manifest.metadata.name}: ${CHART_PINS[c.key].chart} ${CHART_PINS[c.key].version} into ${c.targetNamespace}, and wait for it`,
+          );
         return;
       }
       let api: Cluster | undefined;
@@ -132,7 +147,10 @@ function platformTask(options: PlatformOptions): ListrTask {
             title: 'Charts',
             task: async (_, sub) => {
               // all four install at once; one failing does not stop the others' waits
-              const installs = sub.newListr(charts.map((chart) => chartTask(chart, options, cluster)), { concurrent: true, exitOnError: false, collectErrors: 'minimal' });
+              const installs = sub.newListr(
+                charts.map((chart) => chartTask(chart, options, cluster)),
+                { concurrent: true, exitOnError: false, collectErrors: 'minimal' },
+              );
               await installs.run();
               const failures = installs.errors.map((e) => e.error);
               if (failures.length === 1) throw failures[0];
@@ -154,7 +172,9 @@ function giteaTask(options: PlatformOptions): ListrTask {
     task: async (_, task) => {
       const url = requiredGiteaUrl(config);
       if (options.dryRun) {
-        options.say(`would wait for Gitea at ${url}, create the tokens ${config.gitea.adminUser}/raibid-task and raibid-read (agents and Flux read with it), org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`);
+        options.say(
+          `would wait for Gitea at ${url}, create the tokens ${config.gitea.adminUser}/raibid-task and raibid-read (agents and Flux read with it), org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`,
+        );
         return;
       }
       const cluster = await options.cluster();
@@ -164,7 +184,8 @@ function giteaTask(options: PlatformOptions): ListrTask {
         readSecret(cluster, SECRETS.giteaToken, NAMESPACE),
         readSecret(cluster, SECRETS.giteaRead, NAMESPACE),
       ]);
-      if (!admin?.password || !webhook?.secret) throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
+      if (!admin?.password || !webhook?.secret)
+        throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
       const hookHash = createHash('sha256').update(webhook.secret).digest('hex').slice(0, 16);
       const result = await setupGitea({
         url,
@@ -202,7 +223,10 @@ function applyTask(title: string, render: () => Manifest[], options: PlatformOpt
         task.title = `${title}: ${formatSummary(await applyAll(await options.cluster(), manifests))}`;
       } catch (error) {
         // a kind not served yet, or the namespace missing: the platform stage has not run
-        if (error instanceof UserError && /Unrecognized API version and kind|Failed to fetch resource metadata|namespaces "[^"]+" not found/.test(error.message)) {
+        if (
+          error instanceof UserError &&
+          /Unrecognized API version and kind|Failed to fetch resource metadata|namespaces "[^"]+" not found/.test(error.message)
+        ) {
           throw failure(error.message, hint);
         }
         throw error;
@@ -216,7 +240,17 @@ export function platformSteps(options: PlatformOptions): Record<PlatformStep, Li
   return {
     platform: platformTask(options),
     gitea: giteaTask(options),
-    flux: applyTask(`Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`, () => renderFlux(options.config), options, 'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
-    agents: applyTask(`Agents (KEDA ScaledJob, up to ${options.config.agents.max}) and the webhook receiver`, () => [...renderAgents(options.config, agentBundle()), ...renderServe(options.config)], options, 'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first'),
+    flux: applyTask(
+      `Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`,
+      () => renderFlux(options.config),
+      options,
+      'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first',
+    ),
+    agents: applyTask(
+      `Agents (KEDA ScaledJob, up to ${options.config.agents.max}) and the webhook receiver`,
+      () => [...renderAgents(options.config, agentBundle()), ...renderServe(options.config)],
+      options,
+      'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first',
+    ),
   };
 }

@@ -20,7 +20,9 @@ function git(cwd: string, ...args: string[]): { ok: boolean; out: string } {
 export function findLocalRepo(path: string, given: string): LocalRepo {
   const top = git(path, 'rev-parse', '--show-toplevel');
   if (!top.ok || !top.out) {
-    throw new UserError(`--repo '${printable(given)}' is not a git repository, nor a folder in one`, { hint: `an agent clones what it builds: run \`git init && git add -A && git commit -m init\` in it, or give a clone URL` });
+    throw new UserError(`--repo '${printable(given)}' is not a git repository, nor a folder in one`, {
+      hint: `an agent clones what it builds: run \`git init && git add -A && git commit -m init\` in it, or give a clone URL`,
+    });
   }
   const root = realpathSync(top.out);
   return { root, dir: relative(root, realpathSync(path)).split(sep).join('/') };
@@ -37,11 +39,15 @@ export function checkLocalRef(repo: LocalRepo, ref: string, sha: string | undefi
     const branches = git(repo.root, 'for-each-ref', '--count=5', '--format=%(refname:short)', 'refs/heads').out.split('\n').filter(Boolean);
     const what = sha ? `--sha '${printable(sha)}'` : `--ref '${printable(ref)}'`;
     throw new UserError(`${what} is not a commit in ${printable(repo.root)}`, {
-      hint: branches.length ? `its branches: ${branches.join(', ')} (git -C ${printable(repo.root)} branch -a lists all)` : 'the repository has no commit yet: commit first',
+      hint: branches.length
+        ? `its branches: ${branches.join(', ')} (git -C ${printable(repo.root)} branch -a lists all)`
+        : 'the repository has no commit yet: commit first',
     });
   }
   if (repo.dir && !git(repo.root, 'cat-file', '-e', `${commit.out}:${repo.dir}`).ok) {
-    throw new UserError(`${printable(repo.dir)} is not in ${printable(wanted)} of ${printable(repo.root)}`, { hint: 'an agent builds what is committed: commit the folder first' });
+    throw new UserError(`${printable(repo.dir)} is not in ${printable(wanted)} of ${printable(repo.root)}`, {
+      hint: 'an agent builds what is committed: commit the folder first',
+    });
   }
   return commit.out;
 }

@@ -3,16 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { type Job, type JobState, jobFromHash, retryDelayMs } from './job.js';
 import { AGENTS, COUNTERS, DEAD_STREAM, DEDUPE_PREFIX, GROUP, RECENT, STREAM, agentKey, jobKey, logKey } from './names.js';
-import {
-  cancelScript,
-  claimScript,
-  completeScript,
-  enqueueScript,
-  heartbeatScript,
-  requeueScript,
-  retryScript,
-  startScript,
-} from './scripts.js';
+import { cancelScript, claimScript, completeScript, enqueueScript, heartbeatScript, requeueScript, retryScript, startScript } from './scripts.js';
 
 export interface QueueOptions {
   maxAttempts: number;
@@ -279,9 +270,7 @@ export class JobQueue {
   async requeueStalled(count = 100, now = Date.now()): Promise<string[]> {
     await this.ensureGroup();
     const { visibilityTimeoutMs, logLines, retainSeconds } = this.options;
-    const ids = await this.guardGroup(
-      this.redis.raibidRequeue(Math.ceil(visibilityTimeoutMs), count, now, logLines, retainSeconds),
-    );
+    const ids = await this.guardGroup(this.redis.raibidRequeue(Math.ceil(visibilityTimeoutMs), count, now, logLines, retainSeconds));
     return (ids ?? []) as string[];
   }
 
@@ -296,9 +285,8 @@ export class JobQueue {
   /** Waits up to `blockMs` for a new entry on `blocking`, a connection of its own, and starts it. */
   async waitForNext(consumer: string, blocking: Redis, blockMs: number): Promise<Started | undefined> {
     await this.ensureGroup();
-    const reply = (await this.guardGroup(
-      blocking.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', STREAM, '>'),
-    )) as [string, [string, string[]][]][] | null | undefined;
+    const reply = (await this.guardGroup(blocking.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', STREAM, '>'))) as
+      [string, [string, string[]][]][] | null | undefined;
     const entry = reply?.[0]?.[1][0];
     return entry ? this.start(delivered(entry), consumer) : undefined;
   }
@@ -328,10 +316,7 @@ export class JobQueue {
   }
 
   async heartbeat(claim: Claim, now = Date.now()): Promise<'ok' | 'cancel' | 'lost'> {
-    return (await this.redis.raibidHeartbeat(claim.job.id, claim.entry, claim.consumer, claim.lease, now)) as
-      | 'ok'
-      | 'cancel'
-      | 'lost';
+    return (await this.redis.raibidHeartbeat(claim.job.id, claim.entry, claim.consumer, claim.lease, now)) as 'ok' | 'cancel' | 'lost';
   }
 
   /** Records the outcome once; returns the job's new state, or 'ignored' for a stale lease. */

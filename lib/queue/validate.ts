@@ -42,7 +42,8 @@ export function isSafeSubdir(dir: string): boolean {
  */
 export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
   const repo = input.repo.trim();
-  if (hasControlCharacters(repo)) throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
+  if (hasControlCharacters(repo))
+    throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
   if (!isValidRef(input.ref)) {
     throw new UserError(`--ref '${printable(input.ref)}' is not a valid git ref`, { hint: 'give a branch, tag or refs/… name' });
   }

@@ -28,7 +28,9 @@ export function commitStatusFor(event: StatusEvent, job: Job): CommitStatus | un
   const status = (state: CommitState, description: string): CommitStatus => ({ state, description: clip(description) });
   switch (event.state) {
     case 'queued':
-      return event.attempt === 0 ? status('pending', 'queued') : status('pending', `attempt ${event.attempt} failed, retrying: ${job.error ?? 'transient failure'}`);
+      return event.attempt === 0
+        ? status('pending', 'queued')
+        : status('pending', `attempt ${event.attempt} failed, retrying: ${job.error ?? 'transient failure'}`);
     case 'running':
       return status('pending', `attempt ${event.attempt} running`);
     case 'succeeded':

@@ -53,8 +53,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
     if (effect.kind === 'open-log') {
       logAfter = '-';
       pane += 1;
-    }
-    else {
+    } else {
       const reply = effect.kind === 'cancel' ? await queue.cancel(effect.id) : await queue.retry(effect.id);
       state = { ...state, message: `${effect.id}: ${reply}` };
     }

@@ -24,7 +24,7 @@ export const initialState = (): DashboardState => ({ filter: '', filtering: fals
 /** Bytes read from a terminal in raw mode as keys. */
 export function parseKeys(data: string): Key[] {
   const keys: Key[] = [];
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const rest = data.slice(i);
     // eslint-disable-next-line no-control-regex
     const arrow = rest.match(/^\x1b(?:\[|O)([AB])/);
@@ -69,7 +69,8 @@ export function press(state: DashboardState, key: Key): { state: DashboardState;
   if (state.confirm) {
     const { action, id } = state.confirm;
     const next = { ...state, confirm: undefined };
-    if (char === 'y' || char === 'Y') return { state: { ...next, message: `${action === 'cancel' ? 'cancelling' : 'retrying'} ${id}…` }, effect: { kind: action, id } };
+    if (char === 'y' || char === 'Y')
+      return { state: { ...next, message: `${action === 'cancel' ? 'cancelling' : 'retrying'} ${id}…` }, effect: { kind: action, id } };
     return { state: { ...next, message: `${id} not ${action === 'cancel' ? 'cancelled' : 'retried'}` } };
   }
   if (state.filtering) {
@@ -92,7 +93,8 @@ export function press(state: DashboardState, key: Key): { state: DashboardState;
     if (state.logOf === current.id) return { state: { ...state, logOf: undefined, log: [] } };
     return { state: { ...state, logOf: current.id, log: [], selectedId: current.id }, effect: { kind: 'open-log', id: current.id } };
   }
-  if (char === 'c' || char === 'r') return { state: { ...state, selectedId: current.id, confirm: { action: char === 'c' ? 'cancel' : 'retry', id: current.id }, message: undefined } };
+  if (char === 'c' || char === 'r')
+    return { state: { ...state, selectedId: current.id, confirm: { action: char === 'c' ? 'cancel' : 'retry', id: current.id }, message: undefined } };
   return { state };
 }
 
@@ -138,7 +140,11 @@ function jobTable(jobs: JobView[], current: JobView | undefined, width: number, 
   const columns = COLUMNS.filter((c) => width >= c.from);
   const cells = jobs.map((j) => columns.map((c) => c.cell(j, paint)));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((r) => visibleLength(r[i]!))));
-  const row = (values: string[]) => values.map((v, i) => pad(v, widths[i]!)).join('  ').trimEnd();
+  const row = (values: string[]) =>
+    values
+      .map((v, i) => pad(v, widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [
     paint.dim(`  ${row(columns.map((c) => c.title))}`),
     ...cells.map((values, i) => (jobs[i] === current ? paint.inverse(`> ${row(values.map((v) => v.replace(SGR, '')))}`) : `  ${row(values)}`)),
@@ -155,9 +161,19 @@ export function renderDashboard(state: DashboardState, width: number, height: nu
   else {
     const q = s.queue;
     const busy = s.agents.filter((a) => a.jobs.length > 0).length;
-    top.push(`${paint.bold('raibid')}  waiting ${q.lag ?? '?'}  running ${q.pending}  dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}  agents ${s.agents.length} (${busy} busy)  ${paint.dim(s.at.slice(11, 19))}`);
-    top.push(paint.dim(`done ${q.totals.succeeded ?? 0} ok, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`));
-    top.push(s.agents.length ? `agents: ${s.agents.map((a) => `${a.name} ${a.jobs.length ? paint.cyan(a.jobs.join(',')) : `idle ${formatDuration(a.idleMs ?? undefined)}`}`).join('  ')}` : paint.dim('agents: none running'));
+    top.push(
+      `${paint.bold('raibid')}  waiting ${q.lag ?? '?'}  running ${q.pending}  dead ${q.dead > 0 ? paint.red(String(q.dead)) : '0'}  agents ${s.agents.length} (${busy} busy)  ${paint.dim(s.at.slice(11, 19))}`,
+    );
+    top.push(
+      paint.dim(
+        `done ${q.totals.succeeded ?? 0} ok, ${q.totals.failed ?? 0} failed, ${q.totals.cancelled ?? 0} cancelled, ${q.totals.dead ?? 0} dead, ${q.totals.retried ?? 0} retries`,
+      ),
+    );
+    top.push(
+      s.agents.length
+        ? `agents: ${s.agents.map((a) => `${a.name} ${a.jobs.length ? paint.cyan(a.jobs.join(',')) : `idle ${formatDuration(a.idleMs ?? undefined)}`}`).join('  ')}`
+        : paint.dim('agents: none running'),
+    );
   }
   const footer = state.confirm
     ? paint.yellow(`${state.confirm.action} ${state.confirm.id}? y/n`)
@@ -184,6 +200,13 @@ export function renderDashboard(state: DashboardState, width: number, height: nu
     const lines = state.log.slice(-(logHeight - 1)).map((l) => formatLogLine(paint, { ...l, line: printable(l.line.replace(SGR, '')) }));
     pane.push(...(lines.length ? lines : [paint.dim('  no output yet')]));
   }
-  const screen = [...top, ...list.slice(0, listHeight), ...Array(Math.max(0, listHeight - list.length)).fill(''), ...pane.slice(0, logHeight), ...Array(Math.max(0, logHeight - pane.length)).fill(''), footer];
+  const screen = [
+    ...top,
+    ...list.slice(0, listHeight),
+    ...Array(Math.max(0, listHeight - list.length)).fill(''),
+    ...pane.slice(0, logHeight),
+    ...Array(Math.max(0, logHeight - pane.length)).fill(''),
+    footer,
+  ];
   return screen.slice(0, height).map((line) => fit(line, width));
 }

@@ -33,7 +33,8 @@ export function renderJob(job: JobView, paint: Paint): string[] {
   ];
   const lines = facts.map(([label, value]) => `${label.padEnd(12)}${value ?? '-'}`);
   const steps = Array.isArray(job.result?.steps) ? job.result.steps.filter(isStep) : [];
-  if (steps.length === 0) return [...lines, '', paint.dim(job.state === 'queued' || job.state === 'running' ? 'steps: none finished yet' : 'steps: none recorded')];
+  if (steps.length === 0)
+    return [...lines, '', paint.dim(job.state === 'queued' || job.state === 'running' ? 'steps: none finished yet' : 'steps: none recorded')];
   const rows = steps.map((step) => [
     printable(step.name),
     step.timedOut ? paint.red('timed out') : step.exitCode === 0 ? paint.green('0') : paint.red(String(step.exitCode)),

@@ -30,11 +30,7 @@ export function renderStatus(s: Snapshot, paint: Paint): string[] {
   ];
   if (s.agents.length === 0) lines.push(paint.dim('  none running: start one with `raibid-task agent`, or KEDA starts them on the cluster'));
   else {
-    const rows = s.agents.map((a) => [
-      a.name,
-      a.jobs.length ? paint.cyan(a.jobs.join(',')) : '-',
-      a.idleMs === null ? '-' : formatDuration(a.idleMs),
-    ]);
+    const rows = s.agents.map((a) => [a.name, a.jobs.length ? paint.cyan(a.jobs.join(',')) : '-', a.idleMs === null ? '-' : formatDuration(a.idleMs)]);
     lines.push(...table(['NAME', 'JOB', 'IDLE'], rows).map((l) => `  ${l}`));
   }
   lines.push('', paint.bold('recent jobs'));
@@ -45,6 +41,13 @@ export function renderStatus(s: Snapshot, paint: Paint): string[] {
 
 /** Jobs a line each, as `status` and `jobs list` show them. */
 export function jobsTable(jobs: JobView[], paint: Paint): string[] {
-  const rows = jobs.map((j) => [j.id, shortRepo(j.repo), j.ref, paintState(paint, j.state), `${j.attempt}/${j.maxAttempts}`, formatDuration(j.durationMs ?? undefined)]);
+  const rows = jobs.map((j) => [
+    j.id,
+    shortRepo(j.repo),
+    j.ref,
+    paintState(paint, j.state),
+    `${j.attempt}/${j.maxAttempts}`,
+    formatDuration(j.durationMs ?? undefined),
+  ]);
   return table(['ID', 'REPO', 'REF', 'STATE', 'ATTEMPT', 'DURATION'], rows);
 }

@@ -81,7 +81,8 @@ export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRe
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw failure(`redis-server exited at start (code ${child.exitCode}): ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
+    if (child.exitCode !== null)
+      throw failure(`redis-server exited at start (code ${child.exitCode}): ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
     try {
       const probe = await connectRedis(url, { name: 'raibid-up-probe' });
       const answer = await probe.ping().catch((error: Error) => error.message);

@@ -97,7 +97,10 @@ export async function startFarm(plan: FarmPlan, loaded: LoadedConfig, env: NodeJ
   for (const dir of [plan.stateDir, plan.redisDir]) chmodSync(ownedDir(dir, 'the local farm (XDG_STATE_HOME)'), 0o700);
   const lock = tryLock(join(plan.stateDir, 'farm.lock'));
   if ('heldBy' in lock) {
-    throw failure(`up: another raibid-task up is running${lock.heldBy ? ` (pid ${lock.heldBy})` : ''} on ${plan.stateDir}`, 'its queue is the one dispatch, status and logs reach; stop it with Ctrl-C where it runs');
+    throw failure(
+      `up: another raibid-task up is running${lock.heldBy ? ` (pid ${lock.heldBy})` : ''} on ${plan.stateDir}`,
+      'its queue is the one dispatch, status and logs reach; stop it with Ctrl-C where it runs',
+    );
   }
   const undo: (() => Promise<void>)[] = [async () => lock.release()];
   const unwind = async () => {

@@ -40,7 +40,11 @@ export function pushHandlers(ctx: DispatchContext) {
     return sync;
   };
   const unbuilt = (push: Push) =>
-    push.deleted ? `${push.ref} deleted: nothing to build` : push.tag && !ctx.config.webhook.tags ? `${push.ref}: tags are not built (webhook.tags: true builds them)` : undefined;
+    push.deleted
+      ? `${push.ref} deleted: nothing to build`
+      : push.tag && !ctx.config.webhook.tags
+        ? `${push.ref}: tags are not built (webhook.tags: true builds them)`
+        : undefined;
   return {
     async onGitHubPush(push: Push): Promise<HookAnswer> {
       const [owner = '', name = ''] = push.repo.split('/');
@@ -55,7 +59,8 @@ export function pushHandlers(ctx: DispatchContext) {
     async onGiteaPush(push: Push): Promise<HookAnswer> {
       const why = unbuilt(push);
       if (why) return accepted({ ignored: why });
-      if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase()) return accepted({ ignored: 'the cluster config repo is not built' });
+      if (push.repo.toLowerCase() === `${ctx.config.gitea.org}/${CONFIG_REPO}`.toLowerCase())
+        return accepted({ ignored: 'the cluster config repo is not built' });
       if (!push.cloneUrl) return { status: 400, body: { error: 'repository.clone_url missing' } };
       // a mirror of a GitHub repository reports its status there too (Gitea's push payload, services/webhook/notifier.go, carries convert.ToRepo's mirror and original_url)
       const github = push.mirrorOf ? githubRepoOf(push.mirrorOf, ctx.config.github.apiUrl) : undefined;

@@ -90,7 +90,17 @@ function toPush(payload: PushPayload): Push | { malformed: string } {
   const sha = tag && typeof peeled === 'string' && SHA.test(peeled) ? peeled : payload.after;
   const original = payload.repository?.original_url;
   const mirrorOf = payload.repository?.mirror === true && typeof original === 'string' && original !== '' ? original : undefined;
-  return { repo, cloneUrl, ref: payload.ref, sha, fork: Boolean(payload.repository?.fork), archived: Boolean(payload.repository?.archived), tag, deleted, ...(mirrorOf ? { mirrorOf } : {}) };
+  return {
+    repo,
+    cloneUrl,
+    ref: payload.ref,
+    sha,
+    fork: Boolean(payload.repository?.fork),
+    archived: Boolean(payload.repository?.archived),
+    tag,
+    deleted,
+    ...(mirrorOf ? { mirrorOf } : {}),
+  };
 }
 
 /**
