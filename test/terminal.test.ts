@@ -72,19 +72,22 @@ test('status labels its counts, says when a running job has no live agent, and e
   );
 });
 
-test('status --watch draws on the alternate screen within the terminal width; Ctrl-C leaves it', async () => {
+// with input from a terminal too, status --watch is the interactive dashboard (dashboard.test)
+test('status --watch to a terminal, input not one, draws on the alternate screen within its width; Ctrl-C leaves it', async () => {
   await makeQueue(redis).enqueue({ repo: `https://git.example/${'a-very-long-owner-name/'.repeat(4)}repo.git`, ref: 'main' });
   const terminal: NodeJS.ProcessEnv = { ...process.env, ...env, TERM: 'xterm', NO_COLOR: '1' };
   delete terminal.FORCE_COLOR;
-  const child = spawn('script', ['-qfec', `stty cols 50 rows 12; exec ${process.execPath} ${CLI} status --watch --interval 0.2`, '/dev/null'], {
+  const child = spawn('script', ['-qfec', `stty cols 50 rows 12; exec ${process.execPath} ${CLI} status --watch --interval 0.2 < /dev/null`, '/dev/null'], {
     env: terminal,
   });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
   let screen = '';
   child.stdout.on('data', (d) => {
     screen += d;
     if (child.stdin.writable && screen.split('\x1b[H\x1b[2J').length - 1 === 2) child.stdin.end('\x03');
   });
   const code = await exited(child);
+  clearTimeout(guard);
   assert.is(code, 0);
   assert.ok(screen.startsWith('\x1b[?1049h'), `enters the alternate screen first: ${JSON.stringify(screen.slice(0, 40))}`);
   assert.ok(screen.trimEnd().endsWith('\x1b[?1049l'), `leaves it last: ${JSON.stringify(screen.slice(-40))}`);
