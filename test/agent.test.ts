@@ -276,7 +276,8 @@ test('status --watch redraws in place on a terminal and prints plain blocks in a
   assert.is(await exited(piped), 0);
   assert.not.match(out, '\x1b[');
   const tty = await new Promise<string>((resolve) => {
-    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} status --watch --interval 0.2`, '/dev/null'], {
+    // input not a terminal: with one, status --watch is the interactive dashboard (dashboard.test)
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} status --watch --interval 0.2 < /dev/null`, '/dev/null'], {
       env: { ...process.env, ...env, RAIBID_CONFIG: env.RAIBID_CONFIG!, TERM: 'xterm' },
     });
     let screen = '';
