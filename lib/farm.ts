@@ -9,8 +9,8 @@ import type { Progress } from './mirror/run.js';
 import type { TeardownResult } from './teardown-run.js';
 import { requiredGiteaUrl } from './platform/charts.js';
 import { type RedisAccess, reachRedis } from './platform/redis-access.js';
-import { type Job, type JobState, type JobView, isFinal, jobView } from './queue/job.js';
-import { logKey } from './queue/names.js';
+import { followJob } from './queue/follow.js';
+import { type Job, type JobState, type JobView, jobView } from './queue/job.js';
 import { type OpenQueue, openQueue } from './queue/open.js';
 import type { JobInput, LogLine } from './queue/queue.js';
 import { type Snapshot, snapshot } from './queue/snapshot.js';
@@ -54,8 +54,6 @@ export interface BootstrapRunOptions {
 
 export type MirrorSyncResult = Omit<MirrorSummary, 'kept'> & { github: GitHubStats; fullCheck: boolean };
 
-const FOLLOW_BLOCK_MS = 1000;
-
 /**
  * The farm as one object for scripts: config and secrets loaded once, the queue reached on first
  * use (redis.url, else the cluster's Redis through a port-forward, else a local one) and closed
@@ -90,11 +88,7 @@ export class Farm {
 
   /** Queues a job; the same repo and commit (or ref) already queued or running gives that job's id. */
   async dispatch(options: DispatchOptions): Promise<{ id: string; created: boolean; job: JobInput }> {
-    const job = validateJobInput(
-      { repo: options.repo, ref: options.ref ?? 'HEAD', sha: options.sha, meta: { source: 'api', ...options.meta } },
-      this.cwd,
-      'give a clone URL (https://…, ssh://…, git@host:owner/repo) or the path of a local repository',
-    );
+    const job = validateJobInput({ repo: options.repo, ref: options.ref ?? 'HEAD', sha: options.sha, meta: { source: 'api', ...options.meta } }, this.cwd);
     const { queue } = await this.queue();
     return { ...(await queue.enqueue(job)), job };
   }
@@ -128,31 +122,23 @@ export class Farm {
   /** Waits until the job ends and returns it; the log comes line by line to `onLog`. */
   async waitForJob(id: string, options: WaitOptions = {}): Promise<JobView> {
     const { queue, connect } = await this.queue();
-    let job = await this.required(id);
+    const job = await this.required(id);
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    let after = '-';
-    const drain = async () => {
-      for (const line of await queue.readLog(id, after)) {
-        options.onLog?.(line);
-        after = line.id;
-      }
-    };
     const blocking = await connect();
     try {
-      await drain();
-      while (!isFinal(job.state)) {
-        if (options.signal?.aborted) throw new UserError(`stopped waiting for job ${id}`);
-        if (Date.now() > deadline)
-          throw new UserError(`job ${id} is still ${job.state} after ${options.timeoutMs} ms`, { hint: `raibid-task logs ${id} --follow` });
-        await blocking.xread('BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', logKey(id), after === '-' ? '0-0' : after);
-        await drain();
-        job = (await queue.get(id)) ?? { ...job, state: 'dead' };
-      }
-      await drain();
+      const ended = await followJob(queue, blocking, job, {
+        onLine: (line) => options.onLog?.(line),
+        stop: (now) => {
+          if (options.signal?.aborted) throw new UserError(`stopped waiting for job ${id}`);
+          if (Date.now() > deadline)
+            throw new UserError(`job ${id} is still ${now.state} after ${options.timeoutMs} ms`, { hint: `raibid-task logs ${id} --follow` });
+          return false;
+        },
+      });
+      return jobView(ended);
     } finally {
       blocking.disconnect();
     }
-    return jobView(job);
   }
 
   /** Runs bootstrap (or the stages chosen) with its progress list, and says what each stage did. */

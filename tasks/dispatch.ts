@@ -32,7 +32,6 @@ const task: Task = {
         meta: { source: 'cli' },
       },
       process.cwd(),
-      'give a clone URL (https://…, ssh://…, git@host:owner/repo) or the path of a local repository',
     );
     const loaded = input.config();
     sayConfig(io, loaded);

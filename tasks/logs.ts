@@ -1,13 +1,11 @@
 import { UserError } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
-import { isFinal } from '../lib/queue/job.js';
-import { logKey } from '../lib/queue/names.js';
+import { followJob } from '../lib/queue/follow.js';
+import type { Job } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { LogLine } from '../lib/queue/queue.js';
 import { type Task, print } from '../lib/task.js';
 import { formatLogLine, painter, paintState, printable } from '../lib/ui/format.js';
-
-const FOLLOW_BLOCK_MS = 1000;
 
 const task: Task = {
   summary: "print a job's log, or follow it live",
@@ -30,38 +28,34 @@ const task: Task = {
     };
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue, connect }) => {
-      let job = await queue.get(id);
-      if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
-      let after = '-';
-      const drain = async () => {
-        for (const line of await queue.readLog(id, after)) {
-          show(line);
-          after = line.id;
-        }
-      };
-      await drain();
-      if (!flag(input, 'follow')) return 0;
+      const found = await queue.get(id);
+      if (!found) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
+      if (!flag(input, 'follow')) {
+        for (const line of await queue.readLog(id)) show(line);
+        return 0;
+      }
       const blocking = await connect();
       let waited = false;
+      let job: Job;
       try {
-        while (!isFinal(job.state) && !input.interrupted.aborted) {
-          if (job.state === 'queued' && !waited) {
-            waited = true;
-            io.stderr.write(`job ${id} is queued: waiting for an agent to pick it up (start one with \`raibid-task agent\`; Ctrl-C stops waiting)\n`);
-          } else if (job.state === 'running' && waited) {
-            waited = false;
-            io.stderr.write(`job ${id} started${job.agent ? ` on ${printable(job.agent)}` : ''}\n`);
-          }
-          await blocking.xread('BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', logKey(id), after === '-' ? '0-0' : after);
-          await drain();
-          job = (await queue.get(id)) ?? { ...job, state: 'dead' };
-        }
+        job = await followJob(queue, blocking, found, {
+          onLine: show,
+          stop: () => input.interrupted.aborted,
+          onWait: (now) => {
+            if (now.state === 'queued' && !waited) {
+              waited = true;
+              io.stderr.write(`job ${id} is queued: waiting for an agent to pick it up (start one with \`raibid-task agent\`; Ctrl-C stops waiting)\n`);
+            } else if (now.state === 'running' && waited) {
+              waited = false;
+              io.stderr.write(`job ${id} started${now.agent ? ` on ${printable(now.agent)}` : ''}\n`);
+            }
+          },
+        });
       } finally {
         blocking.disconnect();
       }
       if (input.interrupted.aborted) return 130;
-      await drain();
-      if (!flag(input, 'json')) io.stderr.write(`job ${id} ${paintState(painter(io.stdout, io.env), job.state)}\n`);
+      if (!flag(input, 'json')) io.stderr.write(`job ${id} ${paintState(paint, job.state)}\n`);
       return job.state === 'succeeded' ? 0 : 1;
     });
   },

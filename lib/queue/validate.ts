@@ -40,7 +40,7 @@ export function isSafeSubdir(dir: string): boolean {
  * one, where the ref (or sha) names a commit that holds the folder: the job builds the
  * repository with the folder as the pipeline's working dir (`meta.dir`).
  */
-export function validateJobInput(input: JobInput, cwd: string, hint: string): JobInput {
+export function validateJobInput(input: JobInput, cwd: string): JobInput {
   const repo = input.repo.trim();
   if (hasControlCharacters(repo))
     throw new UserError(`--repo '${printable(input.repo)}' has control characters`, { hint: 'give the clone URL or path as it is, without escape sequences' });
@@ -53,7 +53,9 @@ export function validateJobInput(input: JobInput, cwd: string, hint: string): Jo
   if (REMOTE_URL.test(repo) || SCP_LIKE.test(repo)) return { ...input, repo };
   const path = resolve(cwd, repo);
   if (!existsSync(path) || !statSync(path).isDirectory()) {
-    throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, { hint });
+    throw new UserError(`--repo '${printable(input.repo)}' is neither a clone URL nor a local directory`, {
+      hint: 'give a clone URL (https://…, ssh://…, git@host:owner/repo) or the path of a local repository',
+    });
   }
   const local = findLocalRepo(path, input.repo);
   checkLocalRef(local, input.ref, input.sha);
