@@ -8,10 +8,10 @@ import type { MirrorSummary } from './mirror/reconcile.js';
 import type { Progress } from './mirror/run.js';
 import type { TeardownResult } from './teardown-run.js';
 import { requiredGiteaUrl } from './platform/charts.js';
-import { type RedisAccess, reachRedis } from './platform/redis-access.js';
+import { reachQueue } from './platform/redis-access.js';
 import { followJob } from './queue/follow.js';
 import { type Job, type JobState, type JobView, jobView } from './queue/job.js';
-import { type OpenQueue, openQueue } from './queue/open.js';
+import type { OpenQueue } from './queue/open.js';
 import type { JobInput, LogLine } from './queue/queue.js';
 import { type Snapshot, snapshot } from './queue/snapshot.js';
 import { validateJobInput } from './queue/validate.js';
@@ -60,7 +60,7 @@ export type MirrorSyncResult = Omit<MirrorSummary, 'kept'> & { github: GitHubSta
  * by `close()`.
  */
 export class Farm {
-  private opened: Promise<{ access: RedisAccess; open: OpenQueue }> | undefined;
+  private opened: Promise<OpenQueue> | undefined;
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -74,16 +74,8 @@ export class Farm {
 
   /** The queue's connection, opened once. */
   async queue(): Promise<OpenQueue> {
-    this.opened ??= (async () => {
-      const access = await reachRedis(this.config, this.env);
-      try {
-        return { access, open: await openQueue(this.config, 'raibid-task', access.url) };
-      } catch (error) {
-        await access.close();
-        throw error;
-      }
-    })();
-    return (await this.opened).open;
+    this.opened ??= reachQueue(this.config, this.env);
+    return this.opened;
   }
 
   /** Queues a job; the same repo and commit (or ref) already queued or running gives that job's id. */
@@ -186,9 +178,7 @@ export class Farm {
     const opened = this.opened;
     this.opened = undefined;
     if (!opened) return;
-    const { access, open } = await opened;
-    await open.close();
-    await access.close();
+    await (await opened).close();
   }
 
   private async required(id: string): Promise<Job> {

@@ -59,15 +59,28 @@ export async function reachRedis(config: Config, env: NodeJS.ProcessEnv): Promis
 
 /** The workstation tasks' way to the queue: opened through reachRedis, closed with it. */
 export async function withQueue<T>(config: Config, env: NodeJS.ProcessEnv, use: (open: OpenQueue) => Promise<T>): Promise<T> {
+  const open = await reachQueue(config, env);
+  try {
+    return await use(open);
+  } finally {
+    await open.close();
+  }
+}
+
+/** The queue reached as withQueue reaches it, kept open; its close() ends the port-forward too. */
+export async function reachQueue(config: Config, env: NodeJS.ProcessEnv): Promise<OpenQueue> {
   const access = await reachRedis(config, env);
   try {
     const open = await openQueue(config, 'raibid-task', access.url);
-    try {
-      return await use(open);
-    } finally {
-      await open.close();
-    }
-  } finally {
+    return {
+      ...open,
+      close: async () => {
+        await open.close();
+        await access.close();
+      },
+    };
+  } catch (error) {
     await access.close();
+    throw error;
   }
 }
