@@ -51,11 +51,12 @@ export function printJson(io: TaskIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** A config file's path as tasks name it, saying when it is the current directory's (which a user may not expect). */
+export const configPathLabel = (path: string, inCurrentDir: boolean) => `${printable(path)}${inCurrentDir ? ' (from the current directory)' : ''}`;
+
 /** Which config a task that changes things acts on; on stderr, so stdout stays its output (JSON with --json). */
 export function sayConfig(io: TaskIO, loaded: LoadedConfig): void {
-  const which = loaded.path
-    ? `config ${printable(loaded.path)}${loaded.inCurrentDir ? ' (from the current directory)' : ''}`
-    : 'no config file (defaults and environment)';
+  const which = loaded.path ? `config ${configPathLabel(loaded.path, loaded.inCurrentDir)}` : 'no config file (defaults and environment)';
   const farm = loaded.farmPid ? `, and the queue of \`raibid-task up\` (pid ${loaded.farmPid})` : '';
   io.stderr.write(`raibid-task: using ${which}${farm}\n`);
 }

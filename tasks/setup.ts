@@ -28,7 +28,7 @@ import {
   writeSecret,
 } from '../lib/setup.js';
 import { sshSession } from '../lib/ssh.js';
-import { type Task, type TaskInput, print } from '../lib/task.js';
+import { type Task, type TaskInput, configPathLabel, print } from '../lib/task.js';
 import { printable } from '../lib/ui/format.js';
 import { PromptCancelled, ask } from '../lib/ui/prompt.js';
 
@@ -174,7 +174,7 @@ const task: Task = {
       await runChecks(input, raw, token, interactive);
       writeConfig(path, raw);
       removeDraft(env);
-      print(io, `config written: ${printable(path)}${dirname(path) === process.cwd() ? ' (from the current directory)' : ''}`);
+      print(io, `config written: ${configPathLabel(path, dirname(path) === process.cwd())}`);
       if (token) {
         const secretsPath = secretsFile(env);
         writeSecret(secretsPath, 'GITHUB_TOKEN', token);
