@@ -143,7 +143,10 @@ test('the job list filters by repository and state, and its links open the job p
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes('running') && r.includes('acme/api-one')), rows.join('|'));
   assert.ok(await tab.evaluate<boolean>('[...document.querySelectorAll("tbody a")].every((a) => !a.getAttribute("href").startsWith("/"))'), 'relative links');
   await tab.evaluate('document.querySelector("input[name=repo]").value = "no-such-repo"; document.querySelector("form").submit()');
-  await until(async () => (await tab.evaluate<string>('document.body.innerText')).includes('no job matches'), 'the filtered list');
+  // the submitted form navigates: until the new page has a body, there is none to read
+  await until(async () => (await tab.evaluate<string>('document.body?.innerText ?? ""')).includes('no job matches'), 'the filtered list');
+  // its load event fired, so the next navigation's wait cannot take it for its own
+  await until(async () => (await tab.evaluate<string>('document.readyState')) === 'complete' || undefined, 'the filtered list loaded');
   await tab.goto(`${base}${serve.jobList}&repo=acme`);
   await tab.evaluate('document.querySelector("tbody a").click()');
   await until(
