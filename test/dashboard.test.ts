@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -58,6 +58,7 @@ test('select, follow a log, cancel, retry (confirmed with y), filter, resize and
   await queue.appendLog(running.id, [{ step: 'cargo build', stream: 'out', line: '   Compiling first-line v0.1.0', ts: Date.now() }]);
   const waiting = await queue.enqueue({ repo: 'https://gitea.example/acme/waiting-two.git', ref: 'refs/heads/main', sha: 'b'.repeat(40) });
   const config = join(dir, 'raibid.yaml');
+  const exitFile = join(dir, 'exit-code');
   writeFileSync(config, `redis:\n  url: ${redis.url}\n`);
   tmux(
     'new-session',
@@ -68,7 +69,11 @@ test('select, follow a log, cancel, retry (confirmed with y), filter, resize and
     '100',
     '-y',
     '30',
-    'env',
+    // its exit code into a file: tmux reaps a dead pane's process only some time later, and tells its status only then
+    'sh',
+    '-c',
+    'env "$@"; echo $? > "$0"',
+    exitFile,
     `RAIBID_CONFIG=${config}`,
     'NO_COLOR=1',
     process.execPath,
@@ -131,8 +136,8 @@ test('select, follow a log, cancel, retry (confirmed with y), filter, resize and
   );
 
   keys('q');
-  await until(async () => tmux('display-message', '-p', '-t', 'dash', '#{pane_dead}').trim() === '1' || undefined, 'q to quit');
-  assert.is(tmux('display-message', '-p', '-t', 'dash', '#{pane_dead_status}').trim(), '0');
+  await until(async () => (existsSync(exitFile) && readFileSync(exitFile, 'utf8').endsWith('\n')) || undefined, 'q to quit');
+  assert.is(readFileSync(exitFile, 'utf8').trim(), '0');
   assert.is(tmux('display-message', '-p', '-t', 'dash', '#{alternate_on}').trim(), '0', 'the alternate screen left');
 });
 
