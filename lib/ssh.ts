@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { failure } from './errors.js';
 import { expandHome } from './paths.js';
-import { sh } from './local-commands.js';
+import { sh, withInput } from './local-commands.js';
 import { commandLine } from './shell.js';
 
 export interface SshTarget {
@@ -45,7 +45,7 @@ const CONNECTION_FAILED = 255;
  * killed (code 124).
  */
 export async function collect(command: string, args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
-  const output = await sh({ input: options.input ?? '', timeout: options.timeoutMs, timeoutSignal: 'SIGKILL' })`${command} ${[...args]}`;
+  const output = await sh({ ...withInput(options.input), timeout: options.timeoutMs, timeoutSignal: 'SIGKILL' })`${command} ${[...args]}`;
   return { code: output.exitCode ?? (output.signal ? 124 : 1), stdout: output.stdout, stderr: output.stderr };
 }
 
@@ -132,13 +132,18 @@ export class SshSession implements HostSession {
     return collect('ssh', [...this.baseArgs(), ...args], { input, timeoutMs });
   }
 
-  /** Runs `argv` on the host (each argument quoted on our side) and returns what it printed. */
+  /** The arguments of the `ssh` that runs `argv` on the host, each word quoted on our side. */
+  commandArgs(argv: readonly string[]): string[] {
+    return [...this.baseArgs(), '--', this.target.address, commandLine(argv)];
+  }
+
+  /** Runs `argv` on the host and returns what it printed. */
   async exec(argv: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RemoteResult> {
-    const remote = commandLine(argv);
-    let result = await this.ssh(['--', this.target.address, remote], options.input, options.timeoutMs);
+    const command = () => collect('ssh', this.commandArgs(argv), options);
+    let result = await command();
     if (result.code === CONNECTION_FAILED && /Connection closed|Broken pipe|mux_client|Control socket/i.test(result.stderr)) {
       await this.ssh(['-O', 'exit', this.target.address]).catch(() => undefined);
-      result = await this.ssh(['--', this.target.address, remote], options.input, options.timeoutMs);
+      result = await command();
     }
     if (result.code === CONNECTION_FAILED && !(await this.isConnected())) {
       throw explainSshFailure(this.target, result.stderr, this.timeoutSeconds);

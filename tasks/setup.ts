@@ -10,7 +10,7 @@ import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
 import { flag } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
-import { sh } from '../lib/local-commands.js';
+import { sh, withInput } from '../lib/local-commands.js';
 import {
   QUESTIONS,
   answerProblem,
@@ -70,7 +70,7 @@ async function knownFingerprint(name: string, knownHosts: string): Promise<strin
 async function offeredFingerprints(address: string, port: number): Promise<string[]> {
   const keys = await sh`ssh-keyscan -T 5 -p ${port} ${address}`;
   if (keys.exitCode !== 0 || keys.stdout === '') return [];
-  const listed = await sh({ input: keys.stdout })`ssh-keygen -l -f -`;
+  const listed = await sh(withInput(keys.stdout))`ssh-keygen -l -f -`;
   return [...listed.stdout.matchAll(/(SHA256:\S+).*\((\w+)\)/g)].map((m) => `${m[1]} (${m[2]})`);
 }
 

@@ -134,7 +134,7 @@ test('a node that does not become Ready fails the wait, naming it and its condit
   const result = await runCli(['bootstrap', '--only', 'k3s'], { env: env('v1.33.5+k3s1', 1) });
   kube.setNode({ name: 'spark-2', ready: true });
   assert.is(result.code, 1);
-  assert.match(result.stderr, 'nodes not Ready after 1 s: spark-2: Ready=False (KubeletNotReady: cni plugin not initialized)');
+  assert.match(result.stderr, 'nodes: not ready after 1 s, waiting for spark-2: Ready=False (KubeletNotReady: cni plugin not initialized)');
   assert.match(result.stderr, 'journalctl');
 });
 

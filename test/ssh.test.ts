@@ -85,6 +85,13 @@ test('exit codes and stderr come back; run() turns a failure into an error namin
   assert.match(error.message, "`sh -c 'echo nope >&2; exit 1'` failed: nope");
 });
 
+test('a command given no input reads end-of-file on stdin; one given input reads it', async () => {
+  const ssh = session();
+  // stdin left open would keep cat (and any remote command that reads stdin) waiting for good
+  assert.equal(await ssh.exec(['cat'], { timeoutMs: 5000 }), { code: 0, stdout: '', stderr: '' });
+  assert.is(await ssh.run(['cat'], { input: 'piped\n', timeoutMs: 5000 }), 'piped\n');
+});
+
 test('upload writes the content with the mode in one step', async () => {
   const ssh = session();
   const path = join(host.dir, 'uploaded.yaml');

@@ -1,5 +1,5 @@
 import { UserError, failure } from '../errors.js';
-import { NOT_FOUND, sh } from '../local-commands.js';
+import { NOT_FOUND, sh, withInput } from '../local-commands.js';
 import { quote } from '../shell.js';
 
 export const CRON_MARKER = '# raibid-task mirror sync';
@@ -37,7 +37,7 @@ export function readCrontab(): string {
 }
 
 export function writeCrontab(text: string): void {
-  const result = sh({ sync: true, input: text })`crontab -`;
+  const result = sh({ sync: true, ...withInput(text) })`crontab -`;
   if (result.exitCode === NOT_FOUND) throw notInstalled();
   if (result.exitCode !== 0) throw failure(`crontab - failed: ${result.stderr.trim()}`);
 }

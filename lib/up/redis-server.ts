@@ -5,7 +5,7 @@ import { failure } from '../errors.js';
 import { REDIS_PERSISTENCE } from '../queue/persistence.js';
 import { connectRedis } from '../redis.js';
 import { writeFileAtomic } from '../paths.js';
-import { sleep } from '../poll.js';
+import { pollUntil } from '../poll.js';
 
 export interface RedisServerPlan {
   dir: string;
@@ -60,6 +60,18 @@ function logTail(dir: string): string {
   return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'empty log';
 }
 
+/** Whether a Redis answers PING at `url` (not yet while it starts, or replays its AOF). */
+async function answersPing(url: string): Promise<boolean> {
+  try {
+    const probe = await connectRedis(url, { name: 'raibid-up-probe' });
+    const answer = await probe.ping().catch((error: Error) => error.message);
+    probe.disconnect();
+    return answer === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts redis-server on `plan` in the foreground, as a child that dies with this process
  * (kill -9 included, through setpriv's parent-death signal), and waits until it answers: after a
@@ -79,22 +91,15 @@ export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRe
     await exited(child);
     clearTimeout(timer);
   };
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw failure(`redis-server exited at start (code ${child.exitCode}): ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
-    try {
-      const probe = await connectRedis(url, { name: 'raibid-up-probe' });
-      const answer = await probe.ping().catch((error: Error) => error.message);
-      probe.disconnect();
-      if (answer === 'PONG') return { url, pid: child.pid!, stop };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw failure(`redis-server did not answer within ${START_TIMEOUT_MS / 1000} s: ${logTail(plan.dir)}`, `see ${join(plan.dir, 'redis.log')}`);
-    }
-    await sleep(50);
+  const log = `see ${join(plan.dir, 'redis.log')}`;
+  try {
+    await pollUntil('redis-server', { timeoutMs: START_TIMEOUT_MS, pollMs: 50, hint: log }, async () => {
+      if (child.exitCode !== null) throw failure(`redis-server exited at start (code ${child.exitCode}): ${logTail(plan.dir)}`, log);
+      return (await answersPing(url)) ? undefined : `an answer to PING (log: ${logTail(plan.dir)})`;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  return { url, pid: child.pid!, stop };
 }
