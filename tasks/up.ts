@@ -46,7 +46,14 @@ export default defineTask({
     'short runs again after the visibility timeout.',
   options: {
     agents: { kind: 'number', value: 'n', description: 'agents that run jobs, one job each', default: 1, min: 0, max: 64, integer: true },
-    port: { kind: 'number', value: 'n', description: "serve's port (default: webhook.port, or any free one when that is taken)", min: 0, max: 65535, integer: true },
+    port: {
+      kind: 'number',
+      value: 'n',
+      description: "serve's port (default: webhook.port, or any free one when that is taken)",
+      min: 0,
+      max: 65535,
+      integer: true,
+    },
     'dry-run': { kind: 'boolean', description: 'say what would start, start nothing' },
   },
   async run(input) {
