@@ -2,16 +2,17 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config.js';
 import { EXIT_FAILURE, EXIT_USAGE, UserError, describeNetworkError } from './errors.js';
 import { closest } from './suggest.js';
-import type { OptionSpec, Task, TaskEntry, TaskIO } from './task.js';
+import { type OptionSpec, type OptionSpecs, defineOptions, describeOption, parseOptions } from './options.js';
+import type { Task, TaskEntry, TaskIO } from './task.js';
 
-export const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  config: { type: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+export const COMMON_OPTIONS = defineOptions({
+  config: { kind: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
+  help: { kind: 'boolean', short: 'h', description: 'show this help' },
+});
 
 function optionLabel(name: string, spec: OptionSpec): string {
   const short = spec.short ? `-${spec.short}, ` : '    ';
-  return `${short}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`;
+  return `${short}--${name}${spec.kind === 'boolean' ? '' : ` <${spec.value ?? 'value'}>`}`;
 }
 
 export function mainHelp(tasks: TaskEntry[]): string {
@@ -34,7 +35,7 @@ export function mainHelp(tasks: TaskEntry[]): string {
 }
 
 export function taskHelp(name: string, task: Task): string {
-  const options = { ...task.options, ...COMMON_OPTIONS };
+  const options: OptionSpecs = { ...task.options, ...COMMON_OPTIONS };
   const labels = Object.entries(options).map(([n, spec]) => [optionLabel(n, spec), spec] as const);
   const width = Math.max(...labels.map(([label]) => label.length)) + 2;
   return [
@@ -45,19 +46,20 @@ export function taskHelp(name: string, task: Task): string {
     ...(task.details ? ['', task.details] : []),
     '',
     'Options:',
-    ...labels.map(([label, spec]) => `  ${label.padEnd(width)}${spec.description}${spec.default ? ` (default: ${spec.default})` : ''}`),
+    ...labels.map(([label, spec]) => `  ${label.padEnd(width)}${describeOption(spec)}`),
     '',
   ].join('\n');
 }
 
 /** `--limit -3` as `--limit=-3`, so a negative number reaches the option's own check instead of reading as a flag. */
-function attachNegativeValues(argv: string[], options: Record<string, OptionSpec>): string[] {
+function attachNegativeValues(argv: string[], options: OptionSpecs): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = argv[i + 1];
     const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+    const spec = name === undefined ? undefined : options[name];
+    if (spec && spec.kind !== 'boolean' && next !== undefined && /^-\d/.test(next)) {
       out.push(`${arg}=${next}`);
       i += 1;
     } else out.push(arg);
@@ -65,18 +67,20 @@ function attachNegativeValues(argv: string[], options: Record<string, OptionSpec
   return out;
 }
 
-function unknownOptionHint(name: string, message: string, options: Record<string, OptionSpec>): string {
+function unknownOptionHint(name: string, message: string, options: OptionSpecs): string {
   const typed = message.match(/Unknown option '-{1,2}([^']+)'/)?.[1];
   const guess = typed === undefined ? undefined : closest(typed, Object.keys(options));
   return guess ? `did you mean --${guess}? See \`raibid-task ${name} --help\`` : `see \`raibid-task ${name} --help\``;
 }
 
 function parseTaskArgs(name: string, task: Task, argv: string[]) {
-  const options = { ...task.options, ...COMMON_OPTIONS };
+  const options: OptionSpecs = { ...task.options, ...COMMON_OPTIONS };
   try {
     return parseArgs({
       args: attachNegativeValues(argv, options),
-      options: Object.fromEntries(Object.entries(options).map(([n, spec]) => [n, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }])),
+      options: Object.fromEntries(
+        Object.entries(options).map(([n, spec]) => [n, { type: spec.kind === 'boolean' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) }]),
+      ),
       allowPositionals: true,
       strict: true,
     });
@@ -133,6 +137,9 @@ export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[], versi
       hint: `see \`raibid-task ${name} --help\``,
     });
   }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const { config: configFile } = parseOptions(name, COMMON_OPTIONS, values);
+  const options = parseOptions(name, task.options, values);
   let loaded: LoadedConfig | undefined;
   const controller = new AbortController();
   const interrupt = () => {
@@ -143,9 +150,10 @@ export async function main(argv: string[], io: TaskIO, tasks: TaskEntry[], versi
   process.on('SIGTERM', interrupt);
   try {
     const code = await task.run({
-      values: parsed.values as Record<string, string | boolean | undefined>,
+      options,
       positionals: parsed.positionals,
-      config: () => (loaded ??= loadConfig({ file: parsed.values.config as string | undefined, env: io.env })),
+      configFile,
+      config: () => (loaded ??= loadConfig({ file: configFile, env: io.env })),
       io,
       interrupted: controller.signal,
     });

@@ -1,4 +1,5 @@
-import type { OptionSpec, Task } from './task.js';
+import { type OptionSpec, type OptionSpecs, describeOption } from './options.js';
+import type { Task } from './task.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -6,7 +7,7 @@ export type Shell = (typeof SHELLS)[number];
 export interface CompletionTask {
   name: string;
   summary: string;
-  options: Record<string, OptionSpec>;
+  options: OptionSpecs;
   actions: readonly string[];
 }
 
@@ -16,17 +17,18 @@ const GLOBAL_FLAGS = [
   { short: 'V', long: 'version', description: 'print the version' },
 ];
 
-export function completionTasks(entries: { name: string; task: Task }[], common: Record<string, OptionSpec>): CompletionTask[] {
+export function completionTasks(entries: { name: string; task: Task }[], common: OptionSpecs): CompletionTask[] {
   const tasks = entries.map(({ name, task }) => ({ name, summary: task.summary, options: { ...task.options, ...common }, actions: task.actions ?? [] }));
   return [...tasks, { name: 'help', summary: 'show the options of one task', options: {}, actions: entries.map((e) => e.name) }];
 }
 
-const takesFile = (spec: OptionSpec) => spec.type === 'string' && ['file', 'path'].includes(spec.value ?? '');
+const choicesOf = (spec: OptionSpec) => (spec.kind === 'string' ? spec.choices : undefined);
+const takesFile = (spec: OptionSpec) => spec.kind === 'string' && ['file', 'path'].includes(spec.value ?? '');
 const words = (list: readonly string[]) => list.join(' ');
 const flagsOf = (t: CompletionTask) => Object.entries(t.options).flatMap(([name, spec]) => [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]);
 const valueFlags = (t: CompletionTask, which: (spec: OptionSpec) => boolean) =>
   Object.entries(t.options)
-    .filter(([, spec]) => spec.type === 'string' && which(spec))
+    .filter(([, spec]) => spec.kind !== 'boolean' && which(spec))
     .map(([name]) => `--${name}`);
 
 function bash(tasks: CompletionTask[]): string {
@@ -40,9 +42,10 @@ function bash(tasks: CompletionTask[]): string {
     ].join('\n'),
   );
   const choices = tasks.flatMap((t) =>
-    Object.entries(t.options)
-      .filter(([, spec]) => spec.choices)
-      .map(([name, spec]) => `    '${t.name} --${name}') COMPREPLY=($(compgen -W '${words(spec.choices!)}' -- "$cur")); return ;;`),
+    Object.entries(t.options).flatMap(([name, spec]) => {
+      const choices = choicesOf(spec);
+      return choices ? [`    '${t.name} --${name}') COMPREPLY=($(compgen -W '${words(choices)}' -- "$cur")); return ;;`] : [];
+    }),
   );
   return `# ${COMMAND} completion for bash: source <(${COMMAND} completion bash), e.g. from ~/.bashrc
 _raibid_task() {
@@ -81,11 +84,12 @@ const zshQuote = (text: string) => text.replace(/'/g, `'\\''`);
 const zshDescription = (text: string) => zshQuote(text.replace(/[\\[\]:]/g, (c) => `\\${c}`));
 
 function zshOption(name: string, spec: OptionSpec): string {
-  const eq = spec.type === 'string' ? '=' : '';
+  const eq = spec.kind === 'boolean' ? '' : '=';
   const head = spec.short ? `'(-${spec.short} --${name})'{-${spec.short},--${name}${eq}}'` : `'--${name}${eq}`;
-  const action = spec.choices ? `(${spec.choices.join(' ')})` : takesFile(spec) ? '_files' : '';
-  const argument = spec.type === 'boolean' ? '' : `:${zshDescription(spec.value ?? 'value')}:${action}`;
-  return `${head}[${zshDescription(spec.description)}]${argument}'`;
+  const choices = choicesOf(spec);
+  const action = choices ? `(${choices.join(' ')})` : takesFile(spec) ? '_files' : '';
+  const argument = spec.kind === 'boolean' ? '' : `:${zshDescription(spec.value ?? 'value')}:${action}`;
+  return `${head}[${zshDescription(describeOption(spec))}]${argument}'`;
 }
 
 function zsh(tasks: CompletionTask[]): string {
@@ -141,8 +145,9 @@ function fish(tasks: CompletionTask[]): string {
     lines.push(`complete -c ${COMMAND} -n __fish_use_subcommand -a ${t.name} -d ${fishQuote(t.summary)}`);
     const when = fishQuote(`__raibid_task_is ${t.name}`);
     for (const [name, spec] of Object.entries(t.options)) {
-      const argument = spec.type === 'boolean' ? '' : takesFile(spec) ? ' -r -F' : spec.choices ? ` -x -a ${fishQuote(spec.choices.join(' '))}` : ' -x';
-      lines.push(`complete -c ${COMMAND} -n ${when}${spec.short ? ` -s ${spec.short}` : ''} -l ${name}${argument} -d ${fishQuote(spec.description)}`);
+      const choices = choicesOf(spec);
+      const argument = spec.kind === 'boolean' ? '' : takesFile(spec) ? ' -r -F' : choices ? ` -x -a ${fishQuote(choices.join(' '))}` : ' -x';
+      lines.push(`complete -c ${COMMAND} -n ${when}${spec.short ? ` -s ${spec.short}` : ''} -l ${name}${argument} -d ${fishQuote(describeOption(spec))}`);
     }
     if (t.actions.length > 0) lines.push(`complete -c ${COMMAND} -n ${fishQuote(`__raibid_task_wants_action ${t.name}`)} -a ${fishQuote(t.actions.join(' '))}`);
   }

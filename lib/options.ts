@@ -1,40 +1,93 @@
 import { UserError } from './errors.js';
-import type { TaskInput } from './task.js';
+import { printable } from './ui/format.js';
 
-function hintFor(task: string) {
-  return `see \`raibid-task ${task} --help\``;
+interface Described {
+  short?: string;
+  description: string;
 }
 
-export function stringOption(input: TaskInput, task: string, name: string): string | undefined {
-  const value = input.values[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new UserError(`${task}: --${name} needs a value`, { hint: hintFor(task) });
+export interface StringOption extends Described {
+  kind: 'string';
+  /** Shown in help as `--name <value>`. */
+  value?: string;
+  default?: string;
+  required?: boolean;
+  /** The values it takes: any other is refused, and shell completion offers these. */
+  choices?: readonly string[];
+  /** What one of the choices is, as the refusal says it: `'x' is not a job state`. */
+  choiceName?: string;
+  /** An empty value is an answer (setup's `--key ''`: none), not a missing one. */
+  allowEmpty?: boolean;
+}
+
+export interface NumberOption extends Described {
+  kind: 'number';
+  value?: string;
+  default?: number;
+  min: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export interface BooleanOption extends Described {
+  kind: 'boolean';
+}
+
+export type OptionSpec = StringOption | NumberOption | BooleanOption;
+export type OptionSpecs = Record<string, OptionSpec>;
+
+type StringValue<S> = S extends { choices: readonly (infer C extends string)[] } ? C : string;
+type OptionValue<S extends OptionSpec> = S extends BooleanOption
+  ? boolean
+  : S extends NumberOption
+    ? S extends { default: number }
+      ? number
+      : number | undefined
+    : S extends { default: string } | { required: true }
+      ? StringValue<S>
+      : StringValue<S> | undefined;
+
+/** What a task reads: an option with a default or required is always there, a flag is true or false. */
+export type OptionValues<S extends OptionSpecs> = { [K in keyof S]: OptionValue<S[K]> };
+
+/** The values as parseArgs gives them (numbers still as text). */
+export type RawValues<S extends OptionSpecs> = { [K in keyof S]?: string | boolean };
+
+/** Keeps the literal types of specs declared apart from their task, so their values are typed. */
+export const defineOptions = <const S extends OptionSpecs>(specs: S): S => specs;
+
+/** What help and shell completion say of an option: its description and default (one with spaces in quotes, as typed). */
+export function describeOption(spec: OptionSpec): string {
+  if (spec.kind === 'boolean' || spec.default === undefined) return spec.description;
+  const text = String(spec.default);
+  return `${spec.description} (default: ${/\s/.test(text) ? `"${text}"` : text})`;
+}
+
+const helpHint = (task: string) => `see \`raibid-task ${task} --help\``;
+
+function optionValue(task: string, name: string, spec: OptionSpec, raw: string | boolean | undefined): string | number | boolean | undefined {
+  const refuse = (problem: string, hint = helpHint(task)) => new UserError(`${task}: --${name} ${problem}`, { hint });
+  if (spec.kind === 'boolean') return raw === true;
+  if (raw === undefined) {
+    if (spec.kind === 'string' && spec.required) throw refuse('is required');
+    return spec.default;
   }
-  return value;
-}
-
-export function requiredOption(input: TaskInput, task: string, name: string): string {
-  const value = stringOption(input, task, name);
-  if (value === undefined) throw new UserError(`${task}: --${name} is required`, { hint: hintFor(task) });
-  return value;
-}
-
-export function numberOption(input: TaskInput, task: string, name: string, limits: { min: number; max?: number; integer?: boolean }): number | undefined {
-  const raw = stringOption(input, task, name);
-  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || (raw.trim() === '' && !(spec.kind === 'string' && spec.allowEmpty))) throw refuse('needs a value');
+  if (spec.kind === 'string') {
+    const { choices, choiceName } = spec;
+    if (!choices || choices.includes(raw)) return raw;
+    if (!choiceName) throw refuse(`'${printable(raw)}' is not one of ${choices.join(', ')}`);
+    throw refuse(`'${printable(raw)}' is not a ${choiceName}`, `${choiceName}s: ${choices.join(', ')}`);
+  }
   const value = Number(raw);
-  const fits =
-    Number.isFinite(value) && value >= limits.min && (limits.max === undefined || value <= limits.max) && (!limits.integer || Number.isInteger(value));
-  if (!fits) {
-    const range = limits.max === undefined ? `at least ${limits.min}` : `from ${limits.min} to ${limits.max}`;
-    throw new UserError(`${task}: --${name} '${raw}' is not ${limits.integer ? 'a whole number' : 'a number'} ${range}`, {
-      hint: hintFor(task),
-    });
-  }
-  return value;
+  const { min, max, integer } = spec;
+  if (Number.isFinite(value) && value >= min && (max === undefined || value <= max) && (!integer || Number.isInteger(value))) return value;
+  const range = max === undefined ? `at least ${min}` : `from ${min} to ${max}`;
+  throw refuse(`'${printable(raw)}' is not ${integer ? 'a whole number' : 'a number'} ${range}`);
 }
 
-export function flag(input: TaskInput, name: string): boolean {
-  return input.values[name] === true;
+/** Every option of a task checked against its spec and converted, defaults filled in; bad input is a UserError naming the flag. */
+export function parseOptions<S extends OptionSpecs>(task: string, specs: S, raw: RawValues<S>): OptionValues<S> {
+  const values = raw as Record<string, string | boolean | undefined>;
+  return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, optionValue(task, name, spec, values[name])])) as OptionValues<S>;
 }

@@ -1,16 +1,6 @@
 import type { LoadedConfig } from './config.js';
+import type { OptionSpecs, OptionValues } from './options.js';
 import { printable } from './ui/format.js';
-
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  description: string;
-  /** Shown in help as `--name <value>`. */
-  value?: string;
-  default?: string;
-  /** The values it takes, offered by shell completion. */
-  choices?: readonly string[];
-}
 
 export interface TaskIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
@@ -20,9 +10,12 @@ export interface TaskIO {
   stdin?: NodeJS.ReadStream;
 }
 
-export interface TaskInput {
-  values: Record<string, string | boolean | undefined>;
+export interface TaskInput<S extends OptionSpecs = OptionSpecs> {
+  /** The task's options, checked against their specs and converted, defaults filled in. */
+  options: OptionValues<S>;
   positionals: string[];
+  /** The file --config names, for the tasks that look at the file itself rather than load it. */
+  configFile: string | undefined;
   /** Loaded on first use, so `--help` and pure tasks never read a config. */
   config(): LoadedConfig;
   io: TaskIO;
@@ -30,18 +23,21 @@ export interface TaskInput {
   interrupted: AbortSignal;
 }
 
-export interface Task {
+export interface Task<S extends OptionSpecs = OptionSpecs> {
   summary: string;
   /** Usage lines, each after `raibid-task `. */
   usage: string[];
   details?: string;
-  options: Record<string, OptionSpec>;
+  options: S;
   /** How many positional arguments the task takes at most. */
   positionals?: number;
   /** What the first positional names (`jobs list`, `mirror sync`): checked before run, completed by the shell. */
   actions?: readonly string[];
-  run(input: TaskInput): Promise<number | void>;
+  run(input: TaskInput<S>): Promise<number | void>;
 }
+
+/** A task whose `run` gets its options typed from their specs. */
+export const defineTask = <const S extends OptionSpecs>(task: Task<S>): Task<S> => task;
 
 export function print(io: TaskIO, line = ''): void {
   io.stdout.write(`${line}\n`);

@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
-import { flag, numberOption, stringOption } from '../lib/options.js';
 import { sleep } from '../lib/poll.js';
 import type { Config } from '../lib/config.js';
 import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import { redactUrl } from '../lib/redis.js';
-import { type Task, type TaskIO, print, sayConfig } from '../lib/task.js';
+import { type TaskIO, defineTask, print, sayConfig } from '../lib/task.js';
 import { printable, shortRepo } from '../lib/ui/format.js';
 
 function reporter(io: TaskIO) {
@@ -41,7 +40,7 @@ async function openWhenUp(config: Config, io: TaskIO, interrupted: AbortSignal):
   return undefined;
 }
 
-const task: Task = {
+export default defineTask({
   summary: 'run queued jobs on this machine',
   usage: ['agent [--once] [--concurrency <n>] [--max-idle <s>] [--timeout <s>] [--exec <command>] [--claimed-file <path>]'],
   details:
@@ -54,20 +53,16 @@ const task: Task = {
     'Exit 0 succeeds; exit 75 (EX_TEMPFAIL) or a failed clone asks for a retry; anything else fails.\n' +
     'Ctrl-C finishes the jobs in hand and stops; a second Ctrl-C stops at once.',
   options: {
-    exec: { type: 'string', value: 'command', description: 'run this shell command per job instead of the pipeline' },
-    once: { type: 'boolean', description: 'handle one job, then exit' },
-    concurrency: { type: 'string', value: 'n', description: 'jobs run at the same time (default: agents.concurrency)' },
-    'max-idle': { type: 'string', value: 's', description: 'exit after this many seconds without a job' },
-    timeout: { type: 'string', value: 's', description: 'fail a job that runs longer (default: agents.jobTimeoutSeconds)' },
-    'claimed-file': { type: 'string', value: 'path', description: 'create this file once a job is claimed (the agent pod turns Ready on it)' },
+    exec: { kind: 'string', value: 'command', description: 'run this shell command per job instead of the pipeline' },
+    once: { kind: 'boolean', description: 'handle one job, then exit' },
+    concurrency: { kind: 'number', value: 'n', description: 'jobs run at the same time (default: agents.concurrency)', min: 1, max: 64, integer: true },
+    'max-idle': { kind: 'number', value: 's', description: 'exit after this many seconds without a job', min: 0 },
+    timeout: { kind: 'number', value: 's', description: 'fail a job that runs longer (default: agents.jobTimeoutSeconds)', min: 1 },
+    'claimed-file': { kind: 'string', value: 'path', description: 'create this file once a job is claimed (the agent pod turns Ready on it)' },
   },
   async run(input) {
     const { io } = input;
-    const concurrency = numberOption(input, 'agent', 'concurrency', { min: 1, max: 64, integer: true });
-    const maxIdle = numberOption(input, 'agent', 'max-idle', { min: 0 });
-    const timeout = numberOption(input, 'agent', 'timeout', { min: 1 });
-    const exec = stringOption(input, 'agent', 'exec');
-    const claimedFile = stringOption(input, 'agent', 'claimed-file');
+    const { concurrency, 'max-idle': maxIdle, timeout, exec, 'claimed-file': claimedFile, once } = input.options;
     const loaded = input.config();
     const { config } = loaded;
     sayConfig(io, loaded);
@@ -82,7 +77,7 @@ const task: Task = {
     };
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
-      once: flag(input, 'once'),
+      once,
       maxIdleMs: maxIdle === undefined ? undefined : maxIdle * 1000,
       jobTimeoutMs: (timeout ?? config.agents.jobTimeoutSeconds) * 1000,
       runner,
@@ -115,6 +110,4 @@ const task: Task = {
     }
     return 0;
   },
-};
-
-export default task;
+});

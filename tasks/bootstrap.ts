@@ -1,8 +1,7 @@
 import { STAGES, selectStages } from '../lib/stages.js';
-import { flag, stringOption } from '../lib/options.js';
-import { type Task, sayConfig } from '../lib/task.js';
+import { defineTask, sayConfig } from '../lib/task.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'install k3s over SSH (or here), then Gitea, Redis, KEDA, Flux and the agents on it',
   usage: ['bootstrap [--only <stages>] [--skip <stages>] [--dry-run] [--kubeconfig <file>] [--local]'],
   details:
@@ -17,27 +16,25 @@ const task: Task = {
     'On the DGX Spark itself: host.address localhost (or --local, with the address the workers\n' +
     'reach it at) runs the same steps on this machine, as root or through sudo -n, without SSH.',
   options: {
-    only: { type: 'string', value: 'stages', description: `run only these stages, comma-separated (${STAGES.join(', ')})` },
-    skip: { type: 'string', value: 'stages', description: 'leave these stages out' },
-    'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
-    kubeconfig: { type: 'string', value: 'file', description: 'merge the context into this file (default: $KUBECONFIG or ~/.kube/config)' },
-    local: { type: 'boolean', description: 'the server is this machine: run its steps here, not over SSH' },
+    only: { kind: 'string', value: 'stages', description: `run only these stages, comma-separated (${STAGES.join(', ')})` },
+    skip: { kind: 'string', value: 'stages', description: 'leave these stages out' },
+    'dry-run': { kind: 'boolean', description: 'print the plan, change nothing' },
+    kubeconfig: { kind: 'string', value: 'file', description: 'merge the context into this file (default: $KUBECONFIG or ~/.kube/config)' },
+    local: { kind: 'boolean', description: 'the server is this machine: run its steps here, not over SSH' },
   },
   async run(input) {
-    const stages = selectStages(stringOption(input, 'bootstrap', 'only'), stringOption(input, 'bootstrap', 'skip'));
-    const kubeconfig = stringOption(input, 'bootstrap', 'kubeconfig');
+    const { only, skip, kubeconfig, 'dry-run': dryRun, local } = input.options;
+    const stages = selectStages(only, skip);
     const loaded = input.config();
     sayConfig(input.io, loaded);
     const { runBootstrap } = await import('../lib/bootstrap.js');
     await runBootstrap(loaded.config, stages, {
-      dryRun: flag(input, 'dry-run'),
+      dryRun,
       kubeconfig,
       io: input.io,
       given: loaded.secrets,
-      local: flag(input, 'local'),
+      local,
     });
     return 0;
   },
-};
-
-export default task;
+});

@@ -1,10 +1,10 @@
 import { COMMON_OPTIONS } from '../lib/cli.js';
 import { SHELLS, type Shell, completionScript, completionTasks } from '../lib/completion.js';
 import { UserError } from '../lib/errors.js';
-import type { Task } from '../lib/task.js';
+import { defineTask } from '../lib/task.js';
 import { TASKS } from './index.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'print a shell completion script: bash, zsh or fish',
   usage: ['completion bash|zsh|fish'],
   details:
@@ -23,6 +23,4 @@ const task: Task = {
     input.io.stdout.write(completionScript(shell, completionTasks(entries, COMMON_OPTIONS)));
     return 0;
   },
-};
-
-export default task;
+});

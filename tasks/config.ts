@@ -4,15 +4,20 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { configSchema, findConfigFile, loadConfig } from '../lib/config.js';
 import { configView } from '../lib/config-view.js';
 import { EXIT_USAGE, UserError } from '../lib/errors.js';
-import { flag } from '../lib/options.js';
+import { defineOptions } from '../lib/options.js';
 import { describeSchemaIssues } from '../lib/schema-error.js';
-import { type Task, type TaskInput, print, printJson } from '../lib/task.js';
+import { type TaskInput, defineTask, print, printJson } from '../lib/task.js';
 import { printable } from '../lib/ui/format.js';
 
-function show(input: TaskInput): number {
+const options = defineOptions({
+  json: { kind: 'boolean', description: 'show: print one JSON object' },
+});
+type Input = TaskInput<typeof options>;
+
+function show(input: Input): number {
   const { io } = input;
   const view = configView(input.config(), io.env);
-  if (flag(input, 'json')) {
+  if (input.options.json) {
     printJson(io, view);
     return 0;
   }
@@ -26,9 +31,9 @@ function show(input: TaskInput): number {
 }
 
 /** Every problem the schema finds, one line each; then what loading adds (secrets file, env). */
-function validate(input: TaskInput): number {
+function validate(input: Input): number {
   const { io } = input;
-  const named = input.positionals[1] ?? (input.values.config as string | undefined);
+  const named = input.positionals[1] ?? input.configFile;
   const path = findConfigFile(named === undefined ? undefined : resolve(named), io.env, process.cwd());
   if (!path) {
     print(io, 'no config file found: tasks use the defaults and the environment');
@@ -53,7 +58,7 @@ function validate(input: TaskInput): number {
 
 const ACTIONS = { show, validate } as const;
 
-const task: Task = {
+export default defineTask({
   summary: 'show the config tasks use (secrets masked), or validate a config file',
   usage: ['config show [--json]', 'config validate [file]'],
   details:
@@ -61,9 +66,7 @@ const task: Task = {
     'in URLs masked; which file it came from; which secrets are set and where from (never their values).\n' +
     'validate: the file that --config, $RAIBID_CONFIG or the usual places name (or the one given);\n' +
     'exits 0 when every task would accept it, else 2 with one line per problem.',
-  options: {
-    json: { type: 'boolean', description: 'show: print one JSON object' },
-  },
+  options,
   positionals: 2,
   actions: Object.keys(ACTIONS),
   async run(input) {
@@ -71,6 +74,4 @@ const task: Task = {
     if (!action) throw new UserError('config: show or validate?', { hint: 'raibid-task config show | config validate [file]' });
     return ACTIONS[action](input);
   },
-};
-
-export default task;
+});

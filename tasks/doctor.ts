@@ -1,8 +1,7 @@
-import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
-import { type Task, print, printJson } from '../lib/task.js';
+import { defineTask, print, printJson } from '../lib/task.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'check every part of the farm and say how to fix what is wrong',
   usage: ['doctor [--json] [--kubeconfig <file>]'],
   details:
@@ -11,17 +10,17 @@ const task: Task = {
     'queue lag and dead letters; the Gitea API and token; the oldest mirror sync. Each failed check\n' +
     'comes with a hint. Exits 1 when any check fails. Changes nothing.',
   options: {
-    json: { type: 'boolean', description: 'print the checks as JSON' },
-    kubeconfig: { type: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
+    json: { kind: 'boolean', description: 'print the checks as JSON' },
+    kubeconfig: { kind: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
   },
   async run(input) {
-    const kubeconfig = kubeconfigPath(stringOption(input, 'doctor', 'kubeconfig'), input.io.env);
+    const kubeconfig = kubeconfigPath(input.options.kubeconfig, input.io.env);
     const { firstStep, runDoctor } = await import('../lib/doctor.js');
     const loaded = input.config();
     const checks = await runDoctor(loaded, input.io.env, kubeconfig);
     const failed = checks.filter((c) => !c.ok).length;
     const next = firstStep(loaded, checks);
-    if (flag(input, 'json')) printJson(input.io, { ok: failed === 0, ...(next ? { next } : {}), checks });
+    if (input.options.json) printJson(input.io, { ok: failed === 0, ...(next ? { next } : {}), checks });
     else {
       if (next) print(input.io, `${next}\n`);
       for (const c of checks) {
@@ -32,6 +31,4 @@ const task: Task = {
     }
     return failed === 0 ? 0 : 1;
   },
-};
-
-export default task;
+});

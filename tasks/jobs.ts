@@ -1,9 +1,9 @@
 import { UserError } from '../lib/errors.js';
-import { flag, numberOption, stringOption } from '../lib/options.js';
-import { JOB_STATES, type Job, type JobState, jobView } from '../lib/queue/job.js';
+import { defineOptions } from '../lib/options.js';
+import { JOB_STATES, type Job, jobView } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
-import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
+import { type TaskInput, defineTask, print, printJson, sayConfig } from '../lib/task.js';
 import { painter } from '../lib/ui/format.js';
 import { jobsTable } from '../lib/ui/status-view.js';
 import { renderJob } from '../lib/ui/job-view.js';
@@ -11,13 +11,21 @@ import { renderJob } from '../lib/ui/job-view.js';
 const ACTIONS = ['list', 'show', 'cancel', 'retry'] as const;
 type Action = (typeof ACTIONS)[number];
 
+const options = defineOptions({
+  state: { kind: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})`, choices: JOB_STATES, choiceName: 'job state' },
+  limit: { kind: 'number', value: 'n', description: 'how many jobs to list', default: 20, min: 1, max: 10_000, integer: true },
+  json: { kind: 'boolean', description: 'print JSON' },
+  'dry-run': { kind: 'boolean', description: 'say what cancel or retry would do, change nothing' },
+});
+type Input = TaskInput<typeof options>;
+
 async function mustGet(queue: JobQueue, id: string): Promise<Job> {
   const job = await queue.get(id);
   if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
   return job;
 }
 
-function jobId(input: TaskInput, action: Action): string {
+function jobId(input: Input, action: Action): string {
   const id = input.positionals[1];
   if (!id) throw new UserError(`jobs ${action}: which job? give its id`, { hint: `raibid-task jobs ${action} <id>` });
   return id;
@@ -28,9 +36,9 @@ const CHANGE_VERBS: Record<string, { dry: string; done: string }> = {
   retry: { dry: 'would queue again', done: 'queued again' },
 };
 
-async function change(input: TaskInput, queue: JobQueue, action: 'cancel' | 'retry'): Promise<number> {
+async function change(input: Input, queue: JobQueue, action: 'cancel' | 'retry'): Promise<number> {
   const { io } = input;
-  const json = flag(input, 'json');
+  const { json } = input.options;
   const job = await mustGet(queue, jobId(input, action));
   const allowed = action === 'cancel' ? ['queued', 'running'] : ['failed', 'dead', 'cancelled', 'succeeded'];
   if (!allowed.includes(job.state)) {
@@ -39,7 +47,7 @@ async function change(input: TaskInput, queue: JobQueue, action: 'cancel' | 'ret
     });
   }
   sayConfig(io, input.config());
-  if (flag(input, 'dry-run')) {
+  if (input.options['dry-run']) {
     if (json) printJson(io, { dryRun: true, id: job.id, action, state: job.state });
     else print(io, `${CHANGE_VERBS[action]!.dry} job ${job.id} (${job.state})`);
     return 0;
@@ -54,7 +62,7 @@ async function change(input: TaskInput, queue: JobQueue, action: 'cancel' | 'ret
   return 0;
 }
 
-const task: Task = {
+export default defineTask({
   summary: 'list, show, cancel or retry jobs',
   usage: [
     'jobs list [--state <state>] [--limit <n>] [--json]',
@@ -65,12 +73,7 @@ const task: Task = {
   details:
     'cancel: a queued job is never run; a running one is stopped by its agent within about a second.\n' +
     'retry: a finished job (failed, dead, cancelled or succeeded) is queued again with fresh attempts.',
-  options: {
-    state: { type: 'string', value: 'state', description: `only jobs in this state (${JOB_STATES.join(', ')})`, choices: JOB_STATES },
-    limit: { type: 'string', value: 'n', description: 'how many jobs to list', default: '20' },
-    json: { type: 'boolean', description: 'print JSON' },
-    'dry-run': { type: 'boolean', description: 'say what cancel or retry would do, change nothing' },
-  },
+  options,
   positionals: 2,
   actions: ACTIONS,
   async run(input) {
@@ -78,13 +81,8 @@ const task: Task = {
     if (!ACTIONS.includes(action)) {
       throw new UserError(`jobs: unknown action '${action}'`, { hint: `use one of: ${ACTIONS.join(', ')}` });
     }
-    const state = stringOption(input, 'jobs', 'state');
-    if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
-      throw new UserError(`jobs: --state '${state}' is not a job state`, { hint: `use one of: ${JOB_STATES.join(', ')}` });
-    }
-    const limit = numberOption(input, 'jobs', 'limit', { min: 1, max: 10_000, integer: true }) ?? 20;
+    const { state, limit, json } = input.options;
     const { io } = input;
-    const json = flag(input, 'json');
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue }) => {
       if (action === 'cancel' || action === 'retry') return change(input, queue, action);
@@ -94,7 +92,7 @@ const task: Task = {
         else for (const line of renderJob(jobView(job), painter(io.stdout, io.env))) print(io, line);
         return 0;
       }
-      const jobs = await queue.list({ limit, state: state as JobState | undefined });
+      const jobs = await queue.list({ limit, state });
       if (json) {
         printJson(
           io,
@@ -112,6 +110,4 @@ const task: Task = {
       return 0;
     });
   },
-};
-
-export default task;
+});

@@ -1,23 +1,22 @@
-import { flag, stringOption } from '../lib/options.js';
 import { asTaskError } from '../lib/errors.js';
-import { type Task, sayConfig } from '../lib/task.js';
+import { defineTask, sayConfig } from '../lib/task.js';
 
-const task: Task = {
+export default defineTask({
   summary: "fetch the cluster's kubeconfig again and merge it into yours",
   usage: ['kubeconfig [--kubeconfig <file>] [--dry-run]'],
   details: 'Reads k3s.yaml from the host over SSH, points it at the host, names it after k3s.context,\nand merges it (mode 0600) keeping every other context.',
   options: {
-    kubeconfig: { type: 'string', value: 'file', description: 'the file to merge into (default: $KUBECONFIG or ~/.kube/config)' },
-    'dry-run': { type: 'boolean', description: 'say what would be merged where' },
+    kubeconfig: { kind: 'string', value: 'file', description: 'the file to merge into (default: $KUBECONFIG or ~/.kube/config)' },
+    'dry-run': { kind: 'boolean', description: 'say what would be merged where' },
   },
   async run(input) {
-    const kubeconfig = stringOption(input, 'kubeconfig', 'kubeconfig');
+    const { kubeconfig, 'dry-run': dryRun } = input.options;
     const loaded = input.config();
     sayConfig(input.io, loaded);
     const { runBootstrap } = await import('../lib/bootstrap.js');
     try {
       await runBootstrap(loaded.config, ['kubeconfig'], {
-        dryRun: flag(input, 'dry-run'),
+        dryRun,
         kubeconfig,
         io: input.io,
         given: loaded.secrets,
@@ -28,6 +27,4 @@ const task: Task = {
     }
     return 0;
   },
-};
-
-export default task;
+});

@@ -1,36 +1,36 @@
 import { UserError } from '../lib/errors.js';
-import { flag } from '../lib/options.js';
 import { followJob } from '../lib/queue/follow.js';
 import type { Job } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { LogLine } from '../lib/queue/queue.js';
-import { type Task, print } from '../lib/task.js';
+import { defineTask, print } from '../lib/task.js';
 import { formatLogLine, painter, paintState, printable } from '../lib/ui/format.js';
 
-const task: Task = {
+export default defineTask({
   summary: "print a job's log, or follow it live",
   usage: ['logs <id> [--follow] [--json]'],
   details:
     'With --follow it prints lines as the agent writes them and ends when the job does; the\n' + 'exit code is then 0 when the job succeeded and 1 otherwise.',
   options: {
-    follow: { type: 'boolean', short: 'f', description: 'keep printing until the job ends' },
-    json: { type: 'boolean', description: 'one JSON object per line: step, stream, line, ts' },
+    follow: { kind: 'boolean', short: 'f', description: 'keep printing until the job ends' },
+    json: { kind: 'boolean', description: 'one JSON object per line: step, stream, line, ts' },
   },
   positionals: 1,
   async run(input) {
     const id = input.positionals[0];
     if (!id) throw new UserError('logs: which job? give its id', { hint: 'raibid-task logs <id> (ids: raibid-task jobs list)' });
     const { io } = input;
+    const { follow, json } = input.options;
     const paint = painter(io.stdout, io.env);
     const show = (l: LogLine) => {
-      if (flag(input, 'json')) print(io, JSON.stringify({ step: l.step, stream: l.stream, line: l.line, ts: l.ts }));
+      if (json) print(io, JSON.stringify({ step: l.step, stream: l.stream, line: l.line, ts: l.ts }));
       else print(io, formatLogLine(paint, l));
     };
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue, connect }) => {
       const found = await queue.get(id);
       if (!found) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
-      if (!flag(input, 'follow')) {
+      if (!follow) {
         for (const line of await queue.readLog(id)) show(line);
         return 0;
       }
@@ -55,10 +55,8 @@ const task: Task = {
         blocking.disconnect();
       }
       if (input.interrupted.aborted) return 130;
-      if (!flag(input, 'json')) io.stderr.write(`job ${id} ${paintState(paint, job.state)}\n`);
+      if (!json) io.stderr.write(`job ${id} ${paintState(paint, job.state)}\n`);
       return job.state === 'succeeded' ? 0 : 1;
     });
   },
-};
-
-export default task;
+});

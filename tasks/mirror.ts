@@ -5,8 +5,17 @@ import { CRON_MARKER, DEFAULT_SCHEDULE, checkSchedule, cronLine, readCrontab, wi
 import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
 import { counted, giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
-import { flag, stringOption } from '../lib/options.js';
-import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
+import { defineOptions } from '../lib/options.js';
+import { type TaskInput, defineTask, print, printJson, sayConfig } from '../lib/task.js';
+
+const options = defineOptions({
+  json: { kind: 'boolean', description: 'print one JSON object' },
+  prune: { kind: 'boolean', description: 'delete mirrors whose source is gone or no longer selected' },
+  full: { kind: 'boolean', description: 'read every mirror from Gitea, not only those GitHub pushed to (done daily anyway)' },
+  'dry-run': { kind: 'boolean', description: 'print what would change, change nothing' },
+  schedule: { kind: 'string', value: 'cron', description: 'when cron runs sync', default: DEFAULT_SCHEDULE },
+});
+type Input = TaskInput<typeof options>;
 
 const describe = (a: MirrorAction): string => {
   switch (a.kind) {
@@ -25,7 +34,7 @@ const describe = (a: MirrorAction): string => {
   }
 };
 
-async function list(input: TaskInput): Promise<number> {
+async function list(input: Input): Promise<number> {
   const run = await planRun(input.config(), input.io.env, undefined);
   const rows = run.selected.map((s) => ({
     source: `${s.source.owner}/${s.source.name}`,
@@ -34,7 +43,7 @@ async function list(input: TaskInput): Promise<number> {
     private: s.source.private,
     pushedAt: s.source.pushedAt,
   }));
-  if (flag(input, 'json')) printJson(input.io, { repos: rows, problems: run.problems });
+  if (input.options.json) printJson(input.io, { repos: rows, problems: run.problems });
   else {
     for (const r of rows) print(input.io, `${r.source} → ${r.target}  (${r.via}${r.private ? ', private' : ''})`);
     for (const p of run.problems) print(input.io, `warning: ${p}`);
@@ -43,18 +52,18 @@ async function list(input: TaskInput): Promise<number> {
   return 0;
 }
 
-async function sync(input: TaskInput): Promise<number> {
+async function sync(input: Input): Promise<number> {
   const loaded = input.config();
   sayConfig(input.io, loaded);
-  const json = flag(input, 'json');
-  if (flag(input, 'dry-run')) {
-    const run = await planRun(loaded, input.io.env, giteaClient(loaded), flag(input, 'full'));
+  const json = input.options.json;
+  if (input.options['dry-run']) {
+    const run = await planRun(loaded, input.io.env, giteaClient(loaded), input.options.full);
     if (json) printJson(input.io, { dryRun: true, actions: run.actions.map(describe), problems: run.problems });
     else for (const line of [...run.actions.map(describe), ...run.problems.map((p) => `warning: ${p}`)]) print(input.io, line);
     return 0;
   }
   const progress = json ? 'none' : input.io.stdout.isTTY && !input.io.env.CI ? 'interactive' : 'plain';
-  const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune'), full: flag(input, 'full'), progress });
+  const result = await syncMirrors(loaded, input.io.env, { prune: input.options.prune, full: input.options.full, progress });
   const { created, synced, unchanged, failed, notes, github } = result;
   if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github, fullCheck: result.fullCheck });
   else {
@@ -64,16 +73,16 @@ async function sync(input: TaskInput): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-async function cron(input: TaskInput): Promise<number> {
+async function cron(input: Input): Promise<number> {
   const action = input.positionals[1];
   if (action !== 'install' && action !== 'remove')
     throw new UserError(`mirror cron: '${action ?? ''}' is not install or remove`, {
       hint: 'raibid-task mirror cron install [--schedule "*/15 * * * *"] | remove',
     });
-  const dryRun = flag(input, 'dry-run');
+  const dryRun = input.options['dry-run'];
   let line: string | undefined;
   if (action === 'install') {
-    const schedule = checkSchedule(stringOption(input, 'mirror cron', 'schedule') ?? DEFAULT_SCHEDULE);
+    const schedule = checkSchedule(input.options.schedule);
     const loaded = input.config();
     if (!loaded.path) throw new UserError('mirror cron install: no config file to run with', { hint: 'write one (raibid-task setup) or pass --config <file>' });
     sayConfig(input.io, loaded);
@@ -108,19 +117,19 @@ async function cron(input: TaskInput): Promise<number> {
   return 0;
 }
 
-async function hooks(input: TaskInput): Promise<number> {
+async function hooks(input: Input): Promise<number> {
   if (input.positionals[1] !== 'install')
     throw new UserError(`mirror hooks: '${input.positionals[1] ?? ''}' is not install`, { hint: 'raibid-task mirror hooks install [--dry-run]' });
   const loaded = input.config();
   sayConfig(input.io, loaded);
-  const lines = await installHooks(loaded, input.io.env, { dryRun: flag(input, 'dry-run') });
+  const lines = await installHooks(loaded, input.io.env, { dryRun: input.options['dry-run'] });
   for (const line of lines) print(input.io, line);
   return 0;
 }
 
-const ACTIONS: Record<string, (input: TaskInput) => Promise<number>> = { list, sync, cron, hooks };
+const ACTIONS: Record<string, (input: Input) => Promise<number>> = { list, sync, cron, hooks };
 
-const task: Task = {
+export default defineTask({
   summary: 'mirror GitHub repositories into Gitea: list, sync, cron, webhooks',
   usage: [
     'mirror list [--json]',
@@ -139,13 +148,7 @@ const task: Task = {
     'anything failed. GitHub lists are read with ETags (a 304 costs no rate limit). cron: adds or\n' +
     'removes the crontab line running sync. hooks install: GitHub push webhooks at webhook.publicUrl.\n' +
     'Needs GITEA_TOKEN (and GITHUB_TOKEN for private repositories and a higher rate limit).',
-  options: {
-    json: { type: 'boolean', description: 'print one JSON object' },
-    prune: { type: 'boolean', description: 'delete mirrors whose source is gone or no longer selected' },
-    full: { type: 'boolean', description: 'read every mirror from Gitea, not only those GitHub pushed to (done daily anyway)' },
-    'dry-run': { type: 'boolean', description: 'print what would change, change nothing' },
-    schedule: { type: 'string', value: 'cron', description: `when cron runs sync (default: "${DEFAULT_SCHEDULE}")` },
-  },
+  options,
   positionals: 2,
   actions: Object.keys(ACTIONS),
   async run(input) {
@@ -154,6 +157,4 @@ const task: Task = {
     if (!run) throw new UserError(`mirror: '${action ?? ''}' is not one of ${Object.keys(ACTIONS).join(', ')}`, { hint: 'see `raibid-task mirror --help`' });
     return run(input);
   },
-};
-
-export default task;
+});

@@ -1,12 +1,10 @@
 import { stringify } from 'yaml';
-import { UserError } from '../lib/errors.js';
-import { stringOption } from '../lib/options.js';
 import { agentBundle } from '../lib/platform/agents.js';
-import { RENDER_GROUPS, type RenderGroup, renderAll, selectGroup } from '../lib/platform/render.js';
+import { RENDER_GROUPS, renderAll, selectGroup } from '../lib/platform/render.js';
 import { redact, redactedSecrets } from '../lib/platform/secrets.js';
-import type { Task } from '../lib/task.js';
+import { defineTask } from '../lib/task.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'print the Kubernetes objects bootstrap applies, as YAML',
   usage: ['render [--only platform|flux|agents]'],
   details:
@@ -16,18 +14,13 @@ const task: Task = {
     'agent program itself as a gzipped ConfigMap of some 270 KB: --only platform leaves it out).\n' +
     'Nothing is read from or sent to a cluster.',
   options: {
-    only: { type: 'string', value: 'group', description: `print one group: ${RENDER_GROUPS.join(', ')}`, choices: RENDER_GROUPS },
+    only: { kind: 'string', value: 'group', description: `print one group: ${RENDER_GROUPS.join(', ')}`, choices: RENDER_GROUPS, choiceName: 'group' },
   },
   async run(input) {
-    const only = stringOption(input, 'render', 'only');
-    if (only !== undefined && !RENDER_GROUPS.includes(only as RenderGroup)) {
-      throw new UserError(`render: --only '${only}' is not a group`, { hint: `groups: ${RENDER_GROUPS.join(', ')}` });
-    }
+    const { only } = input.options;
     const rendered = renderAll(input.config().config, redactedSecrets(), only === 'agents' || only === undefined ? agentBundle() : '');
-    const documents = redact(selectGroup(rendered, only as RenderGroup | undefined));
+    const documents = redact(selectGroup(rendered, only));
     input.io.stdout.write(documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n'));
     return 0;
   },
-};
-
-export default task;
+});

@@ -7,12 +7,11 @@ import { executePipeline } from '../lib/agent/execute.js';
 import { PipelineError, stepCommand } from '../lib/agent/pipeline.js';
 import { cacheRoot } from '../lib/agent/runner-from-config.js';
 import { UserError, failure } from '../lib/errors.js';
-import { flag, stringOption } from '../lib/options.js';
 import { isValidRef } from '../lib/queue/validate.js';
-import { type Task, print, printJson, sayConfig } from '../lib/task.js';
+import { defineTask, print, printJson, sayConfig } from '../lib/task.js';
 import { formatLogLine, painter } from '../lib/ui/format.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'run the CI pipeline on a local checkout now, without a queue',
   usage: ['run [path] [--ref <ref>] [--dry-run] [--json]'],
   details:
@@ -21,9 +20,9 @@ const task: Task = {
     "agent would, into a build slot of the agent's cache. The exit code is the\n" +
     "pipeline's: 0 when every step passed, else the failing step's.",
   options: {
-    ref: { type: 'string', value: 'ref', description: 'build this committed ref in a fresh workspace' },
-    'dry-run': { type: 'boolean', description: 'print the steps that would run' },
-    json: { type: 'boolean', description: 'print the result as JSON (the log goes to stderr)' },
+    ref: { kind: 'string', value: 'ref', description: 'build this committed ref in a fresh workspace' },
+    'dry-run': { kind: 'boolean', description: 'print the steps that would run' },
+    json: { kind: 'boolean', description: 'print the result as JSON (the log goes to stderr)' },
   },
   positionals: 1,
   async run(input) {
@@ -32,11 +31,10 @@ const task: Task = {
     if (!existsSync(path) || !statSync(path).isDirectory()) {
       throw new UserError(`run: '${input.positionals[0] ?? '.'}' is not a directory`, { hint: 'give the path of a checkout' });
     }
-    const ref = stringOption(input, 'run', 'ref');
+    const { ref, json, 'dry-run': dryRun } = input.options;
     if (ref !== undefined && !isValidRef(ref)) {
       throw new UserError(`run: --ref '${ref}' is not a valid git ref`, { hint: 'give a branch, tag or commit' });
     }
-    const json = flag(input, 'json');
     const paint = painter(json ? { isTTY: false } : io.stdout, io.env);
     const out = json ? io.stderr : io.stdout;
     const log = (line: string, o: { step: string; stream: 'out' | 'err' | 'raibid' }) =>
@@ -44,7 +42,7 @@ const task: Task = {
 
     const loaded = ref ? input.config() : undefined;
     if (loaded) sayConfig(io, loaded);
-    const slot = loaded && !flag(input, 'dry-run') ? leaseBuildSlot(repoCacheDir(cacheRoot(loaded, io.env), path)) : undefined;
+    const slot = loaded && !dryRun ? leaseBuildSlot(repoCacheDir(cacheRoot(loaded, io.env), path)) : undefined;
     const workspace = slot?.workDir ?? path;
     try {
       const env = { ...io.env };
@@ -65,7 +63,7 @@ const task: Task = {
         if (error instanceof PipelineError) throw new UserError(`run: ${error.message}`, { hint: 'see README: .raibid.yml' });
         throw error;
       }
-      if (flag(input, 'dry-run')) {
+      if (dryRun) {
         if (json) printJson(io, { dryRun: true, source: pipeline.source, steps: pipeline.steps });
         else for (const step of pipeline.steps) print(io, `${step.name}: ${stepCommand(step)}`);
         return 0;
@@ -79,6 +77,4 @@ const task: Task = {
       slot?.release();
     }
   },
-};
-
-export default task;
+});

@@ -1,11 +1,10 @@
 import { UserError } from '../lib/errors.js';
-import { numberOption, stringOption } from '../lib/options.js';
 import { requiredGiteaUrl } from '../lib/platform/charts.js';
 import { openQueue } from '../lib/queue/open.js';
-import { type Task, print, sayConfig } from '../lib/task.js';
+import { defineTask, print, sayConfig } from '../lib/task.js';
 import { startServe } from '../lib/webhook/serve.js';
 
-const task: Task = {
+export default defineTask({
   summary: 'receive GitHub and Gitea push webhooks: sync the mirror, queue the build',
   usage: ['serve [--port <n>] [--host <address>]'],
   details:
@@ -21,12 +20,11 @@ const task: Task = {
     '(with GITHUB_TOKEN), linking to the job page at webhook.publicUrl/jobs/<id>; agents hold no\n' +
     'token. Needs GITEA_TOKEN for syncing and statuses, and Redis (redis.url).',
   options: {
-    port: { type: 'string', value: 'n', description: 'port to listen on (default: webhook.port, 8080)' },
-    host: { type: 'string', value: 'address', description: 'address to listen on (default 127.0.0.1; in the cluster 0.0.0.0)' },
+    port: { kind: 'number', value: 'n', description: 'port to listen on (default: webhook.port, 8080)', min: 0, max: 65535, integer: true },
+    host: { kind: 'string', value: 'address', description: 'address to listen on (in the cluster: 0.0.0.0)', default: '127.0.0.1' },
   },
   async run(input) {
-    const portOption = numberOption(input, 'serve', 'port', { min: 0, max: 65535, integer: true });
-    const host = stringOption(input, 'serve', 'host') ?? '127.0.0.1';
+    const { port, host } = input.options;
     const loaded = input.config();
     const { config, secrets } = loaded;
     sayConfig(input.io, loaded);
@@ -43,7 +41,7 @@ const task: Task = {
         webhookSecret: secrets.webhookSecret,
         open,
         host,
-        port: portOption ?? config.webhook.port,
+        port: port ?? config.webhook.port,
         log: (line) => print(input.io, line),
         warn: (line) => input.io.stderr.write(`${line}\n`),
       });
@@ -56,6 +54,4 @@ const task: Task = {
     }
     return 0;
   },
-};
-
-export default task;
+});

@@ -8,11 +8,12 @@ import { GitHubApiError, GitHubClient } from '../lib/github/client.js';
 import { compileRules } from '../lib/mirror/select.js';
 import { listSources } from '../lib/mirror/sources.js';
 import { UserError, failure } from '../lib/errors.js';
-import { flag } from '../lib/options.js';
+import type { BooleanOption, OptionSpecs, StringOption } from '../lib/options.js';
 import { expandHome } from '../lib/paths.js';
 import { sh, withInput } from '../lib/local-commands.js';
 import {
   QUESTIONS,
+  type Question,
   answerProblem,
   applyAnswer,
   checkConfig,
@@ -28,9 +29,18 @@ import {
   writeSecret,
 } from '../lib/setup.js';
 import { sshSession } from '../lib/ssh.js';
-import { type Task, type TaskInput, configPathLabel, print } from '../lib/task.js';
+import { type TaskInput, configPathLabel, defineTask, print } from '../lib/task.js';
 import { printable } from '../lib/ui/format.js';
 import { PromptCancelled, ask } from '../lib/ui/prompt.js';
+
+/** A question's flag; an empty answer is one too (`--key ''`: no key file). */
+const answerOption = (q: Question): StringOption => ({ kind: 'string', value: 'value', description: `${q.message} ($${q.env})`, allowEmpty: true });
+const options: { yes: BooleanOption; 'skip-checks': BooleanOption } & OptionSpecs = {
+  yes: { kind: 'boolean', short: 'y', description: 'ask nothing: flags, env and the current config only' },
+  'skip-checks': { kind: 'boolean', description: 'do not try the SSH login and the GitHub token' },
+  ...Object.fromEntries(QUESTIONS.map((q) => [q.flag, answerOption(q)])),
+};
+type Input = TaskInput<typeof options>;
 
 /** The token's owner and scopes, as GitHub reports them; a refused token is bad input. */
 async function checkGitHubToken(apiUrl: string, token: string): Promise<string> {
@@ -106,7 +116,7 @@ async function checkSsh(raw: Record<string, unknown>, interactive: boolean): Pro
   return `${host.user}@${host.address}:${host.port} logged in${fingerprint ? `, host key ${fingerprint}` : ''}`;
 }
 
-const task: Task = {
+export default defineTask({
   summary: 'ask for (or take from flags and env) what the farm needs, and write the config',
   usage: [
     'setup [--yes] [--skip-checks] [--host <address>] [--user <u>] [--port <n>] [--key <file>] [--nodes <a,b>] [--k3s-version <v>] [--gitea-url <url>] [--mirror-repos <o/r,…>] [--mirror-orgs <org[:regex],…>] [--agents-max <n>] [--agent-cpu <c>] [--agent-memory <m>] [--webhook-url <url>]',
@@ -120,18 +130,14 @@ const task: Task = {
     'a failure or Ctrl-C are kept (a draft in ~/.local/state/raibid) and offered next time.\n' +
     'The SSH login and the token are tried before the config is written (--skip-checks leaves them\n' +
     'out); a host or GitHub that cannot be reached is a warning naming it and the cause.',
-  options: {
-    yes: { type: 'boolean', short: 'y', description: 'ask nothing: flags, env and the current config only' },
-    'skip-checks': { type: 'boolean', description: 'do not try the SSH login and the GitHub token' },
-    ...Object.fromEntries(QUESTIONS.map((q) => [q.flag, { type: 'string' as const, value: 'value', description: `${q.message} ($${q.env})` }])),
-  },
-  async run(input: TaskInput) {
+  options,
+  async run(input) {
     const { io } = input;
     const env = io.env;
     // the file every other task would read (./raibid.config.yaml included), else the user's default
-    const named = input.values.config ?? env.RAIBID_CONFIG;
-    const path = named ? resolve(String(named)) : (findConfigFile(undefined, env, process.cwd()) ?? join(configDir(env), 'config.yaml'));
-    const yes = flag(input, 'yes');
+    const named = input.configFile ?? env.RAIBID_CONFIG;
+    const path = named ? resolve(named) : (findConfigFile(undefined, env, process.cwd()) ?? join(configDir(env), 'config.yaml'));
+    const { yes } = input.options;
     const interactive = !yes && Boolean(io.stdout.isTTY && process.stdin.isTTY);
     if (!yes && !interactive)
       throw new UserError('setup: no terminal to ask at', { hint: 'pass --yes with the answers as flags or env (see `raibid-task setup --help`)' });
@@ -147,11 +153,11 @@ const task: Task = {
       )
         raw = draft;
       for (const q of QUESTIONS) {
-        const given = input.values[q.flag] ?? env[q.env];
+        const given = input.options[q.flag] ?? env[q.env];
         if (typeof given === 'string') {
           const problem = answerProblem(raw, q, given);
           if (problem)
-            throw new UserError(`setup: ${input.values[q.flag] === undefined ? q.env : `--${q.flag}`} '${printable(given)}': ${problem}`, {
+            throw new UserError(`setup: ${input.options[q.flag] === undefined ? q.env : `--${q.flag}`} '${printable(given)}': ${problem}`, {
               hint: `see \`raibid-task setup --help\``,
             });
           applyAnswer(raw, q, given);
@@ -188,11 +194,11 @@ const task: Task = {
       throw error;
     }
   },
-};
+});
 
 /** The GitHub token and the login, tried as bootstrap and mirror will; what cannot be reached is a warning, not a stop. */
-async function runChecks(input: TaskInput, raw: Record<string, unknown>, token: string, interactive: boolean): Promise<void> {
-  if (flag(input, 'skip-checks')) return;
+async function runChecks(input: Input, raw: Record<string, unknown>, token: string, interactive: boolean): Promise<void> {
+  if (input.options['skip-checks']) return;
   const { io } = input;
   const config = parseConfig(raw, 'setup');
   if (token) {
@@ -222,5 +228,3 @@ function networkCause(error: unknown): string {
   while (inner.cause && typeof inner.cause === 'object') inner = inner.cause as typeof inner;
   return [inner.code, inner.message].filter(Boolean).join(': ').split('\n')[0] || String(error);
 }
-
-export default task;

@@ -1,9 +1,8 @@
-import { flag, numberOption } from '../lib/options.js';
 import { sleep } from '../lib/poll.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { snapshot } from '../lib/queue/snapshot.js';
-import { type Task, print, printJson } from '../lib/task.js';
+import { defineTask, print, printJson } from '../lib/task.js';
 import { fitWidth, painter } from '../lib/ui/format.js';
 import { runDashboard } from '../lib/ui/dashboard-run.js';
 import { renderStatus } from '../lib/ui/status-view.js';
@@ -13,7 +12,7 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[?25l';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?25h\x1b[?1049l';
 
-const task: Task = {
+export default defineTask({
   summary: 'the queue, the agents and recent jobs on one screen',
   usage: ['status [--watch] [--interval <s>] [--jobs <n>] [--json]'],
   details:
@@ -23,17 +22,15 @@ const task: Task = {
     "stream's entries: the unfinished jobs plus finished ones not yet trimmed. With --watch at a\n" +
     'terminal the view is drawn on the alternate screen, cut to its width; Ctrl-C leaves it.',
   options: {
-    watch: { type: 'boolean', short: 'w', description: 'at a terminal, the interactive dashboard (↑↓ ⏎ c r / q); else redraw until interrupted' },
-    interval: { type: 'string', value: 's', description: 'seconds between redraws with --watch', default: '2' },
-    jobs: { type: 'string', value: 'n', description: 'how many recent jobs to show', default: '10' },
-    json: { type: 'boolean', description: 'print one JSON object (with --watch: one per line per interval)' },
+    watch: { kind: 'boolean', short: 'w', description: 'at a terminal, the interactive dashboard (↑↓ ⏎ c r / q); else redraw until interrupted' },
+    interval: { kind: 'number', value: 's', description: 'seconds between redraws with --watch', default: 2, min: 0.1, max: 3600 },
+    jobs: { kind: 'number', value: 'n', description: 'how many recent jobs to show', default: 10, min: 0, max: 1000, integer: true },
+    json: { kind: 'boolean', description: 'print one JSON object (with --watch: one per line per interval)' },
   },
   async run(input) {
     const { io } = input;
-    const intervalMs = (numberOption(input, 'status', 'interval', { min: 0.1, max: 3600 }) ?? 2) * 1000;
-    const jobs = numberOption(input, 'status', 'jobs', { min: 0, max: 1000, integer: true }) ?? 10;
-    const json = flag(input, 'json');
-    const watch = flag(input, 'watch');
+    const { watch, json, jobs } = input.options;
+    const intervalMs = input.options.interval * 1000;
     const redraw = Boolean(io.stdout.isTTY) && !json;
     const paint = painter(io.stdout, io.env);
     const { config } = input.config();
@@ -75,6 +72,4 @@ const task: Task = {
       return 0;
     }
   },
-};
-
-export default task;
+});

@@ -1,19 +1,26 @@
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../lib/errors.js';
-import { flag, stringOption } from '../lib/options.js';
+import { defineOptions } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
-import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
+import { type TaskInput, defineTask, print, sayConfig } from '../lib/task.js';
 
-async function confirmed(input: TaskInput, context: string): Promise<boolean> {
+const options = defineOptions({
+  yes: { kind: 'boolean', short: 'y', description: 'do not ask' },
+  'keep-data': { kind: 'boolean', description: 'keep volumes, their namespaces and Secrets, and k3s' },
+  'dry-run': { kind: 'boolean', description: 'print what would be removed, remove nothing' },
+  kubeconfig: { kind: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
+});
+
+async function confirmed(input: TaskInput<typeof options>, context: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(
-    `This removes the raibid platform${flag(input, 'keep-data') ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `,
+    `This removes the raibid platform${input.options['keep-data'] ? ' (volumes kept)' : ', its data, and k3s'} from context ${context}. Type its name to go on: `,
   );
   rl.close();
   return answer.trim() === context;
 }
 
-const task: Task = {
+export default defineTask({
   summary: 'remove the agents, Flux, KEDA, Redis, Gitea and k3s again, in reverse order',
   usage: ['teardown [--yes] [--keep-data] [--dry-run] [--kubeconfig <file>]'],
   details:
@@ -23,21 +30,15 @@ const task: Task = {
     'What is gone already is skipped, so a half-finished teardown is finished off by running it\n' +
     'again. --keep-data keeps the volumes (Gitea, Redis, the cargo cache), their namespaces and\n' +
     'Secrets, and k3s, whose uninstall would delete them. Asks first unless --yes.',
-  options: {
-    yes: { type: 'boolean', short: 'y', description: 'do not ask' },
-    'keep-data': { type: 'boolean', description: 'keep volumes, their namespaces and Secrets, and k3s' },
-    'dry-run': { type: 'boolean', description: 'print what would be removed, remove nothing' },
-    kubeconfig: { type: 'string', value: 'file', description: 'the kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)' },
-  },
+  options,
   async run(input) {
     const { io } = input;
-    const kubeconfig = kubeconfigPath(stringOption(input, 'teardown', 'kubeconfig'), io.env);
+    const { 'dry-run': dryRun, 'keep-data': keepData, yes } = input.options;
+    const kubeconfig = kubeconfigPath(input.options.kubeconfig, io.env);
     const loaded = input.config();
     const { config } = loaded;
-    const dryRun = flag(input, 'dry-run');
-    const keepData = flag(input, 'keep-data');
     const context = config.k3s.context;
-    const asks = !dryRun && !flag(input, 'yes');
+    const asks = !dryRun && !yes;
     if (asks && (!io.stdout.isTTY || !process.stdin.isTTY)) {
       throw new UserError('teardown: asks before removing anything, and there is no terminal to ask at', {
         hint: 'pass --yes to go ahead (or --dry-run to see what it would remove)',
@@ -60,6 +61,4 @@ const task: Task = {
     if (!dryRun) print(io, `teardown done: ${result.removed} objects deleted${!keepData && config.host ? ', k3s uninstalled where it was installed' : ''}`);
     return 0;
   },
-};
-
-export default task;
+});

@@ -1,9 +1,9 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import type { WorkerEvent } from '../lib/agent/worker.js';
 import { describeFarm, farmPlan, startFarm } from '../lib/up/up.js';
-import { flag, numberOption } from '../lib/options.js';
+import { parseOptions } from '../lib/options.js';
 import { redactUrl } from '../lib/redis.js';
-import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
+import { type TaskInput, defineTask, print, sayConfig } from '../lib/task.js';
 import { printable, shortRepo } from '../lib/ui/format.js';
 import status from './status.js';
 
@@ -26,14 +26,14 @@ function watchStatus(input: TaskInput, redisUrl: string, stop: AbortSignal): Pro
   const loaded = input.config();
   return status.run({
     ...input,
-    values: { watch: true },
+    options: parseOptions('status', status.options, { watch: true }),
     positionals: [],
     config: () => ({ ...loaded, config: { ...loaded.config, redis: { ...loaded.config.redis, url: redisUrl } } }),
     interrupted: stop,
   });
 }
 
-const task: Task = {
+export default defineTask({
   summary: 'run the farm on this machine in the foreground: Redis, agents, serve and the live status',
   usage: ['up [--agents <n>] [--port <n>] [--dry-run]'],
   details:
@@ -45,18 +45,24 @@ const task: Task = {
     'the queue stays, and the next `up` goes on with it. A second Ctrl-C stops at once: a job cut\n' +
     'short runs again after the visibility timeout.',
   options: {
-    agents: { type: 'string', value: 'n', description: 'agents that run jobs, one job each', default: '1' },
-    port: { type: 'string', value: 'n', description: "serve's port (default: webhook.port, or any free one when that is taken)" },
-    'dry-run': { type: 'boolean', description: 'say what would start, start nothing' },
+    agents: { kind: 'number', value: 'n', description: 'agents that run jobs, one job each', default: 1, min: 0, max: 64, integer: true },
+    port: {
+      kind: 'number',
+      value: 'n',
+      description: "serve's port (default: webhook.port, or any free one when that is taken)",
+      min: 0,
+      max: 65535,
+      integer: true,
+    },
+    'dry-run': { kind: 'boolean', description: 'say what would start, start nothing' },
   },
   async run(input) {
     const { io } = input;
-    const agents = numberOption(input, 'up', 'agents', { min: 0, max: 64, integer: true }) ?? 1;
-    const port = numberOption(input, 'up', 'port', { min: 0, max: 65535, integer: true });
+    const { agents, port } = input.options;
     const loaded = input.config();
     sayConfig(io, loaded);
     const plan = farmPlan(loaded, io.env, { agents, port });
-    if (flag(input, 'dry-run')) {
+    if (input.options['dry-run']) {
       for (const line of describeFarm(plan)) print(io, line);
       return 0;
     }
@@ -91,6 +97,4 @@ const task: Task = {
     }
     return 0;
   },
-};
-
-export default task;
+});
