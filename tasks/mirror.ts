@@ -6,6 +6,7 @@ import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
 import { counted, giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
 import { flag, stringOption } from '../lib/options.js';
+import { progressFor } from '../lib/steps.js';
 import { type Task, type TaskInput, print, printJson, sayConfig } from '../lib/task.js';
 
 const describe = (a: MirrorAction): string => {
@@ -53,7 +54,7 @@ async function sync(input: TaskInput): Promise<number> {
     else for (const line of [...run.actions.map(describe), ...run.problems.map((p) => `warning: ${p}`)]) print(input.io, line);
     return 0;
   }
-  const progress = json ? 'none' : input.io.stdout.isTTY && !input.io.env.CI ? 'interactive' : 'plain';
+  const progress = json ? 'none' : progressFor(input.io.stdout, input.io.env);
   const result = await syncMirrors(loaded, input.io.env, { prune: flag(input, 'prune'), full: flag(input, 'full'), progress });
   const { created, synced, unchanged, failed, notes, github } = result;
   if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github, fullCheck: result.fullCheck });

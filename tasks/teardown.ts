@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { UserError } from '../lib/errors.js';
 import { flag, stringOption } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
+import { progressFor } from '../lib/steps.js';
 import { type Task, type TaskInput, print, sayConfig } from '../lib/task.js';
 
 async function confirmed(input: TaskInput, context: string): Promise<boolean> {
@@ -55,7 +56,7 @@ const task: Task = {
       dryRun,
       kubeconfig,
       say: (line) => print(io, line),
-      interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+      progress: progressFor(io.stdout, io.env),
     });
     if (!dryRun) print(io, `teardown done: ${result.removed} objects deleted${!keepData && config.host ? ', k3s uninstalled where it was installed' : ''}`);
     return 0;
