@@ -1,11 +1,10 @@
-import { Listr, type ListrTask } from 'listr2';
 import type { Config, Secrets } from './config.js';
 import { UserError, failure } from './errors.js';
 import { type KubeConfig, mergeIntoFile, retarget } from './k3s/kubeconfig.js';
-import { type Cluster, connectCluster, isNotFound, kubeconfigFromFile } from './kube/client.js';
+import { connectCluster, isNotFound, kubeconfigFromFile } from './kube/client.js';
 import { waitForNodesReady } from './kube/ready.js';
 import { giteaUrl } from './platform/charts.js';
-import { platformSteps } from './platform/stage.js';
+import { PLATFORM, type PlatformContext } from './platform/stage.js';
 import type { Stage } from './stages.js';
 import { K3S_PATHS } from './k3s/plan.js';
 import { inspectHost, judge } from './k3s/preflight.js';
@@ -14,19 +13,20 @@ import { type HostOutcome, k3sStage } from './k3s/stage.js';
 import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
 import { hostSession } from './local.js';
+import { type Progress, type Step, type StepList, progressFor, runSteps, toListr } from './steps.js';
 
 export { STAGES, type Stage, selectStages } from './stages.js';
 
-type Step = Stage | 'install' | 'kubeconfig' | 'ready';
+type StepName = Stage | 'install' | 'kubeconfig' | 'ready';
 
 export interface BootstrapOptions {
-  stages: Step[];
+  stages: StepName[];
   dryRun: boolean;
   kubeconfig: string;
   /** Plan lines and notes, printed as they come (dry-run steps, warnings, the summary). */
   say: (line: string) => void;
   /** Spinners for a person at a terminal; plain lines otherwise (cron mail, CI). */
-  interactive: boolean;
+  progress: Progress;
   given: Secrets;
 }
 
@@ -51,8 +51,26 @@ export function connectHosts(config: Config, options: { local?: boolean; task?: 
   };
 }
 
-/** The bootstrap as a listr2 list: a function of config and options, run by the task. */
-export function bootstrapTasks(config: Config, connected: Hosts | undefined, options: BootstrapOptions): Listr {
+/** What the bootstrap's steps share: config and options, the hosts, the cluster (reached on first use), what the install did. */
+interface BootstrapContext extends PlatformContext {
+  hosts: Hosts;
+  /** The server and the workers; none when no host was connected. */
+  all: RemoteHost[];
+  kubeconfig: string;
+  /** The server's API at its address as ssh resolves it (an ~/.ssh/config alias means nothing to the API client). */
+  apiUrl: () => Promise<string>;
+  /** k3s's own credentials, read from the server once. */
+  clusterAccess: () => Promise<KubeConfig>;
+  /** What the install did on each host; the wait for Ready reads it. */
+  outcomes: HostOutcome[];
+}
+
+const once = <T>(get: () => Promise<T>) => {
+  let got: Promise<T> | undefined;
+  return () => (got ??= get());
+};
+
+function bootstrapContext(config: Config, connected: Hosts | undefined, options: BootstrapOptions): BootstrapContext {
   const hosts = connected ?? {
     get server(): RemoteHost {
       throw new Error('bootstrap: this step needs SSH, and no host was connected');
@@ -60,101 +78,112 @@ export function bootstrapTasks(config: Config, connected: Hosts | undefined, opt
     workers: [],
     close: async () => {},
   };
-  const all = connected ? [connected.server, ...connected.workers] : [];
-  // the server's address as ssh resolves it (an ~/.ssh/config alias means nothing to the API client)
-  const apiUrl = async () => config.k3s.apiUrl ?? `https://${await hosts.server.ssh.hostname()}:6443`;
-  let access: KubeConfig | undefined;
-  const clusterAccess = async () => (access ??= retarget(await hosts.server.read(K3S_PATHS.kubeconfig), await apiUrl(), config.k3s.context));
-  let cluster: Cluster | undefined;
-  const platform = platformSteps({
+  const apiUrl = once(async () => config.k3s.apiUrl ?? `https://${await hosts.server.ssh.hostname()}:6443`);
+  const clusterAccess = once(async () => retarget(await hosts.server.read(K3S_PATHS.kubeconfig), await apiUrl(), config.k3s.context));
+  return {
     config,
     given: options.given,
     dryRun: options.dryRun,
     say: options.say,
     pollMs: config.platform.pollSeconds * 1000,
+    hosts,
+    all: connected ? [connected.server, ...connected.workers] : [],
+    kubeconfig: options.kubeconfig,
+    apiUrl,
+    clusterAccess,
     // the k3s stage's own credentials when it ran, else the user's kubeconfig (a cluster of their own)
-    cluster: async () =>
-      (cluster ??= connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context))),
-  });
-  let outcomes: HostOutcome[] = [];
-  const steps: Record<Exclude<Step, 'k3s'>, ListrTask> = {
-    ...platform,
-    preflight: {
-      title: 'Preflight',
-      task: async (_, task) => {
-        const reports = await Promise.all(all.map(async (h) => ({ host: h.ssh.target.address, verdict: judge(await inspectHost(h)) })));
-        for (const { host, verdict } of reports) {
-          options.say(`${host}: ${verdict.summary}`);
-          for (const warning of verdict.warnings) options.say(`${host}: warning: ${warning}`);
-        }
-        const problems = reports.flatMap(({ host, verdict }) => verdict.problems.map((p) => `${host}: ${p}`));
-        if (problems.length > 0) {
-          throw failure(`preflight: ${problems.join('; ')}`, 'use a bigger host, or --skip preflight to go on anyway');
-        }
-        task.title = `Preflight: ${all.length} host${all.length > 1 ? 's' : ''} fit`;
-      },
-    },
-    install: {
-      title: `k3s ${config.k3s.version}`,
-      task: async (_, task) => {
-        const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir), config.k3s.version) : undefined;
-        outcomes = await k3sStage(config, hosts.server, hosts.workers, {
-          dryRun: options.dryRun,
-          airgap,
-          onPlan: (o) => {
-            options.say(`${o.address} (${o.role}): ${o.action.kind}: ${o.action.reason}`);
-            if (options.dryRun) for (const step of o.steps) options.say(`  ${describeStep(step)}`);
-          },
-        });
-        task.title = `k3s ${config.k3s.version}: ${outcomes.map((o) => `${o.address} ${o.action.kind}`).join(', ')}`;
-      },
-    },
-    kubeconfig: {
-      title: 'Kubeconfig',
-      task: async (_, task) => {
-        if (options.dryRun) {
-          options.say(`would merge context ${config.k3s.context} (${await apiUrl()}) into ${options.kubeconfig}, mode 0600`);
-          return;
-        }
-        mergeIntoFile(options.kubeconfig, await clusterAccess());
-        task.title = `Kubeconfig: context ${config.k3s.context} in ${options.kubeconfig}`;
-      },
-    },
-    ready: {
-      title: `Nodes Ready (${all.length})`,
-      task: async (_, task) => {
-        if (options.dryRun) {
-          options.say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${await apiUrl()}`);
-          return;
-        }
-        const core = connectCluster(await clusterAccess()).core;
-        for (const renamed of outcomes.filter((o) => o.renamedFrom)) {
-          // the old Node would stay NotReady for good and hold the wait
-          const gone = await core.deleteNode({ name: renamed.renamedFrom! }).then(
-            () => true,
-            (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
-          );
-          if (gone) options.say(`${renamed.address}: deleted the Node ${renamed.renamedFrom}, renamed by this run`);
-        }
-        const nodes = await waitForNodesReady(core, all.length, {
-          timeoutMs: config.k3s.readyTimeoutSeconds * 1000,
-          pollMs: Math.min(2000, config.k3s.readyTimeoutSeconds * 250),
-        });
-        task.title = `Nodes Ready: ${nodes.map((n) => n.name).join(', ')}`;
-      },
-    },
+    cluster: once(async () =>
+      connectCluster(options.stages.includes('k3s') ? await clusterAccess() : kubeconfigFromFile(options.kubeconfig, config.k3s.context)),
+    ),
+    outcomes: [],
   };
-  const k3s: ListrTask = {
-    title: 'k3s',
-    task: (_, task) => task.newListr([steps.install, steps.kubeconfig, steps.ready], { concurrent: false, exitOnError: true }),
-  };
-  const chosen = options.stages.map((s) => (s === 'k3s' ? k3s : steps[s]));
-  return new Listr(chosen, {
-    concurrent: false,
-    exitOnError: true,
-    renderer: options.interactive ? 'default' : 'simple',
-    fallbackRenderer: 'simple',
-  });
+}
+
+const preflight: Step<BootstrapContext> = {
+  title: 'Preflight',
+  run: async ({ all, say }) => {
+    const reports = await Promise.all(all.map(async (h) => ({ host: h.ssh.target.address, verdict: judge(await inspectHost(h)) })));
+    for (const { host, verdict } of reports) {
+      say(`${host}: ${verdict.summary}`);
+      for (const warning of verdict.warnings) say(`${host}: warning: ${warning}`);
+    }
+    const problems = reports.flatMap(({ host, verdict }) => verdict.problems.map((p) => `${host}: ${p}`));
+    if (problems.length > 0) {
+      throw failure(`preflight: ${problems.join('; ')}`, 'use a bigger host, or --skip preflight to go on anyway');
+    }
+    return `Preflight: ${all.length} host${all.length > 1 ? 's' : ''} fit`;
+  },
+};
+
+const install: Step<BootstrapContext> = {
+  title: ({ config }) => `k3s ${config.k3s.version}`,
+  run: async (context) => {
+    const { config, hosts, dryRun, say } = context;
+    const airgap = config.k3s.airgap ? airgapFiles(expandHome(config.k3s.airgap.dir), config.k3s.version) : undefined;
+    context.outcomes = await k3sStage(config, hosts.server, hosts.workers, {
+      dryRun,
+      airgap,
+      onPlan: (o) => {
+        say(`${o.address} (${o.role}): ${o.action.kind}: ${o.action.reason}`);
+        if (dryRun) for (const step of o.steps) say(`  ${describeStep(step)}`);
+      },
+    });
+    return `k3s ${config.k3s.version}: ${context.outcomes.map((o) => `${o.address} ${o.action.kind}`).join(', ')}`;
+  },
+};
+
+const kubeconfig: Step<BootstrapContext> = {
+  title: 'Kubeconfig',
+  run: async ({ config, dryRun, say, kubeconfig, apiUrl, clusterAccess }) => {
+    if (dryRun) {
+      say(`would merge context ${config.k3s.context} (${await apiUrl()}) into ${kubeconfig}, mode 0600`);
+      return;
+    }
+    mergeIntoFile(kubeconfig, await clusterAccess());
+    return `Kubeconfig: context ${config.k3s.context} in ${kubeconfig}`;
+  },
+};
+
+const ready: Step<BootstrapContext> = {
+  title: ({ all }) => `Nodes Ready (${all.length})`,
+  run: async ({ config, dryRun, say, all, apiUrl, clusterAccess, outcomes }) => {
+    if (dryRun) {
+      say(`would wait up to ${config.k3s.readyTimeoutSeconds} s for ${all.length} nodes to be Ready at ${await apiUrl()}`);
+      return;
+    }
+    const core = connectCluster(await clusterAccess()).core;
+    for (const renamed of outcomes.filter((o) => o.renamedFrom)) {
+      // the old Node would stay NotReady for good and hold the wait
+      const gone = await core.deleteNode({ name: renamed.renamedFrom! }).then(
+        () => true,
+        (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
+      );
+      if (gone) say(`${renamed.address}: deleted the Node ${renamed.renamedFrom}, renamed by this run`);
+    }
+    const nodes = await waitForNodesReady(core, all.length, {
+      timeoutMs: config.k3s.readyTimeoutSeconds * 1000,
+      pollMs: Math.min(2000, config.k3s.readyTimeoutSeconds * 250),
+    });
+    return `Nodes Ready: ${nodes.map((n) => n.name).join(', ')}`;
+  },
+};
+
+const STEPS: Record<StepName, Step<BootstrapContext>> = {
+  preflight,
+  k3s: { title: 'k3s', children: [install, kubeconfig, ready] },
+  install,
+  kubeconfig,
+  ready,
+  ...PLATFORM,
+};
+
+/** The bootstrap as a listr2 list: a function of config and options, to run or to embed in a list of one's own. */
+export function bootstrapTasks(config: Config, connected: Hosts | undefined, options: BootstrapOptions): StepList {
+  return toListr(
+    options.stages.map((s) => STEPS[s]),
+    bootstrapContext(config, connected, options),
+    options,
+  );
 }
 
 /** What a bootstrap did: each stage's closing title (what it found and changed), in order. */
@@ -176,16 +205,21 @@ export async function runBootstrap(
     onHosts || steps.includes('kubeconfig')
       ? connectHosts(onHosts ? config : { ...config, nodes: [] }, { local: options.local, task: options.task })
       : undefined;
-  const list = bootstrapTasks(config, hosts, {
+  const bootstrap: BootstrapOptions = {
     stages: steps,
     dryRun: options.dryRun,
     kubeconfig: kubeconfigPath(options.kubeconfig, io.env),
     say: (line) => print(io, line),
-    interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+    progress: progressFor(io.stdout, io.env),
     given: options.given,
-  });
+  };
+  let outcomes: string[];
   try {
-    await list.run();
+    outcomes = await runSteps(
+      steps.map((s) => STEPS[s]),
+      bootstrapContext(config, hosts, bootstrap),
+      bootstrap,
+    );
   } finally {
     await hosts?.close();
   }
@@ -198,7 +232,7 @@ export async function runBootstrap(
     );
   }
   return {
-    stages: list.tasks.map((t, i) => ({ stage: steps[i]!, outcome: t.title ?? '' })),
+    stages: outcomes.map((outcome, i) => ({ stage: steps[i]!, outcome })),
     dryRun: options.dryRun,
     ...(installedGitea ? { giteaUrl: url } : {}),
   };

@@ -5,7 +5,7 @@ import { STAGES, type Stage } from './stages.js';
 import { UserError } from './errors.js';
 import type { GitHubStats } from './github/client.js';
 import type { MirrorSummary } from './mirror/reconcile.js';
-import type { Progress } from './mirror/run.js';
+import type { Progress } from './steps.js';
 import type { TeardownResult } from './teardown-run.js';
 import { requiredGiteaUrl } from './platform/charts.js';
 import { reachQueue } from './platform/redis-access.js';
@@ -157,14 +157,14 @@ export class Farm {
   async teardown(
     options: { keepData?: boolean; dryRun?: boolean; kubeconfig?: string; output?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
   ): Promise<TeardownResult> {
-    const [{ runTeardown }, { kubeconfigPath }] = await Promise.all([import('./teardown-run.js'), import('./paths.js')]);
+    const [{ runTeardown }, { kubeconfigPath }, { progressFor }] = await Promise.all([import('./teardown-run.js'), import('./paths.js'), import('./steps.js')]);
     const output = options.output ?? process.stdout;
     return runTeardown(this.config, {
       keepData: options.keepData ?? false,
       dryRun: options.dryRun ?? false,
       kubeconfig: kubeconfigPath(options.kubeconfig, this.env),
       say: (line) => output.write(`${line}\n`),
-      interactive: Boolean(output.isTTY) && !this.env.CI,
+      progress: progressFor(output, this.env),
     });
   }
 

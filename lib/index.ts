@@ -12,5 +12,5 @@ export { UserError } from './errors.js';
 export type { JobState, JobView } from './queue/job.js';
 export type { JobInput, LogLine } from './queue/queue.js';
 export type { Snapshot } from './queue/snapshot.js';
-export type { Progress } from './mirror/run.js';
+export type { Progress } from './steps.js';
 export type { TeardownResult } from './teardown-run.js';

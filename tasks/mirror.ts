@@ -6,6 +6,7 @@ import { installHooks } from '../lib/mirror/hooks.js';
 import type { MirrorAction } from '../lib/mirror/plan.js';
 import { counted, giteaClient, planRun, syncMirrors } from '../lib/mirror/run.js';
 import { defineOptions } from '../lib/options.js';
+import { progressFor } from '../lib/steps.js';
 import { type TaskInput, defineTask, print, printJson, sayConfig } from '../lib/task.js';
 
 const options = defineOptions({
@@ -62,7 +63,7 @@ async function sync(input: Input): Promise<number> {
     else for (const line of [...run.actions.map(describe), ...run.problems.map((p) => `warning: ${p}`)]) print(input.io, line);
     return 0;
   }
-  const progress = json ? 'none' : input.io.stdout.isTTY && !input.io.env.CI ? 'interactive' : 'plain';
+  const progress = json ? 'none' : progressFor(input.io.stdout, input.io.env);
   const result = await syncMirrors(loaded, input.io.env, { prune: input.options.prune, full: input.options.full, progress });
   const { created, synced, unchanged, failed, notes, github } = result;
   if (json) printJson(input.io, { created, synced, unchanged, failed, notes, github, fullCheck: result.fullCheck });

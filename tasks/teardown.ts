@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { UserError } from '../lib/errors.js';
 import { defineOptions } from '../lib/options.js';
 import { kubeconfigPath } from '../lib/paths.js';
+import { progressFor } from '../lib/steps.js';
 import { type TaskInput, defineTask, print, sayConfig } from '../lib/task.js';
 
 const options = defineOptions({
@@ -56,7 +57,7 @@ export default defineTask({
       dryRun,
       kubeconfig,
       say: (line) => print(io, line),
-      interactive: Boolean(io.stdout.isTTY) && !io.env.CI,
+      progress: progressFor(io.stdout, io.env),
     });
     if (!dryRun) print(io, `teardown done: ${result.removed} objects deleted${!keepData && config.host ? ', k3s uninstalled where it was installed' : ''}`);
     return 0;

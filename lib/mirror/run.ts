@@ -8,8 +8,8 @@ import { GitHubClient } from '../github/client.js';
 import { EtagCache } from '../github/etag-cache.js';
 import { tryLock } from '../lock.js';
 import { ownedDir } from '../paths.js';
-import { Listr } from 'listr2';
 import { requiredGiteaUrl } from '../platform/charts.js';
+import { type Progress, type Step, runSteps } from '../steps.js';
 import { staleMirrors } from './heads.js';
 import { type MirrorAction, planMirrors } from './plan.js';
 import { type MirrorSummary, readGitea, reconcile } from './reconcile.js';
@@ -61,12 +61,42 @@ export async function planRun(loaded: LoadedConfig, env: NodeJS.ProcessEnv, gite
   return { selected, actions: gitea ? planMirrors(selected, state, interval, stale) : [], problems, github, fullCheck };
 }
 
-/** How a run shows its progress list: spinners at a terminal, plain lines for cron mail, or nothing (--json). */
-export type Progress = 'interactive' | 'plain' | 'none';
-const RENDERERS = { interactive: 'default', plain: 'simple', none: 'silent' } as const;
-
 export const counted = (s: Pick<MirrorSummary, 'created' | 'synced' | 'unchanged' | 'failed'>) =>
   `created ${s.created}, synced ${s.synced}, unchanged ${s.unchanged}, failed ${s.failed}`;
+
+/** What sync's two steps share: the plan the first makes, the summary of the second carrying it out. */
+interface SyncContext {
+  loaded: LoadedConfig;
+  env: NodeJS.ProcessEnv;
+  gitea: GiteaClient;
+  options: { prune: boolean; full?: boolean };
+  run?: MirrorRun;
+  summary?: MirrorSummary;
+}
+
+const SYNC_STEPS: Step<SyncContext>[] = [
+  {
+    title: 'Select on GitHub, compare with Gitea',
+    run: async (context) => {
+      const run = (context.run = await planRun(context.loaded, context.env, context.gitea, context.options.full));
+      return `${run.selected.length} repositories selected (Gitea ${run.fullCheck ? 'read in full' : 'as the last run left it'})`;
+    },
+  },
+  {
+    title: 'Mirror into Gitea',
+    run: async (context) => {
+      const { loaded, gitea, run } = context;
+      context.summary = await reconcile(run!.actions, {
+        gitea,
+        github: run!.github,
+        config: loaded.config,
+        githubToken: loaded.secrets.githubToken,
+        prune: context.options.prune,
+      });
+      return `Mirrors: ${counted(context.summary)}`;
+    },
+  },
+];
 
 /** `mirror sync`: one run at a time (a lock), its steps a listr2 list, the plan carried out, the ETag cache saved. */
 export async function syncMirrors(
@@ -83,34 +113,9 @@ export async function syncMirrors(
     );
   try {
     const startedAt = Date.now();
-    let run: MirrorRun | undefined;
-    let summary: MirrorSummary | undefined;
-    const steps = new Listr(
-      [
-        {
-          title: 'Select on GitHub, compare with Gitea',
-          task: async (_, task) => {
-            run = await planRun(loaded, env, gitea, options.full);
-            task.title = `${run.selected.length} repositories selected (Gitea ${run.fullCheck ? 'read in full' : 'as the last run left it'})`;
-          },
-        },
-        {
-          title: 'Mirror into Gitea',
-          task: async (_, task) => {
-            summary = await reconcile(run!.actions, {
-              gitea,
-              github: run!.github,
-              config: loaded.config,
-              githubToken: loaded.secrets.githubToken,
-              prune: options.prune,
-            });
-            task.title = `Mirrors: ${counted(summary)}`;
-          },
-        },
-      ],
-      { concurrent: false, exitOnError: true, renderer: RENDERERS[options.progress ?? 'none'], fallbackRenderer: 'simple' },
-    );
-    await steps.run();
+    const context: SyncContext = { loaded, env, gitea, options };
+    await runSteps(SYNC_STEPS, context, { progress: options.progress ?? 'none' });
+    const { run, summary } = context;
     if (!run || !summary) throw new Error('mirror sync: a step did not run');
     run.github.saveCache();
     summary.notes.unshift(...run.problems);

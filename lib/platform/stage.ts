@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
-import type { ListrTask } from 'listr2';
 import type { Config, Secrets } from '../config.js';
 import { UserError, failure } from '../errors.js';
 import { setupGitea } from '../gitea/setup.js';
@@ -20,11 +19,13 @@ import { type PlatformSecrets, choosePlatformSecrets, renderSecrets, secret } fr
 import { renderServe } from './serve.js';
 
 import type { PlatformStep } from '../stages.js';
+import type { Step } from '../steps.js';
 export { PLATFORM_STEPS, type PlatformStep } from '../stages.js';
 
-export interface PlatformOptions {
+export interface PlatformContext {
   config: Config;
   given: Secrets;
+  /** The cluster, reached on first use. */
   cluster: () => Promise<Cluster>;
   dryRun: boolean;
   say: (line: string) => void;
@@ -49,14 +50,14 @@ async function existingSecrets(cluster: Cluster): Promise<Partial<PlatformSecret
 }
 
 /** A cluster without k3s's HelmChart CRD gets helm-controller on its own first, which then serves it. */
-async function ensureHelmController(cluster: Cluster, options: PlatformOptions): Promise<boolean> {
+async function ensureHelmController(cluster: Cluster, context: PlatformContext): Promise<boolean> {
   const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: HELM_CHART_CRD } };
   if (await readObject(cluster, crd)) return false;
-  options.say(`no ${HELM_CHART_CRD} on this cluster (not k3s?): installing helm-controller on its own`);
+  context.say(`no ${HELM_CHART_CRD} on this cluster (not k3s?): installing helm-controller on its own`);
   const manifests = renderHelmController();
   await applyAll(cluster, manifests);
   const deployment = manifests.find((m) => m.kind === 'Deployment')!;
-  await pollUntil('helm-controller', { timeoutMs: options.config.platform.timeoutSeconds * 1000, pollMs: options.pollMs }, async () => {
+  await pollUntil('helm-controller', { timeoutMs: context.config.platform.timeoutSeconds * 1000, pollMs: context.pollMs }, async () => {
     const object = (await readObject(cluster, deployment)) as Workload | undefined;
     const pending = object ? rolloutPending(object) : 'its Deployment';
     if (pending) return `Deployment ${CHART_NAMESPACE}/helm-controller: ${pending}`;
@@ -74,7 +75,7 @@ function applyLines(manifests: Manifest[]): string[] {
  * the Job helm-controller makes anew; an unchanged one whose last install failed gets its Job
  * deleted, which helm-controller answers with a fresh one.
  */
-async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOptions, progress: (line: string) => void): Promise<ApplyOutcome> {
+async function installChart(api: Cluster, chart: ChartSpec, context: PlatformContext, progress: (line: string) => void): Promise<ApplyOutcome> {
   const name = chart.manifest.metadata.name;
   const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: installJobName(name), namespace: CHART_NAMESPACE } };
   const previous = (await readObject(api, job)) as V1Job | undefined;
@@ -89,138 +90,123 @@ async function installChart(api: Cluster, chart: ChartSpec, options: PlatformOpt
     api,
     { name, namespace: CHART_NAMESPACE, targetNamespace: chart.targetNamespace },
     {
-      timeoutMs: options.config.platform.timeoutSeconds * 1000,
-      pollMs: options.pollMs,
+      timeoutMs: context.config.platform.timeoutSeconds * 1000,
+      pollMs: context.pollMs,
       staleJobUid: outcome === 'configured' || failedBefore ? previous?.metadata?.uid : undefined,
     },
   );
   return outcome === 'unchanged' && failedBefore ? 'configured' : outcome;
 }
 
-function chartTask(chart: ChartSpec, options: PlatformOptions, cluster: () => Promise<Cluster>): ListrTask {
+function chartStep(chart: ChartSpec): Step<PlatformContext> {
   const pin = CHART_PINS[chart.key];
   const title = `${CHART_TITLES[chart.key]} (${pin.chart} ${pin.version})`;
   return {
     title,
-    task: async (_, task) => {
-      const outcome = await installChart(await cluster(), chart, options, (line) => (task.output = line));
-      task.title = `${title}: ${outcome === 'unchanged' ? 'unchanged' : `${outcome}, ready`}`;
+    run: async (context, report) => {
+      const outcome = await installChart(await context.cluster(), chart, context, report);
+      return `${title}: ${outcome === 'unchanged' ? 'unchanged' : `${outcome}, ready`}`;
     },
   };
 }
 
-function platformTask(options: PlatformOptions): ListrTask {
-  const charts = renderCharts(options.config);
-  return {
-    title: 'Platform: Redis, KEDA, Gitea, Flux',
-    task: (_, task) => {
-      if (options.dryRun) {
-        for (const line of applyLines([
-          ...namespaces(),
-          ...renderSecrets(
-            options.config,
-            choosePlatformSecrets({}, {}, () => ''),
-          ),
-        ]))
-          options.say(line);
-        for (const c of charts)
-          options.say(
-            `would install chart ${c.manifest.metadata.name}: ${CHART_PINS[c.key].chart} ${CHART_PINS[c.key].version} into ${c.targetNamespace}, and wait for it`,
-          );
-        return;
-      }
-      let api: Cluster | undefined;
-      const cluster = async () => (api ??= await options.cluster());
-      return task.newListr(
-        [
-          {
-            title: 'Namespaces and Secrets',
-            task: async (_, sub) => {
-              const c = await cluster();
-              const helmController = await ensureHelmController(c, options);
-              const secrets = choosePlatformSecrets(options.given, await existingSecrets(c));
-              const summary = await applyAll(c, [...namespaces(), ...renderSecrets(options.config, secrets)]);
-              sub.title = `Namespaces and Secrets: ${formatSummary(summary)}${helmController ? '; helm-controller installed' : ''}`;
-            },
-          },
-          {
-            title: 'Charts',
-            task: async (_, sub) => {
-              // all four install at once; one failing does not stop the others' waits
-              const installs = sub.newListr(
-                charts.map((chart) => chartTask(chart, options, cluster)),
-                { concurrent: true, exitOnError: false, collectErrors: 'minimal' },
-              );
-              await installs.run();
-              const failures = installs.errors.map((e) => e.error);
-              if (failures.length === 1) throw failures[0];
-              if (failures.length > 1) throw failure(failures.map((f) => f.message).join('\n'), (failures[0] as UserError).hint);
-              sub.title = `Charts: ${charts.length} ready`;
-            },
-          },
-        ],
-        { concurrent: false, exitOnError: true },
+const namespacesAndSecrets: Step<PlatformContext> = {
+  title: 'Namespaces and Secrets',
+  run: async (context) => {
+    const cluster = await context.cluster();
+    const helmController = await ensureHelmController(cluster, context);
+    const secrets = choosePlatformSecrets(context.given, await existingSecrets(cluster));
+    const summary = await applyAll(cluster, [...namespaces(), ...renderSecrets(context.config, secrets)]);
+    return `Namespaces and Secrets: ${formatSummary(summary)}${helmController ? '; helm-controller installed' : ''}`;
+  },
+};
+
+const charts: Step<PlatformContext> = {
+  title: 'Charts',
+  run: async ({ config }) => `Charts: ${renderCharts(config).length} ready`,
+  children: ({ config }) => renderCharts(config).map(chartStep),
+  concurrent: true,
+};
+
+/** What the platform step applies and installs, as --dry-run says it (the Secrets without their values). */
+function platformPlan(config: Config): string[] {
+  return [
+    ...applyLines([
+      ...namespaces(),
+      ...renderSecrets(
+        config,
+        choosePlatformSecrets({}, {}, () => ''),
+      ),
+    ]),
+    ...renderCharts(config).map(
+      (c) =>
+        `would install chart ${c.manifest.metadata.name}: ${CHART_PINS[c.key].chart} ${CHART_PINS[c.key].version} into ${c.targetNamespace}, and wait for it`,
+    ),
+  ];
+}
+
+const platform: Step<PlatformContext> = {
+  title: 'Platform: Redis, KEDA, Gitea, Flux',
+  run: async (context) => {
+    if (context.dryRun) for (const line of platformPlan(context.config)) context.say(line);
+  },
+  children: (context) => (context.dryRun ? [] : [namespacesAndSecrets, charts]),
+};
+
+const gitea: Step<PlatformContext> = {
+  title: 'Gitea setup',
+  run: async (context) => {
+    const { config } = context;
+    const url = requiredGiteaUrl(config);
+    if (context.dryRun) {
+      context.say(
+        `would wait for Gitea at ${url}, create the tokens ${config.gitea.adminUser}/raibid-task and raibid-read (agents and Flux read with it), org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`,
       );
-    },
-  };
-}
+      return;
+    }
+    const cluster = await context.cluster();
+    const [admin, webhook, kept, keptRead] = await Promise.all([
+      readSecret(cluster, SECRETS.giteaAdmin, NAMESPACE),
+      readSecret(cluster, SECRETS.webhook, NAMESPACE),
+      readSecret(cluster, SECRETS.giteaToken, NAMESPACE),
+      readSecret(cluster, SECRETS.giteaRead, NAMESPACE),
+    ]);
+    if (!admin?.password || !webhook?.secret)
+      throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
+    const hookHash = createHash('sha256').update(webhook.secret).digest('hex').slice(0, 16);
+    const result = await setupGitea({
+      url,
+      admin: { username: admin.username ?? config.gitea.adminUser, password: admin.password },
+      token: kept?.token,
+      readToken: keptRead?.token,
+      org: config.gitea.org,
+      repo: CONFIG_REPO,
+      seed: configRepoSeed(),
+      hook: { url: DISPATCH_HOOK_URL, secret: webhook.secret, rotated: kept?.hook !== hookHash },
+      timeoutMs: config.platform.timeoutSeconds * 1000,
+      pollMs: context.pollMs,
+    });
+    const summary = await applyAll(cluster, [
+      secret(SECRETS.giteaToken, NAMESPACE, { token: result.token, hook: hookHash }),
+      secret(SECRETS.giteaRead, NAMESPACE, { token: result.readToken }),
+      secret(SECRETS.fluxGit, FLUX_NAMESPACE, { username: admin.username ?? config.gitea.adminUser, password: result.readToken }),
+    ]);
+    const changed = [...result.changes, ...(summary.created + summary.configured > 0 ? ['token Secrets written'] : [])];
+    return `Gitea setup at ${url}: ${changed.length > 0 ? changed.join(', ') : 'unchanged'}`;
+  },
+};
 
-function giteaTask(options: PlatformOptions): ListrTask {
-  const { config } = options;
+function applyStep(title: (config: Config) => string, render: (config: Config) => Manifest[], hint: string): Step<PlatformContext> {
   return {
-    title: 'Gitea setup',
-    task: async (_, task) => {
-      const url = requiredGiteaUrl(config);
-      if (options.dryRun) {
-        options.say(
-          `would wait for Gitea at ${url}, create the tokens ${config.gitea.adminUser}/raibid-task and raibid-read (agents and Flux read with it), org ${config.gitea.org}, repo ${config.gitea.org}/${CONFIG_REPO} (seeded while empty) and a push webhook to ${DISPATCH_HOOK_URL}`,
-        );
-        return;
-      }
-      const cluster = await options.cluster();
-      const [admin, webhook, kept, keptRead] = await Promise.all([
-        readSecret(cluster, SECRETS.giteaAdmin, NAMESPACE),
-        readSecret(cluster, SECRETS.webhook, NAMESPACE),
-        readSecret(cluster, SECRETS.giteaToken, NAMESPACE),
-        readSecret(cluster, SECRETS.giteaRead, NAMESPACE),
-      ]);
-      if (!admin?.password || !webhook?.secret)
-        throw failure('Gitea setup: the platform Secrets are missing', 'run `raibid-task bootstrap --only platform` first');
-      const hookHash = createHash('sha256').update(webhook.secret).digest('hex').slice(0, 16);
-      const result = await setupGitea({
-        url,
-        admin: { username: admin.username ?? config.gitea.adminUser, password: admin.password },
-        token: kept?.token,
-        readToken: keptRead?.token,
-        org: config.gitea.org,
-        repo: CONFIG_REPO,
-        seed: configRepoSeed(),
-        hook: { url: DISPATCH_HOOK_URL, secret: webhook.secret, rotated: kept?.hook !== hookHash },
-        timeoutMs: config.platform.timeoutSeconds * 1000,
-        pollMs: options.pollMs,
-      });
-      const summary = await applyAll(cluster, [
-        secret(SECRETS.giteaToken, NAMESPACE, { token: result.token, hook: hookHash }),
-        secret(SECRETS.giteaRead, NAMESPACE, { token: result.readToken }),
-        secret(SECRETS.fluxGit, FLUX_NAMESPACE, { username: admin.username ?? config.gitea.adminUser, password: result.readToken }),
-      ]);
-      const changed = [...result.changes, ...(summary.created + summary.configured > 0 ? ['token Secrets written'] : [])];
-      task.title = `Gitea setup at ${url}: ${changed.length > 0 ? changed.join(', ') : 'unchanged'}`;
-    },
-  };
-}
-
-function applyTask(title: string, render: () => Manifest[], options: PlatformOptions, hint: string): ListrTask {
-  return {
-    title,
-    task: async (_, task) => {
-      const manifests = render();
-      if (options.dryRun) {
-        for (const line of applyLines(manifests)) options.say(line);
+    title: ({ config }) => title(config),
+    run: async (context) => {
+      const manifests = render(context.config);
+      if (context.dryRun) {
+        for (const line of applyLines(manifests)) context.say(line);
         return;
       }
       try {
-        task.title = `${title}: ${formatSummary(await applyAll(await options.cluster(), manifests))}`;
+        return `${title(context.config)}: ${formatSummary(await applyAll(await context.cluster(), manifests))}`;
       } catch (error) {
         // a kind not served yet, or the namespace missing: the platform stage has not run
         if (
@@ -236,21 +222,17 @@ function applyTask(title: string, render: () => Manifest[], options: PlatformOpt
 }
 
 /** The platform's bootstrap steps: charts (waited for), Gitea through its API, Flux's sync objects, the agents. */
-export function platformSteps(options: PlatformOptions): Record<PlatformStep, ListrTask> {
-  return {
-    platform: platformTask(options),
-    gitea: giteaTask(options),
-    flux: applyTask(
-      `Flux syncing ${options.config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`,
-      () => renderFlux(options.config),
-      options,
-      'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first',
-    ),
-    agents: applyTask(
-      `Agents (KEDA ScaledJob, up to ${options.config.agents.max}) and the webhook receiver`,
-      () => [...renderAgents(options.config, agentBundle()), ...renderServe(options.config)],
-      options,
-      'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first',
-    ),
-  };
-}
+export const PLATFORM: Record<PlatformStep, Step<PlatformContext>> = {
+  platform,
+  gitea,
+  flux: applyStep(
+    (config) => `Flux syncing ${config.gitea.org}/${CONFIG_REPO} (check: ConfigMap ${NAMESPACE}/${FLUX_CHECK})`,
+    renderFlux,
+    'Flux or its namespace is not there yet: run `raibid-task bootstrap --only platform` first',
+  ),
+  agents: applyStep(
+    (config) => `Agents (KEDA ScaledJob, up to ${config.agents.max}) and the webhook receiver`,
+    (config) => [...renderAgents(config, agentBundle()), ...renderServe(config)],
+    'KEDA or the raibid namespace is not there yet: run `raibid-task bootstrap --only platform` first',
+  ),
+};
