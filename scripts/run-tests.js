@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs each uvu suite in a process of its own, as many at a time as there are CPUs (or
 // RAIBID_TEST_JOBS), the slowest first: as last measured here, else the largest. Prints each
-// suite's output once it ends, then one plain line: "N passed, N failed, N skipped".
+// suite's output once it ends, then one plain line: "N passed, N failed, N skipped". A suite still
+// running after RAIBID_SUITE_TIMEOUT_S seconds (300) is killed with what it started, and fails.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,6 +12,7 @@ const uvu = `${root}node_modules/uvu/bin.js`;
 const timesFile = `${root}node_modules/.cache/raibid-test-times.json`;
 const only = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
 const jobs = Number(process.env.RAIBID_TEST_JOBS) || availableParallelism();
+const suiteTimeoutMs = (Number(process.env.RAIBID_SUITE_TIMEOUT_S) || 300) * 1000;
 
 const readTimes = () => {
   try {
@@ -35,11 +37,20 @@ function runSuite(file) {
     const child = spawn(process.execPath, [uvu, 'dist/test', `^${file.replace(/\./g, '\\.')}$`], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // a process group of its own: a hung suite goes with the servers it started
+      detached: true,
     });
     let output = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid, 'SIGKILL');
+    }, suiteTimeoutMs);
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) output += `\nkilled after ${suiteTimeoutMs / 1000} s: the suite had not ended (RAIBID_SUITE_TIMEOUT_S)\n`;
       const total = count(output, 'Total');
       const passed = count(output, 'Passed');
       const skipped = count(output, 'Skipped');

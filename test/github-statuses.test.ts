@@ -153,50 +153,46 @@ test('GitHub away: Gitea is set once, GitHub once it answers, after a restart to
   const queue = makeQueue(client);
   const meta = { 'gitea.repo': 'mirrors/api-one', 'github.repo': 'acme/api-one' };
   const logs: string[] = [];
-  const run = (attempts: { stop: AbortController }) => {
+  // until the last restart a status is never given up: the first run stops after GitHub's second try, which a third could beat
+  const run = (maxTries: number) => {
+    const stop = new AbortController();
     const blocking = redis.client();
     const sinks = [
       giteaSink({ url: gitea.url, token: gitea.token }, 'raibid/ci'),
       githubSink(new GitHubClient(github.url, github.token, undefined, 1, 0), 'raibid/ci'),
     ];
-    const done = reportStatuses({
-      queue,
-      blocking,
-      sinks,
-      linkTo: () => undefined,
-      signal: attempts.stop.signal,
-      log: (l) => logs.push(l),
-      retryBaseMs: 5,
-      maxTries: 3,
-    });
+    const done = reportStatuses({ queue, blocking, sinks, linkTo: () => undefined, signal: stop.signal, log: (l) => logs.push(l), retryBaseMs: 5, maxTries });
     return async () => {
-      attempts.stop.abort();
+      stop.abort();
       blocking.disconnect();
       await done;
     };
   };
   github.failStatusesNext(1_000_000);
   await queue.enqueue({ repo: 'https://x/acme/api-one.git', ref: 'refs/heads/main', sha, meta });
-  let stop = run({ stop: new AbortController() });
-  await until(async () => giteaStates().length === 1 && github.requests.length >= 2, 'Gitea set, GitHub tried');
-  await stop();
-  github.failStatusesNext(0);
-  stop = run({ stop: new AbortController() });
-  await until(async () => githubStates().length === 1, 'GitHub set after the restart');
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  await stop();
-  assert.equal([giteaStates(), githubStates()], [['pending'], ['pending']], 'each set once');
+  let stop = run(1_000);
+  try {
+    await until(async () => giteaStates().length === 1 && github.requests.length >= 2, 'Gitea set, GitHub tried');
+    await stop();
+    github.failStatusesNext(0);
+    stop = run(1_000);
+    await until(async () => githubStates().length === 1, 'GitHub set after the restart');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await stop();
+    assert.equal([giteaStates(), githubStates()], [['pending'], ['pending']], 'each set once');
 
-  stop = run({ stop: new AbortController() });
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal([giteaStates(), githubStates()], [['pending'], ['pending']], 'a restart posts nothing again');
-  github.failStatusesNext(1_000_000);
-  await queue.enqueue({ repo: 'https://y/acme/api-one.git', ref: 'refs/heads/main', sha, meta });
-  await until(async () => logs.some((l) => l.includes(`given up after 3 tries`)), 'the status given up');
-  github.failStatusesNext(0);
-  await queue.enqueue({ repo: 'https://z/acme/api-one.git', ref: 'refs/heads/main', sha, meta });
-  await until(async () => githubStates().length === 2, 'the next event goes on');
-  await stop();
+    stop = run(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal([giteaStates(), githubStates()], [['pending'], ['pending']], 'a restart posts nothing again');
+    github.failStatusesNext(1_000_000);
+    await queue.enqueue({ repo: 'https://y/acme/api-one.git', ref: 'refs/heads/main', sha, meta });
+    await until(async () => logs.some((l) => l.includes(`given up after 3 tries`)), 'the status given up');
+    github.failStatusesNext(0);
+    await queue.enqueue({ repo: 'https://z/acme/api-one.git', ref: 'refs/heads/main', sha, meta });
+    await until(async () => githubStates().length === 2, 'the next event goes on');
+  } finally {
+    await stop();
+  }
   assert.is(giteaStates().length, 3);
 });
 
