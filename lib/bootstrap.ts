@@ -13,7 +13,7 @@ import { type HostOutcome, k3sStage } from './k3s/stage.js';
 import { expandHome, kubeconfigPath } from './paths.js';
 import { type TaskIO, print } from './task.js';
 import { hostSession } from './local.js';
-import { type Progress, type Step, type StepList, progressFor, runSteps, toListr } from './steps.js';
+import { type Progress, type Step, type StepList, progressFor, runList, toListr } from './steps.js';
 
 export { STAGES, type Stage, selectStages } from './stages.js';
 
@@ -215,11 +215,7 @@ export async function runBootstrap(
   };
   let outcomes: string[];
   try {
-    outcomes = await runSteps(
-      steps.map((s) => STEPS[s]),
-      bootstrapContext(config, hosts, bootstrap),
-      bootstrap,
-    );
+    outcomes = await runList(bootstrapTasks(config, hosts, bootstrap));
   } finally {
     await hosts?.close();
   }

@@ -79,9 +79,10 @@ export function toListr<C>(steps: Step<C>[], context: C, options: { progress: Pr
 
 export type StepList = ReturnType<typeof toListr>;
 
-/** Runs the steps in order, the first failure stopping them; each step's closing title (its title if it set none), in order. */
-export async function runSteps<C>(steps: Step<C>[], context: C, options: { progress: Progress }): Promise<string[]> {
-  const list = toListr(steps, context, options);
+/** Runs a list of steps in order, the first failure stopping it; each step's closing title (its title if it set none), in order. */
+export async function runList(list: StepList): Promise<string[]> {
   await list.run();
   return list.tasks.map((t) => t.title ?? '');
 }
+
+export const runSteps = <C>(steps: Step<C>[], context: C, options: { progress: Progress }) => runList(toListr(steps, context, options));
