@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { eventLine } from '../lib/agent/event-line.js';
 import { runnerFor } from '../lib/agent/runner-from-config.js';
 import { Worker, type WorkerEvent } from '../lib/agent/worker.js';
 import { sleep } from '../lib/poll.js';
@@ -9,22 +10,7 @@ import { type TaskIO, defineTask, print, sayConfig } from '../lib/task.js';
 import { printable, shortRepo } from '../lib/ui/format.js';
 
 function reporter(io: TaskIO) {
-  return (event: WorkerEvent) => {
-    const time = new Date().toISOString().slice(11, 19);
-    switch (event.type) {
-      case 'started':
-        return print(
-          io,
-          `${time} ${event.job.id} started  ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`,
-        );
-      case 'finished':
-        return print(io, `${time} ${event.job.id} ${event.state} (exit ${event.exitCode})`);
-      case 'skipped':
-        return print(io, `${time} ${event.id} skipped: ${event.reason}`);
-      case 'error':
-        return io.stderr.write(`${time} queue error: ${event.error.message}\n`);
-    }
-  };
+  return (event: WorkerEvent) => (event.type === 'error' ? io.stderr.write(`${eventLine(event)}\n`) : print(io, eventLine(event)));
 }
 
 /** An agent started while Redis is down waits for it (said once); other tasks fail at once. */
@@ -70,11 +56,6 @@ export default defineTask({
     const report = reporter(io);
     const open = await openWhenUp(config, input.io, input.interrupted);
     if (!open) return 130;
-    const inHand = new Map<string, string>();
-    const track = (event: WorkerEvent) => {
-      if (event.type === 'started') inHand.set(event.job.id, `${event.job.id} (${shortRepo(event.job.repo)} ${printable(event.job.ref)})`);
-      if (event.type === 'finished') inHand.delete(event.job.id);
-    };
     const worker = new Worker(open.queue, {
       concurrency: concurrency ?? config.agents.concurrency,
       once,
@@ -84,7 +65,6 @@ export default defineTask({
       connect: open.connect,
       onEvent: (event) => {
         if (event.type === 'started' && claimedFile) writeFileSync(claimedFile, `${event.job.id}\n`);
-        track(event);
         report(event);
       },
     });
@@ -92,12 +72,14 @@ export default defineTask({
       'abort',
       () => {
         worker.stop();
-        if (inHand.size === 0) return print(io, 'stopping: no job in hand');
+        const inHand = worker.held;
+        if (inHand.length === 0) return print(io, 'stopping: no job in hand');
         const timeout = config.queue.visibilityTimeoutSeconds;
-        print(io, `stopping after the job${inHand.size > 1 ? 's' : ''} in hand: finishing ${[...inHand.values()].join(', ')}`);
+        const named = inHand.map((job) => `${job.id} (${shortRepo(job.repo)} ${printable(job.ref)})`);
+        print(io, `stopping after the job${inHand.length > 1 ? 's' : ''} in hand: finishing ${named.join(', ')}`);
         print(
           io,
-          `  Ctrl-C again stops at once: the job${inHand.size > 1 ? 's are' : ' is'} then taken over by another agent after ${timeout} s (as a new attempt)`,
+          `  Ctrl-C again stops at once: the job${inHand.length > 1 ? 's are' : ' is'} then taken over by another agent after ${timeout} s (as a new attempt)`,
         );
       },
       { once: true },

@@ -1,25 +1,10 @@
 import { appendFileSync, existsSync } from 'node:fs';
-import type { WorkerEvent } from '../lib/agent/worker.js';
+import { eventLine } from '../lib/agent/event-line.js';
 import { describeFarm, farmPlan, startFarm } from '../lib/up/up.js';
 import { parseOptions } from '../lib/options.js';
 import { redactUrl } from '../lib/redis.js';
 import { type TaskInput, defineTask, print, sayConfig } from '../lib/task.js';
-import { printable, shortRepo } from '../lib/ui/format.js';
 import status from './status.js';
-
-function eventLine(agent: number, event: WorkerEvent): string {
-  const time = new Date().toISOString().slice(11, 19);
-  switch (event.type) {
-    case 'started':
-      return `${time} agent ${agent}: ${event.job.id} started ${shortRepo(event.job.repo)} ${printable(event.job.ref)} (attempt ${event.job.attempt}/${event.job.maxAttempts})`;
-    case 'finished':
-      return `${time} agent ${agent}: ${event.job.id} ${event.state} (exit ${event.exitCode})`;
-    case 'skipped':
-      return `${time} agent ${agent}: ${event.id} skipped: ${event.reason}`;
-    case 'error':
-      return `${time} agent ${agent}: queue error: ${event.error.message}`;
-  }
-}
 
 /** The status screen of `status --watch`, on this farm's queue, until `stop` fires. */
 function watchStatus(input: TaskInput, redisUrl: string, stop: AbortSignal): Promise<number | void> {
@@ -72,7 +57,7 @@ export default defineTask({
     const screen = Boolean(io.stdout.isTTY);
     const say = screen ? (line: string) => appendFileSync(plan.logFile, `${line}\n`, { mode: 0o600 }) : (line: string) => print(io, line);
     const farm = await startFarm(plan, loaded, io.env, {
-      onEvent: (agent, event) => say(eventLine(agent, event)),
+      onEvent: (agent, event) => say(eventLine(event, `agent ${agent}: `)),
       log: say,
       warn: screen ? say : (line) => io.stderr.write(`${line}\n`),
     });

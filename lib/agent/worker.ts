@@ -107,6 +107,11 @@ export class Worker {
   private readonly wake = new AbortController();
   private readonly completions: Completions;
 
+  /** The jobs it runs now (one whose run has ended, or whose lease was lost, is no longer one). */
+  get held(): Job[] {
+    return [...this.running.values()].map((claim) => claim.job);
+  }
+
   constructor(
     private readonly queue: JobQueue,
     private readonly options: WorkerOptions,

@@ -45,7 +45,6 @@ const hasSetpriv = () => !spawnSync('setpriv', ['--version'], { stdio: 'ignore' 
 
 export interface RunningRedis {
   url: string;
-  pid: number;
   stop(): Promise<void>;
 }
 
@@ -76,9 +75,9 @@ async function answersPing(url: string): Promise<boolean> {
  * Starts redis-server on `plan` in the foreground, as a child that dies with this process
  * (kill -9 included, through setpriv's parent-death signal), and waits until it answers: after a
  * restart it first replays its AOF. `stop` shuts it down cleanly (SIGTERM: the AOF is complete).
+ * Its caller has checked that redis-server is installed (hasRedisServer).
  */
 export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRedis> {
-  if (!hasRedisServer()) throw redisServerMissing();
   const conf = join(plan.dir, 'redis.conf');
   writeFileAtomic(conf, redisConfig(plan));
   const [file, args] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', conf]] : ['redis-server', [conf]];
@@ -101,5 +100,5 @@ export async function startRedisServer(plan: RedisServerPlan): Promise<RunningRe
     await stop();
     throw error;
   }
-  return { url, pid: child.pid!, stop };
+  return { url, stop };
 }

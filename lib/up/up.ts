@@ -64,7 +64,6 @@ function freePort(): Promise<number> {
 export interface Farm {
   redisUrl: string;
   serveUrl: string;
-  workers: Worker[];
   /** Jobs the agents hold right now. */
   busy(): number;
   stop(): Promise<void>;
@@ -128,7 +127,6 @@ export async function startFarm(plan: FarmPlan, loaded: LoadedConfig, env: NodeJ
     const serveUrl = `http://${plan.host}:${serving.address.port}`;
     writeFarmState(env, { pid: process.pid, redisUrl: redis.url, serveUrl, startedAt: new Date().toISOString() });
     undo.push(async () => removeFarmState(env, process.pid));
-    const held = new Set<string>();
     const workers = Array.from(
       { length: plan.agents },
       (_, i) =>
@@ -137,11 +135,7 @@ export async function startFarm(plan: FarmPlan, loaded: LoadedConfig, env: NodeJ
           jobTimeoutMs: loaded.config.agents.jobTimeoutSeconds * 1000,
           runner,
           connect: open.connect,
-          onEvent: (event) => {
-            if (event.type === 'started') held.add(event.job.id);
-            if (event.type === 'finished') held.delete(event.job.id);
-            hooks.onEvent(i + 1, event);
-          },
+          onEvent: (event) => hooks.onEvent(i + 1, event),
         }),
     );
     const runs = workers.map((worker) => worker.run());
@@ -152,8 +146,7 @@ export async function startFarm(plan: FarmPlan, loaded: LoadedConfig, env: NodeJ
     return {
       redisUrl: redis.url,
       serveUrl,
-      workers,
-      busy: () => held.size,
+      busy: () => workers.reduce((n, worker) => n + worker.held.length, 0),
       stop: unwind,
     };
   } catch (error) {
