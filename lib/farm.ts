@@ -10,7 +10,7 @@ import type { TeardownResult } from './teardown-run.js';
 import { requiredGiteaUrl } from './platform/charts.js';
 import { reachQueue } from './platform/redis-access.js';
 import { followJob } from './queue/follow.js';
-import { type Job, type JobState, type JobView, jobView } from './queue/job.js';
+import { type JobState, type JobView, jobView } from './queue/job.js';
 import type { OpenQueue } from './queue/open.js';
 import type { JobInput, LogLine } from './queue/queue.js';
 import { type Snapshot, snapshot } from './queue/snapshot.js';
@@ -95,7 +95,7 @@ export class Farm {
   }
 
   async logs(id: string): Promise<LogLine[]> {
-    await this.required(id);
+    await (await this.queue()).queue.mustGet(id);
     return (await this.queue()).queue.readLog(id);
   }
 
@@ -114,7 +114,7 @@ export class Farm {
   /** Waits until the job ends and returns it; the log comes line by line to `onLog`. */
   async waitForJob(id: string, options: WaitOptions = {}): Promise<JobView> {
     const { queue, connect } = await this.queue();
-    const job = await this.required(id);
+    const job = await (await this.queue()).queue.mustGet(id);
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     const blocking = await connect();
     try {
@@ -179,12 +179,6 @@ export class Farm {
     this.opened = undefined;
     if (!opened) return;
     await (await opened).close();
-  }
-
-  private async required(id: string): Promise<Job> {
-    const job = await (await this.queue()).queue.get(id);
-    if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
-    return job;
   }
 }
 

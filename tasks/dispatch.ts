@@ -1,7 +1,8 @@
 import { printable } from '../lib/ui/format.js';
 import { parseOptions } from '../lib/options.js';
 import { withQueue } from '../lib/platform/redis-access.js';
-import { JOB_DIR_META, validateJobInput } from '../lib/queue/validate.js';
+import { JOB_DIR_META } from '../lib/queue/names.js';
+import { validateJobInput } from '../lib/queue/validate.js';
 import { defineTask, print, printJson, sayConfig } from '../lib/task.js';
 import logs from './logs.js';
 

@@ -1,6 +1,6 @@
 import { UserError } from '../lib/errors.js';
 import { defineOptions } from '../lib/options.js';
-import { JOB_STATES, type Job, jobView } from '../lib/queue/job.js';
+import { JOB_STATES, jobView } from '../lib/queue/job.js';
 import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { type TaskInput, defineTask, print, printJson, sayConfig } from '../lib/task.js';
@@ -19,12 +19,6 @@ const options = defineOptions({
 });
 type Input = TaskInput<typeof options>;
 
-async function mustGet(queue: JobQueue, id: string): Promise<Job> {
-  const job = await queue.get(id);
-  if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
-  return job;
-}
-
 function jobId(input: Input, action: Action): string {
   const id = input.positionals[1];
   if (!id) throw new UserError(`jobs ${action}: which job? give its id`, { hint: `raibid-task jobs ${action} <id>` });
@@ -39,7 +33,7 @@ const CHANGE_VERBS: Record<string, { dry: string; done: string }> = {
 async function change(input: Input, queue: JobQueue, action: 'cancel' | 'retry'): Promise<number> {
   const { io } = input;
   const { json } = input.options;
-  const job = await mustGet(queue, jobId(input, action));
+  const job = await queue.mustGet(jobId(input, action));
   const allowed = action === 'cancel' ? ['queued', 'running'] : ['failed', 'dead', 'cancelled', 'succeeded'];
   if (!allowed.includes(job.state)) {
     throw new UserError(`job ${job.id} is ${job.state}: nothing to ${action}`, {
@@ -78,16 +72,13 @@ export default defineTask({
   actions: ACTIONS,
   async run(input) {
     const action = (input.positionals[0] ?? 'list') as Action;
-    if (!ACTIONS.includes(action)) {
-      throw new UserError(`jobs: unknown action '${action}'`, { hint: `use one of: ${ACTIONS.join(', ')}` });
-    }
     const { state, limit, json } = input.options;
     const { io } = input;
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue }) => {
       if (action === 'cancel' || action === 'retry') return change(input, queue, action);
       if (action === 'show') {
-        const job = await mustGet(queue, jobId(input, 'show'));
+        const job = await queue.mustGet(jobId(input, 'show'));
         if (json) printJson(io, jobView(job));
         else for (const line of renderJob(jobView(job), painter(io.stdout, io.env))) print(io, line);
         return 0;

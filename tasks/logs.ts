@@ -28,8 +28,7 @@ export default defineTask({
     };
     const { config } = input.config();
     return withQueue(config, input.io.env, async ({ queue, connect }) => {
-      const found = await queue.get(id);
-      if (!found) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
+      const found = await queue.mustGet(id);
       if (!follow) {
         for (const line of await queue.readLog(id)) show(line);
         return 0;

@@ -8,7 +8,8 @@ import { executePipeline } from './execute.js';
 import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
 import type { RunContext, RunResult, Runner } from './runner.js';
 import { jobFacts, stepEnvironment } from './step-env.js';
-import { JOB_DIR_META, isSafeSubdir } from '../queue/validate.js';
+import { JOB_DIR_META } from '../queue/names.js';
+import { isSafeSubdir } from '../queue/validate.js';
 
 export interface CiRunnerOptions {
   cacheRoot: string;

@@ -20,3 +20,6 @@ export const statusSentKey = (entry: string) => `raibid:statuses:sent:${entry}`;
 export const jobKey = (id: string) => `${JOB_PREFIX}${id}`;
 export const logKey = (id: string) => `${JOB_PREFIX}${id}:log`;
 export const agentKey = (name: string) => `raibid:agent:${name}`;
+
+/** The pipeline's working dir inside the checkout, as a job's `meta.dir` holds it. */
+export const JOB_DIR_META = 'dir';

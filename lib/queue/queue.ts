@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
 import { type Job, type JobState, jobFromHash, retryDelayMs } from './job.js';
-import { AGENTS, COUNTERS, DEAD_STREAM, DEDUPE_PREFIX, GROUP, RECENT, STREAM, agentKey, jobKey, logKey } from './names.js';
+import { AGENTS, COUNTERS, DEAD_STREAM, DEDUPE_PREFIX, GROUP, JOB_DIR_META, RECENT, STREAM, agentKey, jobKey, logKey } from './names.js';
 import { cancelScript, claimScript, completeScript, enqueueScript, heartbeatScript, requeueScript, retryScript, startScript } from './scripts.js';
 
 export interface QueueOptions {
@@ -116,7 +117,7 @@ export function newJobId(now = Date.now()): string {
 export function dedupeKey(input: Pick<JobInput, 'repo' | 'ref' | 'sha' | 'meta'>): string {
   const target = input.sha ? `sha:${input.sha}` : `ref:${input.ref}`;
   // builds of two folders of one repository are two jobs
-  const dir = input.meta?.dir ? `\ndir:${input.meta.dir}` : '';
+  const dir = input.meta?.[JOB_DIR_META] ? `\ndir:${input.meta[JOB_DIR_META]}` : '';
   return DEDUPE_PREFIX + createHash('sha1').update(`${input.repo}\n${target}${dir}`).digest('hex');
 }
 
@@ -177,6 +178,13 @@ export class JobQueue {
 
   async get(id: string): Promise<Job | undefined> {
     return jobFromHash(await this.redis.hgetall(jobKey(id)));
+  }
+
+  /** get(), for an id a user gave: one that names no job is their error. */
+  async mustGet(id: string): Promise<Job> {
+    const job = await this.get(id);
+    if (!job) throw new UserError(`no job with id '${id}'`, { hint: 'see `raibid-task jobs list` for recent ids' });
+    return job;
   }
 
   async list(options: { limit?: number; state?: JobState } = {}): Promise<Job[]> {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { hasControlCharacters, printable } from '../ui/format.js';
 import { checkLocalRef, findLocalRepo } from './local-repo.js';
+import { JOB_DIR_META } from './names.js';
 import type { JobInput } from './queue.js';
 
 const REMOTE_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
@@ -26,9 +27,6 @@ export function isValidRef(ref: string): boolean {
     !/[\x00-\x20\x7f~^:?*[\\]/.test(ref)
   );
 }
-
-/** The pipeline's working dir inside the checkout, as a job's `meta.dir` holds it. */
-export const JOB_DIR_META = 'dir';
 
 /** A relative path that stays inside the checkout: no `..`, not absolute, no empty parts. */
 export function isSafeSubdir(dir: string): boolean {
