@@ -5,9 +5,15 @@ import { closest } from './suggest.js';
 import { type OptionSpec, type OptionSpecs, defineOptions, describeOption, parseOptions } from './options.js';
 import type { Task, TaskEntry, TaskIO } from './task.js';
 
+/** The flags of raibid-task itself, given instead of a task. */
+export const GLOBAL_FLAGS = [
+  { short: 'h', long: 'help', description: 'show this help' },
+  { short: 'V', long: 'version', description: 'print the version' },
+] as const;
+
 export const COMMON_OPTIONS = defineOptions({
   config: { kind: 'string', value: 'file', description: 'config file (default: $RAIBID_CONFIG, ./raibid.config.yaml, ~/.config/raibid/config.yaml)' },
-  help: { kind: 'boolean', short: 'h', description: 'show this help' },
+  help: { kind: 'boolean', short: 'h', description: GLOBAL_FLAGS[0].description },
 });
 
 function optionLabel(name: string, spec: OptionSpec): string {
@@ -17,6 +23,7 @@ function optionLabel(name: string, spec: OptionSpec): string {
 
 export function mainHelp(tasks: TaskEntry[]): string {
   const width = Math.max(...tasks.map((t) => t.name.length)) + 2;
+  const flagWidth = Math.max(...GLOBAL_FLAGS.map((f) => f.long.length)) + 2;
   return [
     'raibid-task — a personal CI farm on a DGX Spark: k3s, Gitea mirrors, Redis Streams jobs, KEDA agents',
     '',
@@ -26,8 +33,7 @@ export function mainHelp(tasks: TaskEntry[]): string {
     ...tasks.map((t) => `  ${t.name.padEnd(width)}${t.summary}`),
     '',
     'Options:',
-    '  -h, --help     show this help',
-    '  -V, --version  print the version',
+    ...GLOBAL_FLAGS.map((f) => `  -${f.short}, --${f.long.padEnd(flagWidth)}${f.description}`),
     '',
     'Run `raibid-task help <task>` (or `raibid-task <task> --help`) for the options of one task.',
     '',

@@ -1,3 +1,4 @@
+import { GLOBAL_FLAGS } from './cli.js';
 import { type OptionSpec, type OptionSpecs, describeOption } from './options.js';
 import type { Task } from './task.js';
 
@@ -12,10 +13,6 @@ export interface CompletionTask {
 }
 
 const COMMAND = 'raibid-task';
-const GLOBAL_FLAGS = [
-  { short: 'h', long: 'help', description: 'show this help' },
-  { short: 'V', long: 'version', description: 'print the version' },
-];
 
 export function completionTasks(entries: { name: string; task: Task }[], common: OptionSpecs): CompletionTask[] {
   const tasks = entries.map(({ name, task }) => ({ name, summary: task.summary, options: { ...task.options, ...common }, actions: task.actions ?? [] }));
