@@ -3,14 +3,11 @@ import { withQueue } from '../lib/platform/redis-access.js';
 import type { JobQueue } from '../lib/queue/queue.js';
 import { snapshot } from '../lib/queue/snapshot.js';
 import { defineTask, print, printJson } from '../lib/task.js';
-import { fitWidth, painter } from '../lib/ui/format.js';
+import { ENTER_ALTERNATE_SCREEN, LEAVE_ALTERNATE_SCREEN, fitWidth, painter } from '../lib/ui/format.js';
 import { runDashboard } from '../lib/ui/dashboard-run.js';
 import { renderStatus } from '../lib/ui/status-view.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
-/** The terminal's second screen (as less and top use): the watch leaves the scrollback as it was. */
-const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[?25l';
-const LEAVE_ALTERNATE_SCREEN = '\x1b[?25h\x1b[?1049l';
 
 export default defineTask({
   summary: 'the queue, the agents and recent jobs on one screen',

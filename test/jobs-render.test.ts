@@ -4,8 +4,8 @@ import { ansiToHtml } from '../lib/jobs-page/ansi.js';
 import { redactor } from '../lib/jobs-page/routes.js';
 import { jobFromHash, jobView } from '../lib/queue/job.js';
 import type { Snapshot } from '../lib/queue/snapshot.js';
-import { type DashboardState, fit, initialState, parseKeys, press, renderDashboard } from '../lib/ui/dashboard.js';
-import { painter } from '../lib/ui/format.js';
+import { type DashboardState, initialState, parseKeys, press, renderDashboard } from '../lib/ui/dashboard.js';
+import { fitWidth, painter } from '../lib/ui/format.js';
 
 const test = suite("rendering build output: the job page's HTML, the dashboard's screen");
 
@@ -73,7 +73,7 @@ test("the dashboard is exactly the terminal's size at any width, the selected jo
       `${width}x${height}: the selected row shown`,
     );
   }
-  assert.is(fit('\x1b[31mabcdef\x1b[0m', 3), '\x1b[31mabc\x1b[0m');
+  assert.is(fitWidth('\x1b[31mabcdef\x1b[0m', 3, ''), '\x1b[31mabc\x1b[0m');
 });
 
 test('keys: arrows, Enter, confirmations and the filter', () => {

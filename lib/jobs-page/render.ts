@@ -40,7 +40,7 @@ export function stepRows(job: Job, lines: LogLine[]): StepRow[] {
 export function renderSummary(job: Job, now: number, redact: Redact): string {
   const took = formatDuration(durationMs(job, now));
   const fields: [string, string][] = [
-    ['repository', job.meta[GITHUB_TARGET] ?? job.meta[STATUS_TARGET] ?? withoutCredentials(job.repo)],
+    ['repository', jobRepo(job)],
     ['ref', job.ref],
     ['commit', job.sha?.slice(0, 12) ?? '-'],
     ['attempt', `${job.attempt}/${job.maxAttempts}`],

@@ -1,7 +1,7 @@
 import type { JobQueue } from '../queue/queue.js';
 import { snapshot } from '../queue/snapshot.js';
 import { type DashboardState, type Effect, initialState, parseKeys, press, renderDashboard } from './dashboard.js';
-import type { Paint } from './format.js';
+import { ENTER_ALTERNATE_SCREEN, LEAVE_ALTERNATE_SCREEN, type Paint } from './format.js';
 
 export interface DashboardOptions {
   queue: JobQueue;
@@ -13,8 +13,6 @@ export interface DashboardOptions {
   signal: AbortSignal;
 }
 
-const ENTER = '\x1b[?1049h\x1b[?25l';
-const LEAVE = '\x1b[?25h\x1b[?1049l';
 const LOG_KEPT = 500;
 
 /** `status --watch` at a terminal: the dashboard on the alternate screen until q, Ctrl-C or the signal. */
@@ -72,7 +70,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
     draw();
   };
 
-  stdout.write(ENTER);
+  stdout.write(ENTER_ALTERNATE_SCREEN);
   stdin.setRawMode(true);
   stdin.resume();
   stdin.on('data', onData);
@@ -88,7 +86,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
     stdout.off('resize', draw);
     stdin.setRawMode(false);
     stdin.pause();
-    stdout.write(LEAVE);
+    stdout.write(LEAVE_ALTERNATE_SCREEN);
   }
   return 0;
 }

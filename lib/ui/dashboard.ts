@@ -1,7 +1,7 @@
 import type { JobView } from '../queue/job.js';
 import type { LogLine } from '../queue/queue.js';
 import type { Snapshot } from '../queue/snapshot.js';
-import { type Paint, formatDuration, formatLogLine, paintState, printable, shortRepo } from './format.js';
+import { ANSI, type Paint, fitWidth, formatDuration, formatLogLine, paintState, printable, shortRepo, table } from './format.js';
 
 export type Key = 'up' | 'down' | 'enter' | 'escape' | 'backspace' | 'interrupt' | { char: string };
 
@@ -98,25 +98,6 @@ export function press(state: DashboardState, key: Key): { state: DashboardState;
   return { state };
 }
 
-// eslint-disable-next-line no-control-regex
-const SGR = /\x1b\[[0-9;]*m/g;
-
-/** A line cut to `width` columns, colour codes kept (and closed if cut). */
-export function fit(line: string, width: number): string {
-  let out = '';
-  let shown = 0;
-  let last = 0;
-  for (const match of line.matchAll(SGR)) {
-    const text = line.slice(last, match.index);
-    if (shown + text.length > width) return `${out}${text.slice(0, width - shown)}\x1b[0m`;
-    out += text + match[0];
-    shown += text.length;
-    last = match.index + match[0].length;
-  }
-  const tail = line.slice(last);
-  return shown + tail.length > width ? `${out}${tail.slice(0, width - shown)}\x1b[0m` : out + tail;
-}
-
 interface Column {
   title: string;
   cell(j: JobView, paint: Paint): string;
@@ -133,22 +114,13 @@ const COLUMNS: Column[] = [
   { title: 'DURATION', cell: (j) => formatDuration(j.durationMs ?? undefined), from: 70 },
 ];
 
-const visibleLength = (text: string) => text.replace(SGR, '').length;
-const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - visibleLength(text)));
-
 function jobTable(jobs: JobView[], current: JobView | undefined, width: number, paint: Paint): string[] {
   const columns = COLUMNS.filter((c) => width >= c.from);
-  const cells = jobs.map((j) => columns.map((c) => c.cell(j, paint)));
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((r) => visibleLength(r[i]!))));
-  const row = (values: string[]) =>
-    values
-      .map((v, i) => pad(v, widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [
-    paint.dim(`  ${row(columns.map((c) => c.title))}`),
-    ...cells.map((values, i) => (jobs[i] === current ? paint.inverse(`> ${row(values.map((v) => v.replace(SGR, '')))}`) : `  ${row(values)}`)),
-  ];
+  const [header, ...rows] = table(
+    columns.map((c) => c.title),
+    jobs.map((j) => columns.map((c) => c.cell(j, paint))),
+  );
+  return [paint.dim(`  ${header}`), ...rows.map((line, i) => (jobs[i] === current ? paint.inverse(`> ${line.replace(ANSI, '')}`) : `  ${line}`))];
 }
 
 const HELP = '↑↓ select  ⏎ log  c cancel  r retry  / filter  esc close  q quit';
@@ -197,7 +169,7 @@ export function renderDashboard(state: DashboardState, width: number, height: nu
   const pane: string[] = [];
   if (state.logOf) {
     pane.push(paint.bold(`── log of ${state.logOf} (following; esc closes) `.padEnd(width, '─')));
-    const lines = state.log.slice(-(logHeight - 1)).map((l) => formatLogLine(paint, { ...l, line: printable(l.line.replace(SGR, '')) }));
+    const lines = state.log.slice(-(logHeight - 1)).map((l) => formatLogLine(paint, { ...l, line: printable(l.line.replace(ANSI, '')) }));
     pane.push(...(lines.length ? lines : [paint.dim('  no output yet')]));
   }
   const screen = [
@@ -208,5 +180,5 @@ export function renderDashboard(state: DashboardState, width: number, height: nu
     ...Array(Math.max(0, logHeight - pane.length)).fill(''),
     footer,
   ];
-  return screen.slice(0, height).map((line) => fit(line, width));
+  return screen.slice(0, height).map((line) => fitWidth(line, width, ''));
 }

@@ -36,8 +36,12 @@ export function formatDuration(ms: number | undefined): string {
 }
 
 // eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
-const visibleLength = (text: string) => text.replace(ANSI, '').length;
+export const ANSI = /\x1b\[[0-9;]*m/g;
+export const visibleLength = (text: string) => text.replace(ANSI, '').length;
+
+/** The terminal's second screen (as less and top use), the cursor hidden: leaving it gives the scrollback back as it was. */
+export const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[?25l';
+export const LEAVE_ALTERNATE_SCREEN = '\x1b[?25h\x1b[?1049l';
 
 export function table(headers: string[], rows: string[][]): string[] {
   const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
@@ -74,19 +78,21 @@ export function formatLogLine(paint: Paint, line: { ts: number; step: string; st
   return `${paint.dim(time)} ${paint.cyan(`[${line.step}]`)} ${text}`;
 }
 
-/** A line cut to `columns` visible characters (colour codes kept, closed with a reset), marked with … when cut. */
-export function fitWidth(line: string, columns: number): string {
+/** A line cut to `columns` visible characters, ending in `marker` when cut; colour codes kept up to the cut, then closed with a reset. */
+export function fitWidth(line: string, columns: number, marker = '…'): string {
   if (visibleLength(line) <= columns) return line;
+  const room = Math.max(0, columns - marker.length);
   let out = '';
-  let visible = 0;
+  let shown = 0;
   // eslint-disable-next-line no-control-regex
   for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
     if (part.startsWith('\x1b[')) out += part;
     else {
-      const room = columns - 1 - visible;
-      out += part.slice(0, Math.max(0, room));
-      visible += Math.min(part.length, Math.max(0, room));
+      const text = part.slice(0, room - shown);
+      out += text;
+      shown += text.length;
+      if (shown === room) break;
     }
   }
-  return `${out}…${line.includes('\x1b[') ? '\x1b[0m' : ''}`;
+  return `${out}${marker}${line.includes('\x1b[') ? '\x1b[0m' : ''}`;
 }
