@@ -24,7 +24,10 @@ const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, '-f', '/
 const screen = () => tmux('capture-pane', '-p', '-t', 'dash');
 const keys = (...names: string[]) => tmux('send-keys', '-t', 'dash', ...names);
 const shows = (what: string | RegExp, label = String(what)) =>
-  until(async () => (typeof what === 'string' ? screen().includes(what) : what.test(screen())) || undefined, `the screen to show ${label}:\n${screen()}`);
+  until(
+    async () => (typeof what === 'string' ? screen().includes(what) : what.test(screen())) || undefined,
+    () => `the screen to show ${label}:\n${screen()}`,
+  );
 const selectedLine = () =>
   screen()
     .split('\n')

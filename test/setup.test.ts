@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { CLI, runCli } from './fixtures/cli.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { freePort } from './fixtures/ports.js';
+import { until } from './fixtures/wait.js';
 import { type SshHost, startSshd } from './fixtures/sshd.js';
 
 const test = suite('setup: the wizard, flags and env');
@@ -142,19 +143,7 @@ test('at a terminal it asks each question from the current values, and shows the
     ssh: { configFile: sshd.configFile, knownHostsFile: join(dir, 'known_hosts_pty') },
     agents: { max: 4 },
   });
-  // a real pseudo-terminal: script(1) runs the CLI on one and relays what we type
-  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} setup`, '/dev/null'], {
-    env: { ...process.env, ...w.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
-  });
-  let screen = '';
-  child.stdout.on('data', (d) => (screen += d));
-  const waitFor = async (text: string) => {
-    const deadline = Date.now() + 15_000;
-    while (!screen.includes(text)) {
-      if (Date.now() > deadline) throw new Error(`no prompt "${text}"; screen:\n${screen}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const terminal = onTerminal(w.env);
   const answers: [string, string][] = [
     ['DGX Spark address', ''],
     ['SSH user', ''],
@@ -173,13 +162,12 @@ test('at a terminal it asks each question from the current values, and shows the
     ['Accept it?', 'yes'],
   ];
   for (const [prompt, answer] of answers) {
-    await waitFor(prompt);
-    const mark = screen.length;
-    child.stdin.write(`${answer}\r`);
+    await terminal.waitFor(prompt);
     // the next prompt only after this one took the answer
-    while (screen.length === mark) await new Promise((r) => setTimeout(r, 20));
+    await terminal.type(`${answer}\r`);
   }
-  const code = await new Promise<number | null>((r) => child.on('close', r));
+  const code = await terminal.closed;
+  const screen = terminal.screen();
   assert.is(code, 0, screen);
   assert.match(screen, String(sshd.port), 'the current values were offered');
   assert.match(screen, /offers host key SHA256:\S+ \((ED25519|ECDSA|RSA)\)/);
@@ -214,17 +202,18 @@ function onTerminal(env: NodeJS.ProcessEnv) {
   });
   let screen = '';
   child.stdout.on('data', (d) => (screen += d));
-  const waitFor = async (text: string, from = 0) => {
-    const deadline = Date.now() + 15_000;
-    while (!screen.slice(from).includes(text)) {
-      if (Date.now() > deadline) throw new Error(`no "${text}"; screen:\n${screen}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const waitFor = (text: string, from = 0) =>
+    until(
+      async () => screen.slice(from).includes(text),
+      () => `"${text}"; screen:\n${screen}`,
+    );
   const type = async (text: string) => {
     const mark = screen.length;
     child.stdin.write(text);
-    while (screen.length === mark) await new Promise((r) => setTimeout(r, 20));
+    await until(
+      async () => screen.length > mark,
+      () => `the echo of ${JSON.stringify(text)}; screen:\n${screen}`,
+    );
     return mark;
   };
   const closed = new Promise<number | null>((r) => child.on('close', r));
