@@ -5,18 +5,16 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConfig } from '../lib/config.js';
 import { GitHubClient } from '../lib/github/client.js';
 import { jobPageUrl } from '../lib/jobs-page/link.js';
-import { openQueue } from '../lib/queue/open.js';
 import { reportStatuses } from '../lib/statuses/reporter.js';
 import { giteaSink, githubSink } from '../lib/statuses/targets.js';
-import { type Serving, startServe } from '../lib/webhook/serve.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { commitFiles } from './fixtures/git.js';
 import { bodyViolations, hasRoute } from './fixtures/github-openapi.js';
 import { claimNext, makeQueue } from './fixtures/queue.js';
+import { startTestServe } from './fixtures/serve.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { until } from './fixtures/wait.js';
 
@@ -74,24 +72,12 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function serving(extra: Record<string, unknown> = {}): Promise<Serving & { close(): Promise<void> }> {
-  const config = parseConfig(
+const serving = (extra: Record<string, unknown> = {}) =>
+  startTestServe(
     { redis: { url: redis.url }, gitea: { url: gitea.url }, github: { apiUrl: github.url }, webhook: { publicUrl: PUBLIC }, ...extra },
-    'test',
+    { giteaToken: gitea.token, githubToken: github.token },
+    SECRET,
   );
-  const open = await openQueue(config);
-  const serve = await startServe({
-    config,
-    secrets: { giteaToken: gitea.token, githubToken: github.token },
-    webhookSecret: SECRET,
-    open,
-    host: '127.0.0.1',
-    port: 0,
-    log: () => {},
-    warn: () => {},
-  });
-  return { ...serve, close: async () => (await serve.stop(), await open.close()) };
-}
 
 test('a push to a mirror of a GitHub repo: pending, then failure on GitHub and on Gitea, linking to the job page; bodies as GitHub describes them', async () => {
   const serve = await serving();

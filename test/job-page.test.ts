@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConfig } from '../lib/config.js';
 import { jobPageUrl } from '../lib/jobs-page/link.js';
-import { type OpenQueue, openQueue } from '../lib/queue/open.js';
 import type { Claim } from '../lib/queue/queue.js';
-import { type Serving, startServe } from '../lib/webhook/serve.js';
 import { type Chromium, type Tab, startChromium } from './fixtures/chromium.js';
 import { claimNext, makeQueue } from './fixtures/queue.js';
+import { type TestServe, startTestServe } from './fixtures/serve.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 import { until } from './fixtures/wait.js';
 
@@ -20,8 +18,7 @@ const GITHUB_TOKEN = 'ghp_job_page_token_never_shown';
 const artifacts = mkdtempSync(join(tmpdir(), 'raibid-job-page-'));
 let redis: RedisServer;
 let client: Redis;
-let open: OpenQueue;
-let serve: Serving;
+let serve: TestServe;
 let browser: Chromium;
 let tab: Tab;
 let base: string;
@@ -31,26 +28,14 @@ const line = (text: string, stream: 'out' | 'err' = 'out', step = 'cargo build')
 test.before(async () => {
   redis = await startRedis();
   client = redis.client();
-  const config = parseConfig({ redis: { url: redis.url } }, 'test');
-  open = await openQueue(config);
-  serve = await startServe({
-    config,
-    secrets: { githubToken: GITHUB_TOKEN },
-    webhookSecret: SECRET,
-    open,
-    host: '127.0.0.1',
-    port: 0,
-    log: () => {},
-    warn: () => {},
-  });
-  base = `http://127.0.0.1:${serve.address.port}`;
+  serve = await startTestServe({ redis: { url: redis.url } }, { githubToken: GITHUB_TOKEN }, SECRET);
+  base = serve.base;
   browser = await startChromium();
   tab = await browser.open(390, 844);
 });
 test.after(async () => {
   await browser?.close();
-  await serve?.stop();
-  await open?.close();
+  await serve?.close();
   client?.disconnect();
   await redis?.stop();
 });
