@@ -14,7 +14,7 @@ import { CONFORMANCE_DIR, conformanceAvailable } from './fixtures/conformance.js
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { type GiteaSwagger, giteaSwagger, requestViolations, swaggerFile } from './fixtures/gitea-swagger.js';
-import { commitFiles, git } from './fixtures/git.js';
+import { mirrorEnv, pushTo, sourceRepo } from './fixtures/github-repo.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 
 function swaggerAvailable(): boolean {
@@ -27,25 +27,6 @@ function swaggerAvailable(): boolean {
 const available = swaggerAvailable();
 const ADMIN = { username: 'raibid-admin', password: 'admin-password-for-tests' };
 const json = (body: unknown) => JSON.stringify(body);
-
-/** A stand-in for GitHub's side of a mirror: a working copy and the bare repository its clone_url names. */
-function sourceRepo(dir: string, github: FakeGitHub, owner: string, name: string, branch = 'main'): string {
-  const work = join(dir, 'work', owner, name);
-  commitFiles(work, { 'README.md': `${owner}/${name}\n` }, 'first');
-  if (branch !== 'main') git(work, 'branch', '-m', branch);
-  const bare = join(dir, 'github', owner, `${name}.git`);
-  execFileSync('git', ['clone', '--quiet', '--bare', work, bare]);
-  github.addRepo({ owner, name, cloneUrl: bare });
-  return work;
-}
-
-function pushTo(dir: string, github: FakeGitHub, owner: string, name: string, file: string): string {
-  const work = join(dir, 'work', owner, name);
-  const sha = commitFiles(work, { [file]: `${file}\n` }, `add ${file}`);
-  git(work, 'push', '--quiet', join(dir, 'github', owner, `${name}.git`), 'HEAD');
-  github.push(owner, name);
-  return sha;
-}
 
 const headOf = (gitDir: string, branch = 'main') =>
   execFileSync('git', ['--git-dir', gitDir, 'rev-parse', `refs/heads/${branch}`], { encoding: 'utf8' }).trim();
@@ -201,17 +182,7 @@ function configFile(name: string, config: Record<string, unknown>): string {
 }
 
 const mirrorCli = (args: string[], config: string, extra: NodeJS.ProcessEnv = {}) =>
-  runCli(['mirror', ...args], {
-    env: {
-      RAIBID_CONFIG: config,
-      GITHUB_TOKEN: github.token,
-      GITEA_TOKEN: gitea.token,
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config-home'),
-      RAIBID_CACHE_DIR: undefined,
-      ...extra,
-    },
-  });
+  runCli(['mirror', ...args], { env: mirrorEnv(dir, github, gitea, config, extra) });
 
 const ORG_RULE = { orgs: [{ name: 'acme', include: '^api-' }] };
 
@@ -425,7 +396,7 @@ behaviour('a body field Gitea does not know is dropped without a word (refused o
 
 behaviour('branches: the head commit from the repository; 404 for a missing branch or an empty repository; default_branch is HEAD', async () => {
   await api('/orgs', { method: 'POST', body: json({ username: 'acme' }) });
-  sourceRepo(place, source, 'acme', 'trunky', 'trunk');
+  sourceRepo(place, source, 'acme', 'trunky', { branch: 'trunk' });
   const migrated = await api('/repos/migrate', {
     method: 'POST',
     body: json({ clone_addr: join(place, 'github', 'acme', 'trunky.git'), repo_owner: 'acme', repo_name: 'trunky', mirror: true, service: 'git' }),

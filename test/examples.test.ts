@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { commitFiles } from './fixtures/git.js';
+import { sourceRepo } from './fixtures/github-repo.js';
 import { writeKubeconfig } from './fixtures/kubeconfig.js';
 import { type RedisServer, startRedis } from './fixtures/redis.js';
 
@@ -56,21 +57,11 @@ function agent(env: NodeJS.ProcessEnv): void {
   spawnCli(['agent'], { env });
 }
 
-/** A crate "on GitHub": its bare repository is what the fake's clone_url names. */
-function githubCrate(owner: string, name: string, files: Record<string, string>): void {
-  const work = open(mkdtempSync(join(dir, `${name}-`)));
-  commitFiles(work, files, 'first');
-  const bare = join(dir, 'github', owner, `${name}.git`);
-  mkdirSync(join(dir, 'github', owner), { recursive: true });
-  execFileSync('git', ['clone', '--quiet', '--bare', work, bare]);
-  github.addRepo({ owner, name, cloneUrl: bare });
-}
-
 test.before(async () => {
   dir = open(mkdtempSync(join(tmpdir(), 'raibid-examples-')));
   [redis, github] = await Promise.all([startRedis(), startFakeGitHub()]);
-  githubCrate('acme', 'api-good', passingCrate('good'));
-  githubCrate('acme', 'api-bad', failingCrate('bad'));
+  sourceRepo(dir, github, 'acme', 'api-good', { files: passingCrate('good') });
+  sourceRepo(dir, github, 'acme', 'api-bad', { files: failingCrate('bad') });
 });
 test.after.each(() => killStragglers());
 test.after(async () => {

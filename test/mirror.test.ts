@@ -9,29 +9,13 @@ import { tryLock } from '../lib/lock.js';
 import { runCli } from './fixtures/cli.js';
 import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
-import { commitFiles, git } from './fixtures/git.js';
+import { mirrorEnv, pushTo, sourceRepo } from './fixtures/github-repo.js';
 import { until } from './fixtures/wait.js';
 
 const test = suite('mirror: GitHub into Gitea (fake APIs, real git content)');
 let dir: string;
 let github: FakeGitHub;
 let gitea: FakeGitea;
-
-/** A repository "on GitHub": a working copy and the bare repository the fake's clone_url names. */
-function sourceRepo(owner: string, name: string, options: { private?: boolean; fork?: boolean; archived?: boolean } = {}): void {
-  const work = join(dir, 'work', owner, name);
-  commitFiles(work, { 'README.md': `${owner}/${name}\n` }, 'first');
-  const bare = join(dir, 'github', owner, `${name}.git`);
-  execFileSync('git', ['clone', '--quiet', '--bare', work, bare]);
-  github.addRepo({ owner, name, cloneUrl: bare, ...options });
-}
-
-function pushTo(owner: string, name: string, file: string): void {
-  const work = join(dir, 'work', owner, name);
-  commitFiles(work, { [file]: `${file}\n` }, `add ${file}`);
-  git(work, 'push', '--quiet', join(dir, 'github', owner, `${name}.git`), 'HEAD:main');
-  github.push(owner, name);
-}
 
 const refs = (gitDir: string) => execFileSync('git', ['--git-dir', gitDir, 'for-each-ref', '--format=%(refname) %(objectname)'], { encoding: 'utf8' }).trim();
 
@@ -41,27 +25,19 @@ function configFile(name: string, mirror: Record<string, unknown>): string {
   return file;
 }
 
-const env = (config: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-  RAIBID_CONFIG: config,
-  GITHUB_TOKEN: github.token,
-  GITEA_TOKEN: gitea.token,
-  XDG_CACHE_HOME: join(dir, 'cache'),
-  XDG_CONFIG_HOME: join(dir, 'config-home'),
-  RAIBID_CACHE_DIR: undefined,
-  ...extra,
-});
+const env = (config: string, extra: NodeJS.ProcessEnv = {}) => mirrorEnv(dir, github, gitea, config, extra);
 
 const mirrorCli = (args: string[], config: string, extra: NodeJS.ProcessEnv = {}) => runCli(['mirror', ...args], { env: env(config, extra) });
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'raibid-mirror-'));
   [github, gitea] = await Promise.all([startFakeGitHub(), startFakeGitea()]);
-  for (const name of ['api-one', 'api-two', 'api-old', 'web-site']) sourceRepo('acme', name);
-  sourceRepo('acme', 'api-secret', { private: true });
-  sourceRepo('acme', 'api-fork', { fork: true });
-  sourceRepo('acme', 'api-archive', { archived: true });
-  sourceRepo('octocat', 'hello-world', { ownerType: 'User' } as never);
-  sourceRepo('octocat', 'spoon-knife', { ownerType: 'User' } as never);
+  for (const name of ['api-one', 'api-two', 'api-old', 'web-site']) sourceRepo(dir, github, 'acme', name);
+  sourceRepo(dir, github, 'acme', 'api-secret', { private: true });
+  sourceRepo(dir, github, 'acme', 'api-fork', { fork: true });
+  sourceRepo(dir, github, 'acme', 'api-archive', { archived: true });
+  sourceRepo(dir, github, 'octocat', 'hello-world', { ownerType: 'User' } as never);
+  sourceRepo(dir, github, 'octocat', 'spoon-knife', { ownerType: 'User' } as never);
 });
 test.after(async () => {
   await Promise.all([github.close(), gitea.close()]);
@@ -141,7 +117,7 @@ test('a second run creates and syncs nothing, and every GitHub list request is a
 test('a mirror removed in Gitea behind its back is made again when its source is pushed to', async () => {
   const config = configFile('org', ORG_RULE);
   await fetch(`${gitea.url}/api/v1/repos/acme/api-secret`, { method: 'DELETE', headers: { Authorization: `token ${gitea.token}` } });
-  pushTo('acme', 'api-secret', 'again.txt');
+  pushTo(dir, github, 'acme', 'api-secret', 'again.txt');
   const result = await mirrorCli(['sync'], config);
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, 'created 1, synced 0, unchanged 2, failed 0');
@@ -150,7 +126,7 @@ test('a mirror removed in Gitea behind its back is made again when its source is
 
 test('a push to one source repo: exactly one mirror-sync, and the mirror has the new commit', async () => {
   const config = configFile('org', ORG_RULE);
-  pushTo('acme', 'api-two', 'feature.txt');
+  pushTo(dir, github, 'acme', 'api-two', 'feature.txt');
   const before = new Map(gitea.syncs);
   const result = await mirrorCli(['sync'], config);
   assert.is(result.code, 0, result.stderr);
@@ -242,7 +218,7 @@ test('failures are counted, named, and make the exit code non-zero', async () =>
 
 test('rate limits are waited out (Retry-After), the run still completes', async () => {
   const config = configFile('org', ORG_RULE);
-  pushTo('acme', 'api-two', 'limited.txt');
+  pushTo(dir, github, 'acme', 'api-two', 'limited.txt');
   github.limitNext(1, 'secondary', 1);
   const result = await mirrorCli(['sync', '--json'], config);
   assert.is(result.code, 0, result.stderr);
@@ -254,7 +230,7 @@ test('rate limits are waited out (Retry-After), the run still completes', async 
 test('a failed sync still advances mirror_updated: the full check finds the mirror behind GitHub by its head and syncs it', async () => {
   const config = configFile('org', ORG_RULE);
   assert.is((await mirrorCli(['sync'], config)).code, 0);
-  pushTo('acme', 'api-two', 'lost.txt');
+  pushTo(dir, github, 'acme', 'api-two', 'lost.txt');
   gitea.failNextSync('acme/api-two');
   const failed = await mirrorCli(['sync', '--json'], config);
   assert.is(JSON.parse(failed.stdout).synced, 1, 'the sync was asked for');
@@ -349,7 +325,7 @@ test('a source renamed on GitHub: its mirror is renamed when the config says so,
 });
 
 test('a migrate that outlasts its timeout is a migration in progress: not a failure, never a second migrate', async () => {
-  sourceRepo('acme', 'api-huge');
+  sourceRepo(dir, github, 'acme', 'api-huge');
   const config = configFile('slow-migrate', { ...ORG_RULE, migrateTimeoutSeconds: 1 });
   gitea.migrateDelayMs = 2500;
   try {
