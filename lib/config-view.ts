@@ -1,17 +1,10 @@
 import { type LoadedConfig, SECRET_ENV, type Secrets, secretsFile } from './config.js';
+import { redactUrl } from './redis.js';
+
+const isUrl = (value: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(value) && URL.canParse(value);
 
 /** A URL's password as ***; any other value as it is. */
-function maskUrlPassword(value: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
-  try {
-    const url = new URL(value);
-    if (!url.password) return value;
-    url.password = '***';
-    return url.toString().replace(/\/$/, '');
-  } catch {
-    return value;
-  }
-}
+const maskUrlPassword = (value: string) => (isUrl(value) && new URL(value).password ? redactUrl(value) : value);
 
 function masked(value: unknown): unknown {
   if (typeof value === 'string') return maskUrlPassword(value);

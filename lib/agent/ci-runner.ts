@@ -8,6 +8,7 @@ import { executePipeline } from './execute.js';
 import { PIPELINE_FILE, type Pipeline, PipelineError, RUST_PIPELINE, parsePipeline } from './pipeline.js';
 import type { RunContext, RunResult, Runner } from './runner.js';
 import { jobFacts, stepEnvironment } from './step-env.js';
+import { authHeader } from '../gitea/client.js';
 import { JOB_DIR_META } from '../queue/names.js';
 import { isSafeSubdir } from '../queue/validate.js';
 
@@ -57,6 +58,7 @@ export function ciRunner(options: CiRunnerOptions): Runner {
   const baseEnv = options.env ?? process.env;
   const sccache = sccachePath(baseEnv);
   const user = buildUser(options.buildUid);
+  const credential = options.gitea && { url: `${new URL(options.gitea.url).origin}/`, header: `Authorization: ${authHeader({ token: options.gitea.token })}` };
   return async ({ job, signal, log }: RunContext): Promise<RunResult> => {
     const slot = leaseBuildSlot(repoCacheDir(options.cacheRoot, job.repo), user);
     const workspace = slot.workDir;
@@ -73,7 +75,7 @@ export function ciRunner(options: CiRunnerOptions): Runner {
           log: (line) => log(line, { step: 'checkout', stream: 'err' }),
           user,
           env: stepEnvironment(baseEnv, home),
-          credential: options.gitea && { url: `${new URL(options.gitea.url).origin}/`, header: `Authorization: token ${options.gitea.token}` },
+          credential,
         }));
       } catch (error) {
         if (!(error instanceof CheckoutError)) throw error;
