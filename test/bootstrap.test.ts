@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { makeAirgap } from './fixtures/airgap.js';
 import { runCli } from './fixtures/cli.js';
-import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { type FakeGitea, startFakeGiteaOn } from './fixtures/fake-gitea.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { type SshHost, startSshd } from './fixtures/sshd.js';
 
@@ -39,7 +39,7 @@ const installed = (h: SshHost) => h.record('installs').length > 0;
 test.before(async () => {
   [server, worker, kube] = await Promise.all([startSshd(), startSshd(), startFakeKube()]);
   // the chart creates Gitea's admin from the Secret bootstrap writes
-  gitea = await startFakeGitea({ admin: { username: 'raibid-admin', password: () => kube.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
+  gitea = await startFakeGiteaOn(kube);
   dir = mkdtempSync(join(tmpdir(), 'raibid-bootstrap-'));
   // where k3s keeps the CA of its API server; the fixture installer puts it into k3s.yaml
   mkdirSync(join(server.root, 'var/lib/rancher/k3s/server/tls'), { recursive: true });

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { runCli } from './fixtures/cli.js';
 import { chartSource, conformanceAvailable, documents, helm, helmTemplate } from './fixtures/conformance.js';
-import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { type FakeGitea, startFakeGiteaOn } from './fixtures/fake-gitea.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { writeKubeconfig } from './fixtures/kubeconfig.js';
 import { startRedis } from './fixtures/redis.js';
@@ -24,7 +24,7 @@ const started: { close(): Promise<void> }[] = [];
 async function world(): Promise<{ kube: FakeKube; gitea: FakeGitea; config: string }> {
   const kube = await startFakeKube();
   kube.controllers.knobs.render = (source) => helmTemplate(helmBinary, source);
-  const gitea = await startFakeGitea({ admin: { username: 'raibid-admin', password: () => kube.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
+  const gitea = await startFakeGiteaOn(kube);
   started.push(kube, gitea);
   const config = join(dir, `config-${started.length}.yaml`);
   writeFileSync(config, stringify({ gitea: { url: gitea.url }, platform: { timeoutSeconds: 20, pollSeconds: 0.05 } }));

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
-import { type CliResult, killStragglers, spawnCli } from './fixtures/cli.js';
+import { type CliResult, collect, killStragglers, spawnCli, spawnNode } from './fixtures/cli.js';
 import { failingCrate, passingCrate } from './fixtures/crates.js';
-import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { type FakeGitea, startFakeGitea, startFakeGiteaOn } from './fixtures/fake-gitea.js';
 import { type FakeGitHub, startFakeGitHub } from './fixtures/fake-github.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import { commitFiles } from './fixtures/git.js';
@@ -26,15 +25,8 @@ let github: FakeGitHub;
 /** What the build user (steps run as it under root) may enter and read. */
 const open = (path: string) => (chmodSync(path, 0o755), path);
 
-function zx(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [ZX, join(ROOT, 'examples', script), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
-}
+const zx = (script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> =>
+  collect(spawnNode([ZX, join(ROOT, 'examples', script), ...args], { cwd: dir, env }));
 
 function farmEnv(name: string, config: Record<string, unknown>, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const home = open(mkdtempSync(join(dir, `${name}-`)));
@@ -98,7 +90,7 @@ test('nightly.mjs: syncs the mirrors, builds what changed in Gitea, reports the 
 
 test('bootstrap-smoke.mjs: bootstraps the platform, then a smoke build it waits for, log lines printed', async () => {
   const kube: FakeKube = await startFakeKube();
-  const gitea = await startFakeGitea({ admin: { username: 'raibid-admin', password: () => kube.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
+  const gitea = await startFakeGiteaOn(kube);
   try {
     const env = farmEnv('smoke', { gitea: { url: gitea.url }, platform: { timeoutSeconds: 10, pollSeconds: 0.05 } });
     const crate = open(mkdtempSync(join(dir, 'smoke-crate-')));

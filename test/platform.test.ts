@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { runCli } from './fixtures/cli.js';
-import { type FakeGitea, startFakeGitea } from './fixtures/fake-gitea.js';
+import { type FakeGitea, startFakeGiteaOn } from './fixtures/fake-gitea.js';
 import { type FakeKube, startFakeKube } from './fixtures/fake-kube.js';
 import type { KubeObject } from './fixtures/fake-kube-store.js';
 import { writeKubeconfig } from './fixtures/kubeconfig.js';
@@ -30,14 +30,12 @@ async function bootstrap(on: FakeKube, config: string, args: string[] = [], env:
   return runCli(['bootstrap', '--skip', 'preflight,k3s', '--kubeconfig', writeKubeconfig(dir, on), ...args], { env: { RAIBID_CONFIG: config, ...env } });
 }
 
-const giteaFor = (on: FakeKube) =>
-  startFakeGitea({ admin: { username: 'raibid-admin', password: () => on.secretValue('raibid', 'raibid-gitea-admin', 'password') } });
 const jobOf = (on: FakeKube, chart: string) => on.store.find('Job', 'kube-system', `helm-install-${chart}`);
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'raibid-platform-'));
   kube = await startFakeKube();
-  gitea = await giteaFor(kube);
+  gitea = await startFakeGiteaOn(kube);
 });
 test.after(async () => {
   await Promise.all([kube.close(), gitea.close(), ...extra.map((x) => x.close())]);
@@ -319,7 +317,7 @@ test('Gitea that never answers: the setup gives up naming the URL', async () => 
 
 test('a cluster that is not k3s gets helm-controller first, then the same HelmCharts', async () => {
   const kubeadm = await startFakeKube({ distribution: 'kubeadm' });
-  const ownGitea = await giteaFor(kubeadm);
+  const ownGitea = await startFakeGiteaOn(kubeadm);
   extra.push(kubeadm, ownGitea);
   const result = await bootstrap(kubeadm, configFile('kubeadm', {}, ownGitea.url));
   assert.is(result.code, 0, result.stderr + result.stdout);
