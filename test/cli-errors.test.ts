@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, runCli } from './fixtures/cli.js';
+import { type CliResult, collect, errorLines, runCli, spawnCli } from './fixtures/cli.js';
 import { freePort } from './fixtures/ports.js';
 
 const test = suite('a newcomer: error paths, help, config and completion');
@@ -30,21 +30,11 @@ function configFile(name: string, text: string): string {
   return path;
 }
 
-function errorLines(stderr: string): string[] {
-  assert.not.match(stderr, /\n\s+at /, 'no stack trace');
-  return stderr.trim().split('\n');
-}
-
 /** The CLI with its stdout pipe closed before it writes, as `raibid-task … | head -1` once head is gone. */
-function readerGone(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env, ...extra } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.destroy();
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+function readerGone(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const child = spawnCli(args, { env: { ...env, ...extra } });
+  child.stdout!.destroy();
+  return collect(child);
 }
 
 test('a closed pipe ends the output quietly: no EPIPE stack trace, exit 0', async () => {

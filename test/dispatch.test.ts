@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from './fixtures/cli.js';
+import { errorLines, runCli } from './fixtures/cli.js';
 import { commitFiles } from './fixtures/git.js';
 
 const test = suite('dispatch: a local path');
@@ -15,7 +15,7 @@ const sha = commitFiles(repo, { 'crates/hello/Cargo.toml': '[package]\nname = "h
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 function oneLine(stderr: string): string {
-  const lines = stderr.trim().split('\n');
+  const lines = errorLines(stderr);
   assert.is(lines.length, 2, `an error and a hint:\n${stderr}`);
   assert.match(lines[1]!, /^ {2}hint: /);
   return lines[0]!;

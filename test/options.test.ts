@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../lib/errors.js';
 import { defineOptions, parseOptions } from '../lib/options.js';
-import { runCli } from './fixtures/cli.js';
+import { errorLines, runCli } from './fixtures/cli.js';
 
 const test = suite('options: declared once, parsed once');
 const home = mkdtempSync(join(tmpdir(), 'raibid-options-'));
@@ -67,15 +67,17 @@ test('through the CLI: out of range, no value, required missing, a choice outsid
     runCli(['dispatch', '--dry-run'], { env }),
     runCli(['jobs', 'list', '--state', 'sleeping'], { env }),
   ]);
-  const lines = (stderr: string) => stderr.trim().split('\n');
   assert.is(range.code, 2);
-  assert.equal(lines(range.stderr), ["raibid-task: status: --interval '5000' is not a number from 0.1 to 3600", '  hint: see `raibid-task status --help`']);
+  assert.equal(errorLines(range.stderr), [
+    "raibid-task: status: --interval '5000' is not a number from 0.1 to 3600",
+    '  hint: see `raibid-task status --help`',
+  ]);
   assert.is(empty.code, 2);
-  assert.equal(lines(empty.stderr), ['raibid-task: dispatch: --repo needs a value', '  hint: see `raibid-task dispatch --help`']);
+  assert.equal(errorLines(empty.stderr), ['raibid-task: dispatch: --repo needs a value', '  hint: see `raibid-task dispatch --help`']);
   assert.is(missing.code, 2);
-  assert.equal(lines(missing.stderr), ['raibid-task: dispatch: --repo is required', '  hint: see `raibid-task dispatch --help`']);
+  assert.equal(errorLines(missing.stderr), ['raibid-task: dispatch: --repo is required', '  hint: see `raibid-task dispatch --help`']);
   assert.is(choice.code, 2);
-  assert.equal(lines(choice.stderr), [
+  assert.equal(errorLines(choice.stderr), [
     "raibid-task: jobs: --state 'sleeping' is not a job state",
     '  hint: job states: queued, running, succeeded, failed, cancelled, dead',
   ]);
