@@ -8,7 +8,7 @@ import { type Config, parseConfig } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { serverConfig } from '../lib/k3s/plan.js';
 import { RemoteHost, airgapFiles, describeStep, k3sSteps } from '../lib/k3s/remote.js';
-import { k3sStage, resolveAddresses } from '../lib/k3s/stage.js';
+import { type K3sStageOptions, k3sStage, resolveAddresses } from '../lib/k3s/stage.js';
 import { SshSession } from '../lib/ssh.js';
 import { makeAirgap, stubK3s } from './fixtures/airgap.js';
 import { uninstallK3s } from '../lib/teardown.js';
@@ -40,6 +40,13 @@ function config(version: string, extra: Record<string, unknown> = {}): Config {
   );
 }
 
+/** The k3s stage on the server and the worker, with the air-gap files of `version`. */
+const converge = (version: string, extra: Record<string, unknown> = {}, options: Omit<K3sStageOptions, 'airgap'> = {}) =>
+  k3sStage(config(version, extra), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap(version), version), ...options });
+
+/** The server under the node name a changed config gives it. */
+const renamedServer = () => ({ host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } });
+
 const installs = (host: SshHost) => host.record('installs');
 
 /** What this machine holds where the hosts write: their real paths must stay untouched here. */
@@ -60,11 +67,7 @@ test.after(async () => {
 
 test('dry run prints every remote step, secrets out of it, and changes nothing', async () => {
   const printed: string[] = [];
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
-    dryRun: true,
-    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
-    onPlan: (o) => printed.push(...o.steps.map(describeStep)),
-  });
+  const outcomes = await converge('v1.33.5+k3s1', {}, { dryRun: true, onPlan: (o) => printed.push(...o.steps.map(describeStep)) });
   assert.equal(
     outcomes.map((o) => o.action.kind),
     ['install', 'install'],
@@ -76,9 +79,7 @@ test('dry run prints every remote step, secrets out of it, and changes nothing',
 });
 
 test('first run installs the server and joins the worker with its token', async () => {
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
-    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
-  });
+  const outcomes = await converge('v1.33.5+k3s1');
   assert.equal(
     outcomes.map((o) => `${o.role}:${o.action.kind}`),
     ['server:install', 'agent:install'],
@@ -103,9 +104,7 @@ test('first run installs the server and joins the worker with its token', async 
 
 test('a second run on converged hosts runs no installer and reports unchanged', async () => {
   const started = Date.now();
-  const outcomes = await k3sStage(config('v1.33.5+k3s1'), remote(server), [remote(worker)], {
-    airgap: airgapFiles(makeAirgap('v1.33.5+k3s1'), 'v1.33.5+k3s1'),
-  });
+  const outcomes = await converge('v1.33.5+k3s1');
   assert.equal(
     outcomes.map((o) => o.action.kind),
     ['unchanged', 'unchanged'],
@@ -119,15 +118,14 @@ test('a second run on converged hosts runs no installer and reports unchanged', 
 });
 
 test('a new version upgrades; a changed config only rewrites it and restarts k3s', async () => {
-  const upgrade = await k3sStage(config('v1.34.1+k3s1'), remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
+  const upgrade = await converge('v1.34.1+k3s1');
   assert.equal(
     upgrade.map((o) => o.action.kind),
     ['upgrade', 'upgrade'],
   );
   assert.equal(installs(server), ['server v1.33.5+k3s1', 'server v1.34.1+k3s1']);
   assert.equal(installs(worker), ['agent v1.33.5+k3s1', 'agent v1.34.1+k3s1']);
-  const renamed = config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } });
-  const reconfigured = await k3sStage(renamed, remote(server), [remote(worker)], { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') });
+  const reconfigured = await converge('v1.34.1+k3s1', renamedServer());
   assert.equal(
     reconfigured.map((o) => o.action.kind),
     ['reconfigure', 'unchanged'],
@@ -142,12 +140,7 @@ test("a reinstalled server's new token re-joins the existing worker", async () =
   const fresh = 'K10fixturereinstalled::node:0123456789abcdef';
   writeFileSync(join(server.root, 'var/lib/rancher/k3s/server/agent-token'), `${fresh}\n`);
   const restarts = worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length;
-  const outcomes = await k3sStage(
-    config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }),
-    remote(server),
-    [remote(worker)],
-    { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') },
-  );
+  const outcomes = await converge('v1.34.1+k3s1', renamedServer());
   assert.equal(
     outcomes.map((o) => o.action.kind),
     ['unchanged', 'rejoin'],
@@ -155,12 +148,7 @@ test("a reinstalled server's new token re-joins the existing worker", async () =
   assert.is(readFileSync(join(worker.root, 'etc/rancher/k3s/raibid-token'), 'utf8').trim(), fresh);
   assert.is(worker.record('systemctl').filter((l) => l === 'restart k3s-agent').length, restarts + 1);
   assert.ok(worker.service('k3s-agent'), 'the agent started with it');
-  const again = await k3sStage(
-    config('v1.34.1+k3s1', { host: { address: '127.0.0.1', port: server.port, name: 'spark-one' } }),
-    remote(server),
-    [remote(worker)],
-    { airgap: airgapFiles(makeAirgap('v1.34.1+k3s1'), 'v1.34.1+k3s1') },
-  );
+  const again = await converge('v1.34.1+k3s1', renamedServer());
   assert.equal(
     again.map((o) => o.action.kind),
     ['unchanged', 'unchanged'],
